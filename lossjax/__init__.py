@@ -1,0 +1,84 @@
+"""lossjax: differentiable loss functions for JAX under one contract.
+
+Every loss is a pure function ``fn(predictions, targets, *, <hyperparameters>, weights=None,
+where=None, reduction="mean")`` (classification losses also take ``axis``) that composes with
+``jit``, ``vmap`` and ``grad``. See the README for the contract and the table of losses, and
+:mod:`lossjax.registry` for the registry.
+"""
+
+from lossjax.binary import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    hinge,
+    sigmoid_focal,
+    squared_hinge,
+)
+from lossjax.boxes import ciou, diou, giou, iou
+from lossjax.checking import checked
+from lossjax.divergence import kl_divergence
+from lossjax.metrics import accuracy, chance_cross_entropy, zero_one
+from lossjax.multiclass import (
+    categorical_cross_entropy,
+    multiclass_hinge,
+    nll,
+    softmax_cross_entropy,
+)
+from lossjax.registry import (
+    LossSpec,
+    aliases,
+    get,
+    names,
+    register,
+    register_elementwise,
+    register_per_example,
+    spec,
+    unregister,
+)
+from lossjax.regression import (
+    absolute_error,
+    huber,
+    l2,
+    log_cosh,
+    pseudo_huber,
+    root_mean_squared_error,
+    squared_error,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LossSpec",
+    "absolute_error",
+    "accuracy",
+    "aliases",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "categorical_cross_entropy",
+    "chance_cross_entropy",
+    "checked",
+    "ciou",
+    "diou",
+    "get",
+    "giou",
+    "hinge",
+    "huber",
+    "iou",
+    "kl_divergence",
+    "l2",
+    "log_cosh",
+    "multiclass_hinge",
+    "names",
+    "nll",
+    "pseudo_huber",
+    "register",
+    "register_elementwise",
+    "register_per_example",
+    "root_mean_squared_error",
+    "sigmoid_focal",
+    "softmax_cross_entropy",
+    "spec",
+    "squared_error",
+    "squared_hinge",
+    "unregister",
+    "zero_one",
+]

@@ -1,0 +1,408 @@
+"""Binary (and multi-label) classification losses: cross-entropy, focal, hinge.
+
+Every function here is per-element: each position of ``predictions`` is one independent binary
+decision (so a ``[batch, labels]`` array is a multi-label problem), and ``reduction="none"``
+returns ``weights * loss`` with the predictions' shape.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from lossjax import _core, _samples
+from lossjax._core import Array, ArrayLike
+from lossjax.registry import NONNEGATIVE, UNIT, Hyper, _builtin
+
+_LOG_FLOOR = -100.0  # log(p) is clamped here, as in PyTorch's binary_cross_entropy
+
+
+def _binary_targets_check(predictions, targets, **_):
+    t = jnp.asarray(targets)
+    return [((t >= 0) & (t <= 1), "targets must lie in [0, 1]")]
+
+
+def _probability_check(predictions, targets, **kw):
+    p = jnp.asarray(predictions)
+    return [((p >= 0) & (p <= 1), "predictions must be probabilities in [0, 1]")] + (
+        _binary_targets_check(predictions, targets)
+    )
+
+
+def _signed_check(predictions, targets, **_):
+    t = jnp.asarray(targets)
+    return [((t == 1) | (t == -1), "targets must be -1 or +1")]
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-entropy on probabilities
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _bce_prob(p: Array, y: Array, eps: float) -> Array:
+    log_p = jnp.maximum(jnp.log(p), _LOG_FLOOR)
+    log_1mp = jnp.maximum(jnp.log1p(-p), _LOG_FLOOR)
+    return -(y * log_p + (1.0 - y) * log_1mp)
+
+
+@_bce_prob.defjvp
+def _bce_prob_jvp(eps, primals, tangents):
+    p, y = primals
+    dp, dy = tangents
+    log_p = jnp.maximum(jnp.log(p), _LOG_FLOOR)
+    log_1mp = jnp.maximum(jnp.log1p(-p), _LOG_FLOOR)
+    value = -(y * log_p + (1.0 - y) * log_1mp)
+    # d/dp = (p - y) / (p (1 - p)), with the denominator floored so that p = 0 or 1 gives a
+    # large finite gradient of the right sign instead of inf or NaN (the floor depends on the
+    # input dtype, so that the gradient is finite in float16 too).
+    dvalue_dp = (p - y) / jnp.maximum(p * (1.0 - p), eps)
+    return value, dvalue_dp * dp + (log_1mp - log_p) * dy
+
+
+@_builtin(
+    "binary_cross_entropy",
+    aliases=("bce",),
+    task="binary",
+    predictions="probabilities",
+    targets="binary",
+    granularity="element",
+    bounded=False,
+    convex=True,
+    checks=_probability_check,
+    reference="Cox, The Regression Analysis of Binary Sequences, JRSS B 20 (1958); clamping as "
+    "in PyTorch's binary_cross_entropy",
+    peers={"torch": "binary_cross_entropy", "keras": "BinaryCrossentropy"},
+)
+def binary_cross_entropy(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Binary cross-entropy on probabilities, ``-(y log p + (1 - y) log(1 - p))``.
+
+    Prefer :func:`binary_cross_entropy_with_logits` when you have logits: it is exact where
+    this one must clamp. Here, to stay finite at exactly ``p = 0`` and ``p = 1``:
+
+    * each log is clamped below at -100 (as PyTorch does), so a confidently wrong prediction
+      costs at most 100 nats;
+    * the gradient is ``(p - y) / max(p (1 - p), 1e-12)``: of the right sign and finite at
+      the boundary (a custom JVP; autodiff of the clamped value would give 0 or NaN there).
+      For float16 predictions the floor is ``2 / 65504`` so the gradient fits the dtype.
+
+    Targets may be soft (any value in ``[0, 1]``). Unchecked values outside ``[0, 1]`` give NaN
+    (a log of a negative number); use :func:`lossjax.checked` to catch them.
+
+    Args:
+      predictions: probabilities ``[...]`` in ``[0, 1]``.
+      targets: array of the same shape, in ``[0, 1]``.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> round(float(lossjax.binary_cross_entropy(jnp.array([0.9]), jnp.array([1.0]))), 6)
+      0.105361
+
+    Reference:
+      Cox, "The Regression Analysis of Binary Sequences", JRSS B 20 (1958).
+    """
+    eps = _core.grad_floor(_core.float_input("predictions", predictions, "bce").dtype)
+    return _core.elementwise(
+        "binary_cross_entropy", lambda p, y: _bce_prob(p, y, eps), predictions, targets,
+        weights=weights, where=where, reduction=reduction, safe=(0.5, 0.0),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-entropy on logits
+
+
+def _sigmoid_ce(x: Array, y: Array, pos_weight: Array | None = None) -> Array:
+    log_p = jax.nn.log_sigmoid(x)
+    log_1mp = jax.nn.log_sigmoid(-x)
+    if pos_weight is None:
+        return -(y * log_p + (1.0 - y) * log_1mp)
+    return -(pos_weight * y * log_p + (1.0 - y) * log_1mp)
+
+
+@_builtin(
+    "binary_cross_entropy_with_logits",
+    aliases=("sigmoid_cross_entropy",),
+    task="binary",
+    predictions="logits",
+    targets="binary",
+    granularity="element",
+    bounded=False,
+    convex=True,
+    hyper={"pos_weight": Hyper(None, NONNEGATIVE, optional=True)},
+    checks=_binary_targets_check,
+    reference="Cox (1958); pos_weight as in PyTorch's binary_cross_entropy_with_logits",
+    peers={
+        "optax": "sigmoid_binary_cross_entropy",
+        "torch": "binary_cross_entropy_with_logits",
+        "keras": "BinaryCrossentropy(from_logits=True)",
+    },
+)
+def binary_cross_entropy_with_logits(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    pos_weight: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Binary cross-entropy on logits, computed in log space.
+
+    ``-(pos_weight * y * log sigmoid(x) + (1 - y) * log sigmoid(-x))`` with ``x`` the logits
+    and ``y`` the (possibly soft) targets in ``[0, 1]``. ``log sigmoid`` is evaluated as
+    ``-softplus(-x)``, exact and finite for every finite logit (±1e4, the dtype's maximum);
+    the gradient is ``sigmoid(x) - y`` when ``pos_weight`` is None.
+
+    Args:
+      predictions: logits ``[...]``.
+      targets: array of the same shape, in ``[0, 1]``.
+      pos_weight: optional non-negative weight of the positive term, broadcastable to
+        ``[...]`` (e.g. one per label, ``n_negative / n_positive``), as in PyTorch.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> round(float(lossjax.binary_cross_entropy_with_logits(jnp.array([0.0]),
+      ...                                                      jnp.array([1.0]))), 6)
+      0.693147
+
+    Reference:
+      Cox (1958); PyTorch's ``binary_cross_entropy_with_logits`` for ``pos_weight``.
+    """
+    name = "binary_cross_entropy_with_logits"
+    if pos_weight is None:
+        fn = _sigmoid_ce
+    else:
+        pw = _core.numeric_input("pos_weight", pos_weight, name)
+        fn = lambda x, y: _sigmoid_ce(x, y, pw.astype(x.dtype))
+    return _core.elementwise(
+        name, fn, predictions, targets, weights=weights, where=where, reduction=reduction
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Focal loss
+
+
+def _sigmoid_focal(x: Array, y: Array, alpha: Array | None, gamma: float) -> Array:
+    log_p = jax.nn.log_sigmoid(x)
+    log_1mp = jax.nn.log_sigmoid(-x)
+    ce = -(y * log_p + (1.0 - y) * log_1mp)
+    if gamma != 0:
+        # 1 - p_t = y (1 - p) + (1 - y) p, taken in log space so that (1 - p_t)**gamma has a
+        # finite gradient at p_t = 1 for every gamma (pow would give 0 * inf there).
+        log_1m_pt = jnp.logaddexp(_safe_log(y) + log_1mp, _safe_log(1.0 - y) + log_p)
+        ce = jnp.exp(gamma * log_1m_pt) * ce
+    if alpha is not None:
+        ce = (alpha * y + (1.0 - alpha) * (1.0 - y)) * ce
+    return ce
+
+
+def _safe_log(y: Array) -> Array:
+    """log(y) with -inf (not NaN) at 0 and a zero, finite gradient there."""
+    pos = y > 0
+    return jnp.where(pos, jnp.log(jnp.where(pos, y, 1.0)), -jnp.inf)
+
+
+def _focal_boundary(dtype):
+    cases = _samples.default_boundary("logits", "binary", "element")(dtype)
+    out = list(cases)
+    for label, args, kw in cases:
+        out.append((label + ", gamma=0", args, {**kw, "gamma": 0.0}))
+        out.append((label + ", gamma=0.5, alpha=0.25", args, {**kw, "gamma": 0.5, "alpha": 0.25}))
+    a = lambda v: jnp.asarray(v, dtype)
+    out.append(("soft targets", (a([1e4, -1e4, 0.0]), a([0.3, 0.7, 0.5])), {}))
+    return out
+
+
+@_builtin(
+    "sigmoid_focal",
+    aliases=("focal",),
+    task="binary",
+    predictions="logits",
+    targets="binary",
+    granularity="element",
+    bounded=False,
+    convex=False,
+    hyper={"alpha": Hyper(None, UNIT, optional=True), "gamma": Hyper(2.0, NONNEGATIVE, static=True)},
+    boundary=_focal_boundary,
+    checks=_binary_targets_check,
+    reference="Lin et al., Focal Loss for Dense Object Detection, ICCV (2017), eq. 5",
+    peers={
+        "optax": "sigmoid_focal_loss",
+        "torchvision": "ops.sigmoid_focal_loss",
+        "keras": "BinaryFocalCrossentropy",
+    },
+)
+def sigmoid_focal(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    alpha: float | ArrayLike | None = None,
+    gamma: float = 2.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Sigmoid focal loss: cross-entropy down-weighted on well-classified examples.
+
+    ``alpha_t * (1 - p_t)**gamma * CE(x, y)`` with ``p = sigmoid(x)``,
+    ``p_t = y p + (1 - y)(1 - p)``, ``alpha_t = alpha y + (1 - alpha)(1 - y)`` (no class
+    weighting when ``alpha`` is None) and ``CE`` the binary cross-entropy on logits.
+    ``(1 - p_t)**gamma`` is computed as ``exp(gamma * log(1 - p_t))`` with ``log(1 - p_t)``
+    from log-sigmoids, so value and gradient are finite for ``gamma = 0``, fractional
+    ``gamma`` and logits of ±1e4 (where ``pow`` gives ``0 * inf``).
+
+    ``gamma`` is static (a Python number: it selects the compiled code; ``gamma=0`` is plain
+    cross-entropy). The default ``alpha=None`` matches optax; the paper and torchvision use
+    ``alpha=0.25``.
+
+    Args:
+      predictions: logits ``[...]``.
+      targets: array of the same shape, in ``[0, 1]``.
+      alpha: optional weight of the positive class in ``[0, 1]`` (scalar or broadcastable).
+      gamma: focusing parameter ``>= 0`` (Python number).
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> round(float(lossjax.sigmoid_focal(jnp.array([0.0]), jnp.array([1.0]))), 6)
+      0.173287
+
+    Reference:
+      Lin, Goyal, Girshick, He and Dollár, "Focal Loss for Dense Object Detection", ICCV
+      (2017), eq. 5.
+    """
+    name = "sigmoid_focal"
+    a = None if alpha is None else _core.numeric_input("alpha", alpha, name)
+    return _core.elementwise(
+        name,
+        lambda x, y: _sigmoid_focal(x, y, None if a is None else a.astype(x.dtype), gamma),
+        predictions, targets, weights=weights, where=where, reduction=reduction,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Hinge losses (targets in {-1, +1})
+
+_HINGE = dict(
+    task="binary", predictions="scores", targets="signed", granularity="element",
+    bounded=False, convex=True, twice_differentiable=False, checks=_signed_check,
+)
+
+
+@_builtin(
+    "hinge",
+    reference="Cortes & Vapnik, Support-Vector Networks, Machine Learning 20 (1995)",
+    peers={"optax": "hinge_loss", "keras": "Hinge"},
+    **_HINGE,
+)
+def hinge(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Hinge loss, ``max(0, 1 - y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
+
+    The subgradient at the hinge (``y f = 1``) is 0. Targets in {0, 1} are *not* converted:
+    a 0 target gives the constant loss 1; use ``2 * y - 1``.
+
+    Args:
+      predictions: real scores ``[...]``.
+      targets: array of the same shape with values -1 or +1.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> lossjax.hinge(jnp.array([0.5, 2.0]), jnp.array([1.0, -1.0]), reduction="none").tolist()
+      [0.5, 3.0]
+
+    Reference:
+      Cortes and Vapnik, "Support-Vector Networks", Machine Learning 20 (1995).
+    """
+    return _core.elementwise(
+        "hinge", lambda f, y: jax.nn.relu(1.0 - y * f), predictions, targets,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+@_builtin(
+    "squared_hinge",
+    reference="Rennie & Srebro, Loss Functions for Preference Levels, IJCAI workshop (2005); "
+    "L2-SVM of Lee & Mangasarian (2001)",
+    peers={"keras": "SquaredHinge"},
+    **_HINGE,
+)
+def squared_hinge(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Squared hinge loss, ``max(0, 1 - y * f)**2`` for targets ``y`` in {-1, +1}.
+
+    Differentiable everywhere (gradient ``-2 y max(0, 1 - y f)``), unlike the hinge.
+
+    Args:
+      predictions: real scores ``[...]``.
+      targets: array of the same shape with values -1 or +1.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> float(lossjax.squared_hinge(jnp.array([-1.0]), jnp.array([1.0])))
+      4.0
+
+    Reference:
+      Lee and Mangasarian, "SSVM: A Smooth Support Vector Machine", Comput. Optim. Appl.
+      20 (2001).
+    """
+
+    def fn(f, y):
+        m = jax.nn.relu(1.0 - y * f)
+        return m * m
+
+    return _core.elementwise(
+        "squared_hinge", fn, predictions, targets, weights=weights, where=where,
+        reduction=reduction,
+    )
