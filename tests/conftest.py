@@ -1,0 +1,15 @@
+"""Test configuration shared by the whole suite.
+
+float64 is switched on for the suite so that reference comparisons and finite-difference
+gradient checks can run in double precision. Every test that means float32 (or half
+precision) builds its arrays with an explicit dtype, so this also catches a loss that
+silently upcasts float32 inputs to float64.
+"""
+
+import os
+
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
