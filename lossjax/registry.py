@@ -168,6 +168,8 @@ class LossSpec:
       checks: ``checks(*args, **kwargs) -> [(ok, message)]``: value-level checks for
         :func:`lossjax.checked`.
       diff_argnums: positional arguments that are differentiated.
+      batch_argnums: positional arguments that carry the batch (leading) axes, which the tests
+        slice and ``vmap`` over; the others (a weight matrix, say) are shared by all examples.
       summary: first line of the docstring.
     """
 
@@ -189,6 +191,7 @@ class LossSpec:
     boundary: Callable[..., list[tuple[str, tuple[Any, ...], dict[str, Any]]]] | None
     checks: Callable[..., list[tuple[Any, str]]] | None
     diff_argnums: tuple[int, ...]
+    batch_argnums: tuple[int, ...]
     summary: str
     builtin: bool
     has_axis: bool
@@ -261,6 +264,7 @@ def register(
     boundary: Callable[..., Any] | None = None,
     checks: Callable[..., Any] | None = None,
     diff_argnums: Sequence[int] = (0,),
+    batch_argnums: Sequence[int] = (0, 1),
     overwrite: bool = False,
     builtin: bool = False,
 ) -> Callable[[Callable[..., jax.Array]], Callable[..., jax.Array]]:
@@ -310,6 +314,7 @@ def register(
             boundary=boundary or _samples.default_boundary(predictions, targets, granularity),
             checks=checks,
             diff_argnums=tuple(diff_argnums),
+            batch_argnums=tuple(batch_argnums),
             summary=doc.splitlines()[0] if doc else name,
             builtin=builtin,
             has_axis="axis" in inspect.signature(body).parameters,
