@@ -318,7 +318,7 @@ def fmt(x: Any, digits: int = 3) -> str:
         return "yes" if x else "no"
     if isinstance(x, int):
         return str(x)
-    x = float(x)
+    x = float(x) + 0.0  # no "-0.000"
     if not math.isfinite(x):
         return str(x)
     if x != 0 and (abs(x) >= 1e4 or abs(x) < 10 ** -(digits + 1)):
