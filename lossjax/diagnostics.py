@@ -5,7 +5,7 @@ Four questions people ask about a loss, each with a function:
 * **Is my high loss a few outliers or is everything bad?** :func:`loss_summary` takes
   per-sample losses (a loss with ``reduction="none"``) and returns their histogram, quantiles,
   the share of the total loss carried by the top ``k`` samples, and the samples beyond a robust
-  threshold (median + 3.5 scaled MADs), with a verdict.
+  threshold (median + 3.5 scaled MADs, and above the mean), with a verdict.
 * **How good is this loss value?** :func:`chance_baseline` gives the cross-entropy and accuracy
   of a model that ignores its inputs and predicts the class frequencies.
 * **Are the probabilities calibrated?** :func:`calibration` returns the expected calibration
@@ -72,7 +72,8 @@ class LossSummary:
         losses (``k / count`` would be the share of an even spread).
       top_indices: flat indices (into ``losses.ravel()``) of the largest losses, largest first,
         as many as the largest requested ``k``.
-      threshold: the robust threshold, ``median + k_mad * scale``.
+      half_share_count: the fewest samples that carry at least half of ``total``.
+      threshold: the outlier threshold, ``max(median + k_mad * scale, mean)``.
       outliers: flat indices of the samples above ``threshold``, largest loss first.
       outlier_share: fraction of ``total`` carried by the outliers.
       baseline: the reference loss passed in (e.g. the chance cross-entropy), or None.
@@ -89,6 +90,7 @@ class LossSummary:
     histogram_edges: np.ndarray
     top_k_share: dict[int, float]
     top_indices: np.ndarray
+    half_share_count: int
     threshold: float
     outliers: np.ndarray
     outlier_share: float
@@ -101,8 +103,9 @@ class LossSummary:
         k1 = min(self.top_k_share)
         text = (
             f"{self.count} samples, mean loss {self.mean:.4g}, median {self.median:.4g}. "
-            f"The top {k1} carry {100 * self.top_k_share[k1]:.1f}% of the total loss; "
-            f"{n_out} sample(s) lie above the robust threshold {self.threshold:.4g} and carry "
+            f"The top {k1} carry {100 * self.top_k_share[k1]:.1f}% of the total loss and "
+            f"{self.half_share_count} sample(s) carry half of it; {n_out} sample(s) lie above "
+            f"the outlier threshold {self.threshold:.4g} and carry "
             f"{100 * self.outlier_share:.1f}%. "
         )
         if self.verdict == "few_outliers":
@@ -135,13 +138,15 @@ def loss_summary(
     Pass the per-sample losses of a model (any lossjax loss with ``reduction="none"``), e.g.
     on the validation set. Rules, computed in float64 on the kept, finite losses:
 
-    * **Robust threshold**: ``median + k_mad * scale`` with ``scale = 1.4826 * MAD`` (the
-      median absolute deviation, scaled to a standard deviation for normal data), or
-      ``1.2533 * mean absolute deviation`` when the MAD is 0. With ``k_mad = 3.5`` this is the
-      modified z-score rule of Iglewicz and Hoaglin. Samples strictly above it are outliers.
-    * **Verdict** ``"few_outliers"`` when there is at least one outlier, the outliers are at
-      most ``max_outlier_fraction`` of the samples, and they carry at least half of the total
-      loss; ``"broad"`` otherwise.
+    * **Outliers** are the samples strictly above ``max(median + k_mad * scale, mean)``, with
+      ``scale = 1.4826 * MAD`` (the median absolute deviation, scaled to a standard deviation
+      for normal data), or ``1.2533 * mean absolute deviation`` when the MAD is 0. With
+      ``k_mad = 3.5`` the first term is the modified z-score rule of Iglewicz and Hoaglin. The
+      mean is there because losses are skewed: when most samples are fitted almost perfectly
+      the MAD is tiny, and a sample below the mean loss is not what makes the mean high.
+    * **Verdict** ``"few_outliers"`` when the fewest samples that carry half of the total loss
+      (``half_share_count``) are at most ``max_outlier_fraction`` of the samples and are all
+      outliers; ``"broad"`` otherwise (the loss is spread, or high everywhere).
 
     The top-``k`` shares say the same without a threshold: if the single largest loss carries
     40% of the total over 100 samples, the mean is about one sample.
@@ -203,27 +208,27 @@ def loss_summary(
     median = float(np.median(v))
     mad = float(np.median(np.abs(v - median)))
     scale = _MAD_SCALE * mad if mad > 0 else _MEAN_AD_SCALE * float(np.mean(np.abs(v - median)))
-    threshold = median + k_mad * scale
+    mean = float(v.mean())
+    threshold = max(median + k_mad * scale, mean)
     above = order[v[order] > threshold]
     share = lambda s: float(s / total) if total != 0 else 0.0
     outlier_share = share(v[above].sum())
-    few = (
-        above.size > 0
-        and above.size <= max_outlier_fraction * v.size
-        and outlier_share >= 0.5
-    )
+    cum = np.cumsum(v[order])
+    half = int(np.searchsorted(cum, 0.5 * total, side="left")) + 1 if total > 0 else 0
+    few = 0 < half <= max_outlier_fraction * v.size and half <= above.size
     counts, edges = np.histogram(v, bins=bins)
     return LossSummary(
         count=int(v.size),
         nonfinite=nonfinite,
         total=total,
-        mean=float(v.mean()),
+        mean=mean,
         median=median,
         quantiles={q: float(np.quantile(v, q)) for q in levels},
         histogram_counts=counts,
         histogram_edges=edges,
         top_k_share={k: share(v[order[:k]].sum()) for k in top_k},
         top_indices=idx[order[: max(top_k)]],
+        half_share_count=half,
         threshold=float(threshold),
         outliers=idx[above],
         outlier_share=outlier_share,

@@ -30,6 +30,7 @@ def test_summary_small_example_by_hand():
     assert s.count == 4 and s.total == pytest.approx(10.0)
     assert s.top_k_share == pytest.approx({1: 0.4, 2: 0.7, 9: 1.0})
     assert s.top_indices.tolist() == [3, 2, 1, 0]
+    assert s.half_share_count == 2  # 4 < 5 <= 4 + 3
     # median 2.5, absolute deviations (1.5, 0.5, 0.5, 1.5) -> MAD 1.0;
     # threshold = 2.5 + 3.5 * 1.4826 * 1.0 = 7.6891.
     assert s.median == pytest.approx(2.5)
@@ -60,6 +61,18 @@ def test_summary_names_a_planted_outlier():
     assert s.top_k_share[1] == pytest.approx(40.0 / x.sum(), rel=1e-5)
     assert s.verdict == "few_outliers"
     assert "a few outliers" in s.describe()
+
+
+def test_summary_threshold_is_at_least_the_mean_for_skewed_losses():
+    # Most samples fitted almost perfectly: the MAD is tiny (scaled 0.0074, so the modified
+    # z-score threshold is 0.036) and would flag the 0.06 losses; the mean (5.44 / 20 = 0.272)
+    # is the threshold instead, and only the sample that makes the mean high is flagged.
+    x = np.array([0.01] * 10 + [0.02] * 5 + [0.06] * 4 + [5.0])
+    s = diagnostics.loss_summary(x)
+    assert s.threshold == pytest.approx(x.mean())
+    assert s.outliers.tolist() == [19]
+    assert s.half_share_count == 1
+    assert s.verdict == "few_outliers"
 
 
 def test_summary_everything_bad_is_broad():
