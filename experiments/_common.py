@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import sys
 import time
 import typing
 from collections.abc import Callable, Iterable, Sequence
@@ -53,8 +54,13 @@ def define_flags(
     default_out: str,
     flag_values: flags.FlagValues = FLAGS,
 ) -> None:
-    """Defines one absl flag per field of ``config_cls`` plus ``--out``."""
+    """Defines one absl flag per field of ``config_cls`` plus ``--out``.
+
+    The flags are attributed to the main module (``sys.argv[0]``, as absl names it), so that
+    ``--help`` lists them.
+    """
     hints = typing.get_type_hints(config_cls)
+    kw = {"flag_values": flag_values, "module_name": sys.argv[0]}
     for f in dataclasses.fields(config_cls):
         kind, _ = _field_kind(hints[f.name])
         help_text = f.metadata.get("help")
@@ -62,18 +68,16 @@ def define_flags(
             raise ValueError(f"config field {f.name!r} has no help text")
         default = f.default
         if kind == "list":
-            flags.DEFINE_list(f.name, [str(v) for v in default], help_text,
-                              flag_values=flag_values)
+            flags.DEFINE_list(f.name, [str(v) for v in default], help_text, **kw)
         elif kind == "bool":
-            flags.DEFINE_boolean(f.name, default, help_text, flag_values=flag_values)
+            flags.DEFINE_boolean(f.name, default, help_text, **kw)
         elif kind == "int":
-            flags.DEFINE_integer(f.name, default, help_text, flag_values=flag_values)
+            flags.DEFINE_integer(f.name, default, help_text, **kw)
         elif kind == "float":
-            flags.DEFINE_float(f.name, default, help_text, flag_values=flag_values)
+            flags.DEFINE_float(f.name, default, help_text, **kw)
         else:
-            flags.DEFINE_string(f.name, default, help_text, flag_values=flag_values)
-    flags.DEFINE_string("out", default_out, "Directory for the PNG plots and metrics.json.",
-                        flag_values=flag_values)
+            flags.DEFINE_string(f.name, default, help_text, **kw)
+    flags.DEFINE_string("out", default_out, "Directory for the PNG plots and metrics.json.", **kw)
 
 
 def config_from_flags(config_cls: type, flag_values: flags.FlagValues = FLAGS) -> Any:
@@ -327,14 +331,14 @@ def fmt(x: Any, digits: int = 3) -> str:
 
 
 def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines = ["", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
         lines.append("| " + " | ".join(v if isinstance(v, str) else fmt(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
 
 
 def md_image(path: str, alt: str) -> str:
-    return f"![{alt}]({path})\n"
+    return f"![{alt}]({path})\n\n"
 
 
 class Timer:
