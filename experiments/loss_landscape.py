@@ -106,8 +106,8 @@ def _residual_fn(text: str):
 
 
 def _curve(label: str, source: str, f, x: jax.Array) -> Curve:
-    values = f(x)
-    grads = jax.grad(lambda v: jnp.sum(f(v)))(x)
+    # One compiled function per loss: the value and the derivative at every grid point.
+    values, grads = jax.jit(jax.vmap(jax.value_and_grad(lambda v: f(v[None])[0])))(x)
     return Curve(label, source, np.asarray(values, np.float64), np.asarray(grads, np.float64))
 
 
