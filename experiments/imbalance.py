@@ -188,8 +188,8 @@ def plot_bars(results: list[dict[str, Any]], out: str) -> str:
         ax.bar(xs, [r["summary"][k]["mean"] for k, _ in keys], width,
                yerr=[r["summary"][k]["std"] for k, _ in keys], capsize=2, label=r["label"])
     ax.set_xticks(np.arange(len(keys)), [t for _, t in keys])
-    ax.set(ylim=(0, 1.05), title="test metrics (mean ± std over seeds)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.set(ylim=(0, 1.3), title="test metrics (mean ± std over seeds)")
+    ax.legend(fontsize=7, ncol=4, loc="upper center")
     return _common.save_figure(fig, out, "metrics.png")
 
 
@@ -281,8 +281,9 @@ def report(metrics: dict[str, Any], plots: str) -> str:
         text.append(
             f"Every other loss is less calibrated than plain cross-entropy (ECE "
             f"{f(m(base, 'ece'))} against up to {f(m(worst, 'ece'))} for {worst['label']}): "
-            "re-weighting and focusing trade probabilities that mean frequencies for recall; "
-            "recalibrate (or move the threshold) if the probabilities are used.")
+            "re-weighting and focusing change what the predicted probabilities mean; "
+            "recalibrate them (or move the threshold instead) if they are used as "
+            "probabilities.")
     else:
         text.append(
             f"{len(worse)} of {len(others)} other losses are less calibrated than plain "

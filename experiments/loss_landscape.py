@@ -203,7 +203,7 @@ def run(config: Config, out: str) -> dict[str, Any]:
 def report(metrics: dict[str, Any], plots: str) -> str:
     """The REPORT.md section; ``plots`` is the path of the plot folder relative to the report."""
     cls, reg = metrics["classification"], metrics["regression"]
-    lines = ["## Loss landscape: margin and residual\n",
+    lines = ["## Loss landscape: margin and residual\n\n",
              _common.md_image(f"{plots}/{metrics['plots']['margin']}", "margin losses"),
              _common.md_image(f"{plots}/{metrics['plots']['residual']}", "residual losses")]
     lines.append(_common.md_table(

@@ -266,18 +266,24 @@ def report(metrics: dict[str, Any], plots: str) -> str:
     lines.append(_common.md_table(
         ["over seeds", "mean", "std", "min", "max"],
         [[k.replace("_", " "), v["mean"], v["std"], v["min"], v["max"]] for k, v in sp.items()]))
-    lines.append(
+    held = metrics["seeds_where_loss_rose_and_accuracy_held"]
+    named = metrics["seeds_where_diagnostics_name_the_outlier"]
+    acc0, acc1 = s0["test_accuracy_at_min_loss"], s0["final_test_accuracy"]
+    verb = "held at" if acc1 == acc0 else ("rose to" if acc1 > acc0 else "fell to")
+    text = (
         f"\nWith seed {s0['seed']}, the test loss fell to {f(s0['min_test_loss'])} at epoch "
         f"{s0['min_test_loss_epoch']} and then rose to {f(s0['final_test_loss'])} by the last "
-        f"epoch, while test accuracy went from {f(s0['test_accuracy_at_min_loss'])} to "
-        f"{f(s0['final_test_accuracy'])}; the planted point (index {s0['outlier_index']}) "
-        f"carries {100 * s0['outlier_share_of_test_loss']:.0f}% of the final test loss. "
+        f"epoch, while test accuracy {verb} {f(acc1)} (it was {f(acc0)} at the loss minimum); "
+        f"the planted point (index {s0['outlier_index']}) carries "
+        f"{100 * s0['outlier_share_of_test_loss']:.0f}% of the final test loss. "
         f"Over {n} seeds the test loss rose after its minimum while accuracy held or rose in "
-        f"{metrics['seeds_where_loss_rose_and_accuracy_held']}, and `loss_summary` ranked the "
-        f"planted point first and above its robust threshold in "
-        f"{metrics['seeds_where_diagnostics_name_the_outlier']}. A rising validation loss with "
-        "steady accuracy is the signature of a few confidently wrong points, not of a model "
-        "getting worse on the rest: look at the per-sample losses before stopping early.\n")
+        f"{held}, and `loss_summary` ranked the planted point first and above its outlier "
+        f"threshold in {named}.")
+    if 2 * held > n and 2 * named > n:
+        text += (" A rising validation loss with steady accuracy can be a few confidently "
+                 "wrong points rather than a model getting worse on the rest: look at the "
+                 "per-sample losses before reading it as over-fitting.")
+    lines.append(text + "\n")
     return "".join(lines)
 
 
