@@ -6,6 +6,7 @@ where=None, reduction="mean")`` (classification losses also take ``axis``) that 
 :mod:`lossjax.registry` for the registry.
 """
 
+from lossjax import diagnostics
 from lossjax.binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -57,6 +58,7 @@ __all__ = [
     "chance_cross_entropy",
     "checked",
     "ciou",
+    "diagnostics",
     "diou",
     "get",
     "giou",
