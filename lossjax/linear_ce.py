@@ -265,6 +265,29 @@ def _kernel(
 # Running the kernel on one device or on a mesh
 
 
+def _specs(cfg: _Config) -> dict[str, Any]:
+    """Partition specs of the kernel's arrays on ``cfg.mesh``."""
+    from jax.sharding import PartitionSpec as P
+
+    tok = P(cfg.batch_axes or None)
+    tok2 = P(cfg.batch_axes or None, None)
+    voc = P(cfg.vocab_axis)
+    voc2 = P(cfg.vocab_axis, None)
+    return {"h": tok2, "w": voc2, "b": voc, "labels": tok, "kept": tok, "scale": tok,
+            "lse_in": tok, "loss": tok, "lse": tok, "dh": tok2, "dw": voc2, "db": voc,
+            "total": P()}
+
+
+def _place(cfg: _Config, x: Array | None, spec: Any) -> Array | None:
+    """Moves ``x`` to ``spec`` on ``cfg.mesh`` (a type change on explicit meshes)."""
+    if x is None or cfg.mesh is None:
+        return x
+    sharding = jax.sharding.NamedSharding(cfg.mesh, spec)
+    if _explicit_axes(cfg.mesh):
+        return jax.sharding.reshard(x, sharding)
+    return lax.with_sharding_constraint(x, sharding)
+
+
 def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None):
     """Runs :func:`_kernel` directly, or under ``shard_map`` when ``cfg.mesh`` is set.
 
@@ -295,15 +318,7 @@ def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None
     if cfg.mesh is None:
         return local(args)
 
-    from jax.sharding import PartitionSpec as P
-
-    tok = P(cfg.batch_axes or None)
-    tok2 = P(cfg.batch_axes or None, None)
-    voc = P(cfg.vocab_axis)
-    voc2 = P(cfg.vocab_axis, None)
-    spec_of = {"h": tok2, "w": voc2, "b": voc, "labels": tok, "kept": tok, "scale": tok,
-               "lse_in": tok, "loss": tok, "lse": tok, "dh": tok2, "dw": voc2, "db": voc,
-               "total": P()}
+    spec_of = _specs(cfg)
     out_keys = []
     if mode != "grad_lse":
         out_keys += ["loss", "lse"]
@@ -311,6 +326,7 @@ def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None
         out_keys += ["dh", "dw"] + (["db"] if b is not None else [])
     if mode == "grad":
         out_keys.append("total")
+    args = {k: _place(cfg, a, spec_of[k]) for k, a in args.items()}
     fn = jax.shard_map(
         local,
         mesh=cfg.mesh,
@@ -382,6 +398,46 @@ _token_losses.defvjp(_token_losses_fwd, _token_losses_bwd)
 # The contract around the kernel
 
 
+def _explicit_axes(mesh: Any) -> tuple[str, ...]:
+    return tuple(getattr(mesh, "explicit_axes", ()) or ())
+
+
+def _replicated(x: Array, mesh: Any) -> Array:
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    return jax.sharding.reshard(x, NamedSharding(mesh, PartitionSpec()))
+
+
+def _spec_axes(entry: Any) -> tuple[str, ...]:
+    if entry is None:
+        return ()
+    return (entry,) if isinstance(entry, str) else tuple(entry)
+
+
+def _explicit_layout(h2: Array, w: Array) -> tuple[Any, tuple[str, ...], str | None]:
+    """``(mesh, batch_axes, vocab_axis)`` read off explicitly sharded inputs, else ``None``s.
+
+    Under a mesh with ``AxisType.Explicit`` axes the shardings are part of the arrays' types:
+    tokens split over some axes and weight rows over one axis select the data- and
+    vocabulary-parallel kernel of :mod:`lossjax.sharding`, so that a plain ``jit`` of
+    :func:`linear_cross_entropy` on such inputs works (and runs per device).
+    """
+    try:
+        hs, ws = jax.typeof(h2).sharding, jax.typeof(w).sharding
+    except (AttributeError, TypeError):  # pragma: no cover - older jax
+        return None, (), None
+    mesh = hs.mesh if _explicit_axes(hs.mesh) else ws.mesh
+    explicit = set(_explicit_axes(mesh))
+    if not explicit:
+        return None, (), None
+    batch = tuple(a for a in _spec_axes(hs.spec[0] if len(hs.spec) else None) if a in explicit)
+    vocab = [a for a in _spec_axes(ws.spec[0] if len(ws.spec) else None) if a in explicit]
+    vaxis = vocab[0] if len(vocab) == 1 and vocab[0] not in batch else None
+    if not batch and vaxis is None:
+        return None, (), None
+    return mesh, batch, vaxis
+
+
 def _static_int(name: str, value: Any, loss: str) -> int | None:
     if value is None:
         return None
@@ -451,31 +507,57 @@ def linear_ce(
         _core.check_shape("class_weights", cw, (vocab,), loss_name, "one weight per class")
         wts = _core.mul_weights(wts, cw[safe_y])
 
+    n = int(np.prod(unit, dtype=np.int64))
+    h2 = h.reshape(n, width)
+    if mesh is None:  # explicitly sharded inputs run the sharded kernel by themselves
+        mesh, batch_axes, vocab_axis = _explicit_layout(h2, w)
     cfg = _Config(
         vocab=int(vocab), compute_dtype=cd.name, label_smoothing=float(label_smoothing),
         z_loss=float(z_loss), logit_softcap=None if logit_softcap is None else float(logit_softcap),
         chunk_size=chunk, vocab_block_size=block, mesh=mesh, batch_axes=tuple(batch_axes),
         vocab_axis=vocab_axis,
     )
-    n = int(np.prod(unit, dtype=np.int64))
-    h2 = h.reshape(n, width)
     y2 = safe_y.reshape(n)
     kept = (jnp.ones(unit, bool) if mask is None else mask).reshape(n)
     inv2 = invalid.reshape(n)
+    # On a mesh the token count must split evenly over the batch shards: pad with dropped
+    # tokens (hidden 0, label 0, kept False) and cut the per-token outputs back to n.
+    shards = 1 if mesh is None else int(np.prod([mesh.shape[a] for a in cfg.batch_axes]))
+    pad = -n % shards
+    explicit = mesh is not None and bool(_explicit_axes(mesh))
+    if pad and explicit:  # padding an explicitly sharded axis is a type error: replicate first
+        h2, y2, kept, inv2 = (_replicated(a, mesh) for a in (h2, y2, kept, inv2))
+    if pad:
+        h2 = jnp.pad(h2, ((0, pad), (0, 0)))
+        y2, kept, inv2 = (jnp.pad(a, (0, pad)) for a in (y2, kept, inv2))
 
+    def cut(a: Array) -> Array:
+        if not pad:
+            return a
+        return (_replicated(a, mesh) if explicit else a)[:n]
+
+    sp = _specs(cfg)
+    h2, w, b, y2, kept = (_place(cfg, a, sp[k]) for a, k in
+                          ((h2, "h"), (w, "w"), (b, "b"), (y2, "labels"), (kept, "kept")))
     if reduction == "none":
         loss, lse = _token_losses(cfg, h2, w, b, y2, kept)
+        loss, lse, kept, inv2 = cut(loss), cut(lse), cut(kept), cut(inv2)
         loss = jnp.where(inv2, jnp.nan, loss).reshape(unit)
         loss = _core.reduce(loss, weights=wts, where=mask, reduction="none",
                             loss_name=loss_name)
     else:
         wfull = jnp.ones(unit, cd) if wts is None else jnp.broadcast_to(wts, unit)
+        keep = jnp.ones(unit, bool) if mask is None else mask
         if reduction == "mean":
-            den = jnp.sum(jnp.where(kept.reshape(unit), wfull, 0))
+            den = jnp.sum(jnp.where(keep, wfull, 0))
             wfull = _core.safe_divide(wfull, den)
-        scale = jnp.where(kept & ~inv2, wfull.reshape(n), 0)
+        scale = jnp.where(keep & ~invalid, wfull, 0).reshape(n)
+        if pad:
+            scale = jnp.pad(scale, (0, pad))
+        scale = _place(cfg, scale, sp["scale"])
         loss, lse = _fused_total(cfg, h2, w, b, y2, kept, scale)
-        loss = jnp.where(jnp.any(inv2), jnp.nan, loss)
+        loss = jnp.where(jnp.any(invalid), jnp.nan, loss)
+        lse, kept = cut(lse), cut(kept)
     lse = lax.stop_gradient(jnp.where(kept, lse, 0).reshape(unit))
     return loss, lse
 
@@ -551,7 +633,6 @@ _REFERENCE = (
     granularity="example",
     bounded=False,
     convex=True,
-    twice_differentiable=False,
     hyper=_HYPERS,
     sample=_sample,
     boundary=_boundary,
@@ -595,7 +676,9 @@ def linear_cross_entropy(
 
     Out-of-range labels that are not ``ignore_index`` give a NaN loss, as in
     :func:`lossjax.softmax_cross_entropy`; :func:`lossjax.checked` turns them into errors.
-    ``jax.hessian`` (forward-mode) is not supported: the gradient is a custom VJP.
+    The gradient is a custom VJP: ``grad``, ``vjp``, ``jax.hessian`` (forward over reverse)
+    and grad-of-grad work; forward mode on the loss itself (``jax.jvp``, ``jax.jacfwd``) does
+    not.
 
     Args:
       hidden: hidden states ``[..., D]`` (any leading token axes), floating point.
