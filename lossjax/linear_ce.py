@@ -556,7 +556,7 @@ def linear_ce(
             scale = jnp.pad(scale, (0, pad))
         scale = _place(cfg, scale, sp["scale"])
         loss, lse = _fused_total(cfg, h2, w, b, y2, kept, scale)
-        loss = jnp.where(jnp.any(invalid), jnp.nan, loss)
+        loss = loss + jnp.where(jnp.any(invalid), jnp.nan, 0.0)  # NaN value, gradients kept
         lse, kept = cut(lse), cut(kept)
     lse = lax.stop_gradient(jnp.where(kept, lse, 0).reshape(unit))
     return loss, lse
