@@ -141,16 +141,18 @@ def _kernel(
     dims_t = (((1,), (1,)), ((), ()))  # [t, D] x [v, D] -> [t, v]
     dims_0 = (((0,), (0,)), ((), ()))  # [t, vb] x [t, D] -> [vb, D]
 
-    def logits(hh: Array) -> tuple[Array, Array | None]:
+    def logits(hh: Array) -> Array:
         x = lax.dot_general(hh.astype(od), w_op, dims_t, preferred_element_type=cd)
-        if b_cd is not None:
-            x = x + b_cd
+        return x if b_cd is None else x + b_cd
+
+    def capped(x: Array) -> tuple[Array, Array | None]:
         if cap is None:
             return x, None
         t = jnp.tanh(x / cap)
         return cap * t, t
 
-    def stats(z: Array, yy: Array) -> tuple[Array, Array, Array | None]:
+    def stats(x: Array, yy: Array) -> tuple[Array, Array, Array | None]:
+        z, _ = capped(x)
         m = jnp.max(z, axis=1)
         if vaxis is not None:
             m = lax.pmax(m, vaxis)
@@ -159,8 +161,8 @@ def _kernel(
         ops = [jnp.exp(z - m[:, None]), jnp.where(hit, z, 0)]
         if eps:
             ops.append(z)
-        # One variadic reduction: every read of the logits for the statistics happens before
-        # the gradient is formed, so XLA can write dlogits over the logits' buffer.
+        # One variadic reduction for the sum of exponentials, the label's logit and the sum
+        # of the logits: a single read of the chunk's logits after the maximum.
         sums = lax.reduce(
             tuple(ops), tuple(jnp.zeros((), cd) for _ in ops),
             lambda a, c: tuple(x + y for x, y in zip(a, c, strict=True)), (1,),
@@ -179,11 +181,13 @@ def _kernel(
             loss = loss + zl * jnp.square(lse)
         return loss
 
-    def dlogits(z: Array, t: Array | None, yy: Array, lse: Array, ss: Array) -> Array:
+    def dlogits(x: Array, col0: Any, yy: Array, lse: Array, ss: Array) -> Array:
+        """``d(sum_i ss_i * loss_i) / dx`` for a block of logit columns starting at col0."""
+        z, t = capped(x)
         p = jnp.exp(z - lse[:, None])
         if zl:
             p = p * (1.0 + 2.0 * zl * lse)[:, None]
-        hit = lax.broadcasted_iota(jnp.int32, z.shape, 1) + offset == yy[:, None]
+        hit = lax.broadcasted_iota(jnp.int32, z.shape, 1) + col0 == yy[:, None]
         g = p - jnp.where(hit, 1.0 - eps, 0.0)
         if eps:
             g = g - eps * inv_v
@@ -192,33 +196,47 @@ def _kernel(
             g = g * (1.0 - jnp.square(t))
         return g
 
-    def update_dw(dw: Array, g: Array, hh: Array) -> Array:
-        def add_block(start, size, dw):
-            blk = lax.dynamic_slice_in_dim(g, start, size, axis=1).astype(od)
-            upd = lax.dot_general(blk, hh.astype(od), dims_0, preferred_element_type=cd)
-            cur = lax.dynamic_slice_in_dim(dw, start, size, axis=0)
-            return lax.dynamic_update_slice_in_dim(dw, cur + upd, start, axis=0)
+    def gradients(x, hh, yy, lse, ss, dw, db):
+        """Sweeps the vocabulary in blocks: each block's dlogits, formed from the logits at
+        hand, goes at once into dh (accumulated), its rows of dW and its entries of db."""
+        hh_od = hh.astype(od)
 
+        def block_step(start, size, c):
+            dh, dw, db = c
+            g = dlogits(lax.dynamic_slice_in_dim(x, start, size, axis=1), offset + start,
+                        yy, lse, ss)
+            g_od = g.astype(od)
+            wb = lax.dynamic_slice_in_dim(w_op, start, size, axis=0)
+            dh = dh + lax.dot_general(g_od, wb, (((1,), (0,)), ((), ())),
+                                      preferred_element_type=cd)
+            upd = lax.dot_general(g_od, hh_od, dims_0, preferred_element_type=cd)
+            dw = lax.dynamic_update_slice_in_dim(
+                dw, lax.dynamic_slice_in_dim(dw, start, size, axis=0) + upd, start, axis=0)
+            if db is not None:
+                db = lax.dynamic_update_slice_in_dim(
+                    db, lax.dynamic_slice_in_dim(db, start, size) + jnp.sum(g, axis=0), start, 0)
+            return dh, dw, db
+
+        c = (jnp.zeros((hh.shape[0], d), cd), dw, db)
         full, rest = divmod(v, block)
         if full == 1 and rest == 0:
-            return dw + lax.dot_general(g.astype(od), hh.astype(od), dims_0,
-                                        preferred_element_type=cd)
-        dw = lax.fori_loop(0, full, lambda j, a: add_block(j * block, block, a), dw)
+            return block_step(0, block, c)
+        c = lax.fori_loop(0, full, lambda j, c: block_step(j * block, block, c), c)
         if rest:
-            dw = add_block(full * block, rest, dw)
-        return dw
+            c = block_step(full * block, rest, c)
+        return c
 
     def step(start, size: int, carry: dict[str, Array]) -> dict[str, Array]:
         sl = lambda a: lax.dynamic_slice_in_dim(a, start, size)
         put = lambda a, u: lax.dynamic_update_slice_in_dim(a, u.astype(a.dtype), start, 0)
         hh = jnp.where(sl(kept)[:, None], sl(h), jnp.zeros((), h.dtype))
         yy = sl(labels)
-        z, t = logits(hh)
+        x = logits(hh)
         out = dict(carry)
         if mode == "grad_lse":
             lse = sl(lse_in)
         else:
-            lse, zy, zsum = stats(z, yy)
+            lse, zy, zsum = stats(x, yy)
             loss = token_loss(lse, zy, zsum)
             out["loss"] = put(carry["loss"], loss)
             out["lse"] = put(carry["lse"], lse)
@@ -227,15 +245,12 @@ def _kernel(
         ss = sl(scale)
         if mode == "grad":
             out["total"] = carry["total"] + jnp.sum(jnp.where(ss != 0, ss * loss, 0))
-        g = dlogits(z, t, yy, lse, ss)
-        dh = lax.dot_general(g.astype(od), w_op, (((1,), (0,)), ((), ())),
-                             preferred_element_type=cd)
+        dh, out["dw"], db = gradients(x, hh, yy, lse, ss, carry["dw"], carry.get("db"))
         if vaxis is not None:
             dh = lax.psum(dh, vaxis)
         out["dh"] = put(carry["dh"], dh)
-        out["dw"] = update_dw(carry["dw"], g, hh)
-        if b is not None:
-            out["db"] = carry["db"] + jnp.sum(g, axis=0)
+        if db is not None:
+            out["db"] = db
         return out
 
     carry: dict[str, Array] = {}
