@@ -201,33 +201,39 @@ def _kernel(
         hand, goes at once into dh (accumulated), its rows of dW and its entries of db."""
         hh_od = hh.astype(od)
 
-        def block_step(start, size, c):
+        def block_step(j, c):
+            # The last block is shifted back to end at v when block does not divide v; its
+            # columns that an earlier block already covered are masked out of dlogits.
             dh, dw, db = c
-            g = dlogits(lax.dynamic_slice_in_dim(x, start, size, axis=1), offset + start,
+            start = j * block if exact else jnp.minimum(j * block, v - block)
+            g = dlogits(lax.dynamic_slice_in_dim(x, start, block, axis=1), offset + start,
                         yy, lse, ss)
+            if not exact:
+                fresh = lax.broadcasted_iota(jnp.int32, (1, block), 1) + start >= j * block
+                g = jnp.where(fresh, g, 0)
             g_od = g.astype(od)
-            wb = lax.dynamic_slice_in_dim(w_op, start, size, axis=0)
+            wb = lax.dynamic_slice_in_dim(w_op, start, block, axis=0)
             dh = dh + lax.dot_general(g_od, wb, (((1,), (0,)), ((), ())),
                                       preferred_element_type=cd)
             upd = lax.dot_general(g_od, hh_od, dims_0, preferred_element_type=cd)
             dw = lax.dynamic_update_slice_in_dim(
-                dw, lax.dynamic_slice_in_dim(dw, start, size, axis=0) + upd, start, axis=0)
+                dw, lax.dynamic_slice_in_dim(dw, start, block, axis=0) + upd, start, axis=0)
             if db is not None:
                 db = lax.dynamic_update_slice_in_dim(
-                    db, lax.dynamic_slice_in_dim(db, start, size) + jnp.sum(g, axis=0), start, 0)
+                    db, lax.dynamic_slice_in_dim(db, start, block) + jnp.sum(g, axis=0), start, 0)
             return dh, dw, db
 
+        exact = v % block == 0
         c = (jnp.zeros((hh.shape[0], d), cd), dw, db)
-        full, rest = divmod(v, block)
-        if full == 1 and rest == 0:
-            return block_step(0, block, c)
-        c = lax.fori_loop(0, full, lambda j, c: block_step(j * block, block, c), c)
-        if rest:
-            c = block_step(full * block, rest, c)
-        return c
+        blocks = -(-v // block)
+        return block_step(0, c) if blocks == 1 else lax.fori_loop(0, blocks, block_step, c)
 
-    def step(start, size: int, carry: dict[str, Array]) -> dict[str, Array]:
-        sl = lambda a: lax.dynamic_slice_in_dim(a, start, size)
+    def step(i, carry: dict[str, Array]) -> dict[str, Array]:
+        # The last chunk is shifted back to end at n when chunk does not divide n; tokens an
+        # earlier chunk already covered ("stale") are recomputed identically for the value,
+        # and take no part in the gradient sums.
+        start = i * chunk if exact else jnp.minimum(i * chunk, n - chunk)
+        sl = lambda a: lax.dynamic_slice_in_dim(a, start, chunk)
         put = lambda a, u: lax.dynamic_update_slice_in_dim(a, u.astype(a.dtype), start, 0)
         hh = jnp.where(sl(kept)[:, None], sl(h), jnp.zeros((), h.dtype))
         yy = sl(labels)
@@ -243,11 +249,16 @@ def _kernel(
         if not grads:
             return out
         ss = sl(scale)
+        if not exact:
+            fresh = lax.iota(jnp.int32, chunk) + start >= i * chunk
+            ss = jnp.where(fresh, ss, 0)
         if mode == "grad":
             out["total"] = carry["total"] + jnp.sum(jnp.where(ss != 0, ss * loss, 0))
         dh, out["dw"], db = gradients(x, hh, yy, lse, ss, carry["dw"], carry.get("db"))
         if vaxis is not None:
             dh = lax.psum(dh, vaxis)
+        if not exact:
+            dh = jnp.where(fresh[:, None], dh, sl(carry["dh"]))
         out["dh"] = put(carry["dh"], dh)
         if db is not None:
             out["db"] = db
@@ -266,14 +277,9 @@ def _kernel(
         carry["total"] = jnp.zeros((), cd)
     if n == 0:
         return carry
-    full, rest = divmod(n, chunk)
-    if full == 1 and rest == 0:
-        carry = step(0, chunk, carry)
-    else:
-        carry = lax.fori_loop(0, full, lambda i, c: step(i * chunk, chunk, c), carry)
-    if rest:
-        carry = step(full * chunk, rest, carry)
-    return carry
+    exact = n % chunk == 0
+    chunks = -(-n // chunk)
+    return step(0, carry) if chunks == 1 else lax.fori_loop(0, chunks, step, carry)
 
 
 # --------------------------------------------------------------------------------------------
