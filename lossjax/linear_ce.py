@@ -59,6 +59,7 @@ NAME = "linear_cross_entropy"
 # block of the weight-gradient update: block * D (4 MiB of float32).
 CHUNK_ELEMENTS = 1 << 23
 BLOCK_ELEMENTS = 1 << 20
+_MIN_CHUNK = 128
 _MAX_CHUNK = 4096
 
 
@@ -69,10 +70,12 @@ def _pow2_floor(x: float) -> int:
 def default_chunk_size(vocab: int) -> int:
     """Tokens per chunk when ``chunk_size=None``: ``CHUNK_ELEMENTS / vocab`` (a power of 2).
 
-    The chunk's logits take ``chunk * vocab`` floats: 32 MiB of float32 for every vocabulary
-    size (256 tokens at ``V = 32768``, 64 at ``V = 131072``), between 8 and 4096 tokens.
+    The chunk's logits take ``chunk * vocab`` floats: 32 MiB of float32 up to ``V = 65536``
+    (256 tokens at ``V = 32768``). The chunk never drops below 128 tokens (64 MiB of logits
+    at ``V = 131072``): narrower chunks make the weight-gradient update (a ``[V, D]``
+    read-modify-write per chunk) dominate. At most 4096 tokens.
     """
-    return int(min(_MAX_CHUNK, max(8, _pow2_floor(CHUNK_ELEMENTS / max(vocab, 1)))))
+    return int(min(_MAX_CHUNK, max(_MIN_CHUNK, _pow2_floor(CHUNK_ELEMENTS / max(vocab, 1)))))
 
 
 def default_vocab_block_size(width: int) -> int:
@@ -712,7 +715,8 @@ def linear_cross_entropy(
       logit_softcap: ``c > 0`` caps logits at ``c * tanh(x / c)`` (static; Gemma 2 uses 30).
       class_weights: optional non-negative ``[V]`` weights; the label's weight multiplies
         the token's loss (and counts in the mean's denominator).
-      chunk_size: tokens per chunk (static); default ``2**23 / V`` (32 MiB of float32 logits).
+      chunk_size: tokens per chunk (static); default ``2**23 / V`` (32 MiB of float32
+        logits), at least 128.
       vocab_block_size: weight-gradient rows updated per step (static); default
         ``2**20 / D``.
       weights: optional token weights, broadcastable to ``labels.shape``.

@@ -204,12 +204,13 @@ def test_leading_token_axes_and_broadcast_weights():
 
 
 def test_default_chunk_sizes():
-    # 32 MiB of float32 logits per chunk; 4 MiB of float32 per weight-gradient block
+    # 32 MiB of float32 logits per chunk, at least 128 tokens; 4 MiB of float32 per
+    # weight-gradient block
     assert linear_ce.default_chunk_size(32768) == 256
-    assert linear_ce.default_chunk_size(131072) == 64
+    assert linear_ce.default_chunk_size(131072) == 128
     assert linear_ce.default_chunk_size(8192) == 1024
     assert linear_ce.default_chunk_size(10) == 4096
-    assert linear_ce.default_chunk_size(1 << 30) == 8
+    assert linear_ce.default_chunk_size(1 << 30) == 128
     assert linear_ce.default_vocab_block_size(512) == 2048
     assert linear_ce.default_vocab_block_size(4096) == 256
 
