@@ -64,7 +64,7 @@ def batch_sharding(mesh: Mesh, ndim: int, batch_axis: AxisNames = "data") -> Nam
       >>> import jax, lossjax.sharding as ls
       >>> mesh = jax.make_mesh((1,), ("data",))
       >>> ls.batch_sharding(mesh, 2).spec
-      PartitionSpec('data', None)
+      P('data', None)
     """
     if ndim < 1:
         return NamedSharding(mesh, P())
