@@ -4,12 +4,13 @@ In language-model training the output layer maps ``N`` hidden states of width ``
 over a vocabulary of ``V`` tokens. Materialising the ``[N, V]`` logits costs ``N * V`` floats
 forward and again backward (512 MiB of float32 each way at ``N = 4096, V = 32768``).
 :func:`linear_cross_entropy` never builds them. It walks over *token chunks* of ``T`` tokens;
-for a chunk it forms the ``[T, V]`` logits, their exact log-sum-exp, and then -- while the
-logits are at hand -- the gradient of the chunk's loss with respect to its logits, which it
-contracts at once into the gradients of ``hidden`` (``dlogits @ weight``), ``weight``
-(``dlogits.T @ hidden``, added block by block into a ``[V, D]`` accumulator) and ``bias``.
-The work is the three matrix products of the naive path; the memory is ``T * V`` logits plus
-the gradients themselves.
+for a chunk it forms the ``[T, V]`` logits and their exact log-sum-exp, and then -- while the
+logits are at hand -- sweeps the vocabulary in blocks of ``B`` rows: each block's gradient
+``dlogits = softmax - target`` (``[T, B]``) goes at once into the gradient of ``hidden``
+(``dlogits @ weight[block]``, accumulated), into the block's rows of the ``[V, D]``
+weight-gradient accumulator (``dlogits.T @ hidden``) and into the bias gradient. The work is
+the three matrix products of the naive path; the memory is ``T * V`` logits plus the
+gradients themselves (an ``[N, V]`` array never exists, forward or backward).
 
 Two code paths:
 
