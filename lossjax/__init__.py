@@ -17,6 +17,7 @@ from lossjax.binary import (
 from lossjax.boxes import ciou, diou, giou, iou
 from lossjax.checking import checked
 from lossjax.divergence import kl_divergence
+from lossjax.linear_ce import linear_cross_entropy, linear_cross_entropy_with_lse
 from lossjax.metrics import accuracy, chance_cross_entropy, zero_one
 from lossjax.multiclass import (
     categorical_cross_entropy,
@@ -67,6 +68,8 @@ __all__ = [
     "iou",
     "kl_divergence",
     "l2",
+    "linear_cross_entropy",
+    "linear_cross_entropy_with_lse",
     "log_cosh",
     "multiclass_hinge",
     "names",

@@ -1,0 +1,814 @@
+"""Fused linear cross-entropy: ``cross_entropy(hidden @ weight.T + bias, labels)`` in chunks.
+
+In language-model training the output layer maps ``N`` hidden states of width ``D`` to logits
+over a vocabulary of ``V`` tokens. Materialising the ``[N, V]`` logits costs ``N * V`` floats
+forward and again backward (512 MiB of float32 each way at ``N = 4096, V = 32768``).
+:func:`linear_cross_entropy` never builds them. It walks over *token chunks* of ``T`` tokens;
+for a chunk it forms the ``[T, V]`` logits and their exact log-sum-exp, and then -- while the
+logits are at hand -- sweeps the vocabulary in blocks of ``B`` rows: each block's gradient
+``dlogits = softmax - target`` (``[T, B]``) goes at once into the gradient of ``hidden``
+(``dlogits @ weight[block]``, accumulated), into the block's rows of the ``[V, D]``
+weight-gradient accumulator (``dlogits.T @ hidden``) and into the bias gradient. The work is
+the three matrix products of the naive path; the memory is ``T * V`` logits plus the
+gradients themselves (an ``[N, V]`` array never exists, forward or backward).
+
+Two code paths:
+
+* ``reduction="mean"`` / ``"sum"`` (the training case): the output is a scalar, so its
+  cotangent is one number ``g``. The differentiated forward pass computes the gradients of
+  the reduced loss in the same sweep as the value (a :func:`jax.custom_vjp`); the backward
+  pass only multiplies them by ``g``. Three matrix products in all. A call that is not
+  differentiated runs a value-only sweep (one matrix product).
+* ``reduction="none"``: every token has its own cotangent, unknown during the forward pass.
+  The forward pass keeps the per-token log-sum-exp (``N`` floats); the backward pass sweeps
+  the chunks again, recomputing each chunk's logits. Four matrix products.
+
+Numerics: logits and every reduction in float32 or wider (bfloat16/float16 inputs give
+float32 logits from a float32-accumulating matrix product); the per-chunk ``dlogits`` is cast
+to the inputs' dtype for the two gradient products (as the naive path's own backward pass
+does), which accumulate in float32 into float32 accumulators; gradients come back in each
+input's dtype. Log-sum-exp is shifted by the row maximum; ``-inf`` bias entries (masked
+vocabulary slots) are allowed off the label.
+
+The per-token log-sum-exp (of the soft-capped logits) is a by-product:
+:func:`linear_cross_entropy_with_lse` returns it beside the loss, for z-loss monitoring and
+diagnostics.
+
+:mod:`lossjax.sharding` runs the same kernel under :func:`jax.shard_map` with the tokens
+sharded (data parallel) and/or the vocabulary sharded (vocabulary parallel).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from lossjax import _core
+from lossjax._core import Array, ArrayLike
+from lossjax.registry import NONNEGATIVE, POSITIVE, UNIT_RIGHT_OPEN, Hyper, Interval, _builtin
+
+NAME = "linear_cross_entropy"
+
+# Default working set of one token chunk: T * V_local logits (32 MiB of float32), and of one
+# block of the weight-gradient update: block * D (4 MiB of float32).
+CHUNK_ELEMENTS = 1 << 23
+BLOCK_ELEMENTS = 1 << 20
+_MIN_CHUNK = 128
+_MAX_CHUNK = 4096
+
+
+def _pow2_floor(x: float) -> int:
+    return 1 << max(0, int(math.floor(math.log2(max(x, 1.0)))))
+
+
+def default_chunk_size(vocab: int) -> int:
+    """Tokens per chunk when ``chunk_size=None``: ``CHUNK_ELEMENTS / vocab`` (a power of 2).
+
+    The chunk's logits take ``chunk * vocab`` floats: 32 MiB of float32 up to ``V = 65536``
+    (256 tokens at ``V = 32768``). The chunk never drops below 128 tokens (64 MiB of logits
+    at ``V = 131072``): narrower chunks make the weight-gradient update (a ``[V, D]``
+    read-modify-write per chunk) dominate. At most 4096 tokens.
+    """
+    return int(min(_MAX_CHUNK, max(_MIN_CHUNK, _pow2_floor(CHUNK_ELEMENTS / max(vocab, 1)))))
+
+
+def default_vocab_block_size(width: int) -> int:
+    """Rows of the weight gradient updated per step when ``vocab_block_size=None``."""
+    return int(max(128, _pow2_floor(BLOCK_ELEMENTS / max(width, 1))))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    """Everything static about one call (hashable: a ``custom_vjp`` non-differentiable arg)."""
+
+    vocab: int  # global V (label smoothing spreads eps over all V classes)
+    compute_dtype: str
+    label_smoothing: float = 0.0
+    z_loss: float = 0.0
+    logit_softcap: float | None = None
+    chunk_size: int | None = None
+    vocab_block_size: int | None = None
+    mesh: Any = None  # jax.sharding.Mesh for lossjax.sharding, else None
+    batch_axes: tuple[str, ...] = ()
+    vocab_axis: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# The per-shard kernel
+
+
+def _kernel(
+    cfg: _Config,
+    mode: str,
+    h: Array,
+    w: Array,
+    b: Array | None,
+    labels: Array,
+    kept: Array,
+    scale: Array | None,
+    lse_in: Array | None,
+) -> dict[str, Array]:
+    """One sweep over token chunks on one shard.
+
+    ``h`` [n, D], ``w`` [v, D] (the local vocabulary rows; ``v = V`` off a mesh), ``b`` [v],
+    ``labels`` [n] int (already in range; the global vocabulary index), ``kept`` [n] bool
+    (False rows have their hidden state replaced by 0), ``scale`` [n] (the cotangent of each
+    token's loss, for the gradient modes), ``lse_in`` [n] (``"grad_lse"`` only).
+
+    Modes:
+      ``"value"``: per-token ``loss`` and ``lse``.
+      ``"grad"``: ``loss``, ``lse``, ``total = sum(scale * loss)`` over tokens with nonzero
+        scale, and the gradients of ``total``: ``dh`` [n, D] (dtype of ``h``), ``dw`` [v, D]
+        and ``db`` [v] (compute dtype; summed over the local tokens only).
+      ``"grad_lse"``: the same gradients from a given ``lse`` (the recompute path).
+    """
+    n, d = h.shape
+    v = w.shape[0]
+    cd = jnp.dtype(cfg.compute_dtype)
+    od = jnp.promote_types(h.dtype, w.dtype)  # operand dtype of the matrix products
+    w_op = w.astype(od)
+    b_cd = None if b is None else b.astype(cd)
+    eps, zl, cap = cfg.label_smoothing, cfg.z_loss, cfg.logit_softcap
+    inv_v = 1.0 / cfg.vocab
+    vaxis = cfg.vocab_axis
+    offset = 0 if vaxis is None else lax.axis_index(vaxis) * v
+    chunk = min(cfg.chunk_size or default_chunk_size(v), n)
+    block = min(cfg.vocab_block_size or default_vocab_block_size(d), v)
+    grads = mode != "value"
+    dims_t = (((1,), (1,)), ((), ()))  # [t, D] x [v, D] -> [t, v]
+    dims_0 = (((0,), (0,)), ((), ()))  # [t, vb] x [t, D] -> [vb, D]
+
+    def logits(hh: Array) -> Array:
+        x = lax.dot_general(hh.astype(od), w_op, dims_t, preferred_element_type=cd)
+        return x if b_cd is None else x + b_cd
+
+    def capped(x: Array) -> tuple[Array, Array | None]:
+        if cap is None:
+            return x, None
+        t = jnp.tanh(x / cap)
+        return cap * t, t
+
+    def stats(x: Array, yy: Array) -> tuple[Array, Array, Array | None]:
+        z, _ = capped(x)
+        m = jnp.max(z, axis=1)
+        if vaxis is not None:
+            m = lax.pmax(m, vaxis)
+        m = lax.stop_gradient(jnp.where(jnp.isfinite(m), m, 0))
+        hit = lax.broadcasted_iota(jnp.int32, z.shape, 1) + offset == yy[:, None]
+        ops = [jnp.exp(z - m[:, None]), jnp.where(hit, z, 0)]
+        if eps:
+            ops.append(z)
+        # One variadic reduction for the sum of exponentials, the label's logit and the sum
+        # of the logits: a single read of the chunk's logits after the maximum.
+        sums = lax.reduce(
+            tuple(ops), tuple(jnp.zeros((), cd) for _ in ops),
+            lambda a, c: tuple(x + y for x, y in zip(a, c, strict=True)), (1,),
+        )
+        if vaxis is not None:
+            sums = lax.psum(sums, vaxis)
+        lse = m + jnp.log(sums[0])
+        return lse, sums[1], (sums[2] if eps else None)
+
+    def token_loss(lse: Array, zy: Array, zsum: Array | None) -> Array:
+        if eps:
+            loss = lse - (1.0 - eps) * zy - (eps * inv_v) * zsum
+        else:
+            loss = lse - zy
+        if zl:
+            loss = loss + zl * jnp.square(lse)
+        return loss
+
+    def dlogits(x: Array, col0: Any, yy: Array, lse: Array, ss: Array) -> Array:
+        """``d(sum_i ss_i * loss_i) / dx`` for a block of logit columns starting at col0."""
+        z, t = capped(x)
+        p = jnp.exp(z - lse[:, None])
+        if zl:
+            p = p * (1.0 + 2.0 * zl * lse)[:, None]
+        hit = lax.broadcasted_iota(jnp.int32, z.shape, 1) + col0 == yy[:, None]
+        g = p - jnp.where(hit, 1.0 - eps, 0.0)
+        if eps:
+            g = g - eps * inv_v
+        g = g * ss[:, None]
+        if t is not None:
+            g = g * (1.0 - jnp.square(t))
+        return g
+
+    def gradients(x, hh, yy, lse, ss, dw, db):
+        """Sweeps the vocabulary in blocks: each block's dlogits, formed from the logits at
+        hand, goes at once into dh (accumulated), its rows of dW and its entries of db."""
+        hh_od = hh.astype(od)
+
+        def block_step(j, c):
+            # The last block is shifted back to end at v when block does not divide v; its
+            # columns that an earlier block already covered are masked out of dlogits.
+            dh, dw, db = c
+            start = j * block if exact else jnp.minimum(j * block, v - block)
+            g = dlogits(lax.dynamic_slice_in_dim(x, start, block, axis=1), offset + start,
+                        yy, lse, ss)
+            if not exact:
+                fresh = lax.broadcasted_iota(jnp.int32, (1, block), 1) + start >= j * block
+                g = jnp.where(fresh, g, 0)
+            g_od = g.astype(od)
+            wb = lax.dynamic_slice_in_dim(w_op, start, block, axis=0)
+            dh = dh + lax.dot_general(g_od, wb, (((1,), (0,)), ((), ())),
+                                      preferred_element_type=cd)
+            upd = lax.dot_general(g_od, hh_od, dims_0, preferred_element_type=cd)
+            dw = lax.dynamic_update_slice_in_dim(
+                dw, lax.dynamic_slice_in_dim(dw, start, block, axis=0) + upd, start, axis=0)
+            if db is not None:
+                db = lax.dynamic_update_slice_in_dim(
+                    db, lax.dynamic_slice_in_dim(db, start, block) + jnp.sum(g, axis=0), start, 0)
+            return dh, dw, db
+
+        exact = v % block == 0
+        c = (jnp.zeros((hh.shape[0], d), cd), dw, db)
+        blocks = -(-v // block)
+        return block_step(0, c) if blocks == 1 else lax.fori_loop(0, blocks, block_step, c)
+
+    def step(i, carry: dict[str, Array]) -> dict[str, Array]:
+        # The last chunk is shifted back to end at n when chunk does not divide n; tokens an
+        # earlier chunk already covered ("stale") are recomputed identically for the value,
+        # and take no part in the gradient sums.
+        start = i * chunk if exact else jnp.minimum(i * chunk, n - chunk)
+        sl = lambda a: lax.dynamic_slice_in_dim(a, start, chunk)
+        put = lambda a, u: lax.dynamic_update_slice_in_dim(a, u.astype(a.dtype), start, 0)
+        hh = jnp.where(sl(kept)[:, None], sl(h), jnp.zeros((), h.dtype))
+        yy = sl(labels)
+        x = logits(hh)
+        out = dict(carry)
+        if mode == "grad_lse":
+            lse = sl(lse_in)
+        else:
+            lse, zy, zsum = stats(x, yy)
+            loss = token_loss(lse, zy, zsum)
+            out["loss"] = put(carry["loss"], loss)
+            out["lse"] = put(carry["lse"], lse)
+        if not grads:
+            return out
+        ss = sl(scale)
+        if not exact:
+            fresh = lax.iota(jnp.int32, chunk) + start >= i * chunk
+            ss = jnp.where(fresh, ss, 0)
+        if mode == "grad":
+            out["total"] = carry["total"] + jnp.sum(jnp.where(ss != 0, ss * loss, 0))
+        dh, out["dw"], db = gradients(x, hh, yy, lse, ss, carry["dw"], carry.get("db"))
+        if vaxis is not None:
+            dh = lax.psum(dh, vaxis)
+        if not exact:
+            dh = jnp.where(fresh[:, None], dh, sl(carry["dh"]))
+        out["dh"] = put(carry["dh"], dh)
+        if db is not None:
+            out["db"] = db
+        return out
+
+    carry: dict[str, Array] = {}
+    if mode != "grad_lse":
+        carry["loss"] = jnp.zeros((n,), cd)
+        carry["lse"] = jnp.zeros((n,), cd)
+    if grads:
+        carry["dh"] = jnp.zeros((n, d), h.dtype)
+        carry["dw"] = jnp.zeros((v, d), cd)
+        if b is not None:
+            carry["db"] = jnp.zeros((v,), cd)
+    if mode == "grad":
+        carry["total"] = jnp.zeros((), cd)
+    if n == 0:
+        return carry
+    exact = n % chunk == 0
+    chunks = -(-n // chunk)
+    return step(0, carry) if chunks == 1 else lax.fori_loop(0, chunks, step, carry)
+
+
+# --------------------------------------------------------------------------------------------
+# Running the kernel on one device or on a mesh
+
+
+def _specs(cfg: _Config) -> dict[str, Any]:
+    """Partition specs of the kernel's arrays on ``cfg.mesh``."""
+    from jax.sharding import PartitionSpec as P
+
+    tok = P(cfg.batch_axes or None)
+    tok2 = P(cfg.batch_axes or None, None)
+    voc = P(cfg.vocab_axis)
+    voc2 = P(cfg.vocab_axis, None)
+    return {"h": tok2, "w": voc2, "b": voc, "labels": tok, "kept": tok, "scale": tok,
+            "lse_in": tok, "loss": tok, "lse": tok, "dh": tok2, "dw": voc2, "db": voc,
+            "total": P()}
+
+
+def _place(cfg: _Config, x: Array | None, spec: Any) -> Array | None:
+    """Moves ``x`` to ``spec`` on ``cfg.mesh`` (a type change on explicit meshes)."""
+    if x is None or cfg.mesh is None:
+        return x
+    sharding = jax.sharding.NamedSharding(cfg.mesh, spec)
+    if _explicit_axes(cfg.mesh):
+        return jax.sharding.reshard(x, sharding)
+    return lax.with_sharding_constraint(x, sharding)
+
+
+def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None):
+    """Runs :func:`_kernel` directly, or under ``shard_map`` when ``cfg.mesh`` is set.
+
+    On a mesh, the per-token arrays are split over ``cfg.batch_axes`` and the vocabulary rows
+    over ``cfg.vocab_axis``; the weight and bias gradients are summed over the batch axes
+    (data parallelism) and the total too. Gradients come back in the inputs' dtypes.
+    """
+
+    def finish(out: dict[str, Array]) -> dict[str, Array]:
+        if cfg.batch_axes:
+            for k in ("dw", "db", "total"):
+                if k in out:
+                    out[k] = lax.psum(out[k], cfg.batch_axes)
+        if "dw" in out:
+            out["dw"] = out["dw"].astype(w.dtype)
+        if "db" in out:
+            out["db"] = out["db"].astype(b.dtype)
+        return out
+
+    args = {"h": h, "w": w, "b": b, "labels": labels, "kept": kept, "scale": scale,
+            "lse_in": lse_in}
+    args = {k: a for k, a in args.items() if a is not None}
+
+    def local(a: dict[str, Array]) -> dict[str, Array]:
+        return finish(_kernel(cfg, mode, a["h"], a["w"], a.get("b"), a["labels"], a["kept"],
+                              a.get("scale"), a.get("lse_in")))
+
+    if cfg.mesh is None:
+        return local(args)
+
+    spec_of = _specs(cfg)
+    out_keys = []
+    if mode != "grad_lse":
+        out_keys += ["loss", "lse"]
+    if mode != "value":
+        out_keys += ["dh", "dw"] + (["db"] if b is not None else [])
+    if mode == "grad":
+        out_keys.append("total")
+    args = {k: _place(cfg, a, spec_of[k]) for k, a in args.items()}
+    fn = jax.shard_map(
+        local,
+        mesh=cfg.mesh,
+        in_specs=({k: spec_of[k] for k in args},),
+        out_specs={k: spec_of[k] for k in out_keys},
+        check_vma=False,
+    )
+    return fn(args)
+
+
+# --------------------------------------------------------------------------------------------
+# Differentiation
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _fused_total(cfg: _Config, h, w, b, labels, kept, scale):
+    """``(sum_i scale_i * loss_i, lse)``; differentiated by the gradient-in-forward sweep."""
+    out = _run(cfg, "value", h, w, b, labels, kept)
+    total = jnp.sum(jnp.where(scale != 0, scale * out["loss"], 0))
+    return total, out["lse"]
+
+
+def _fused_total_fwd(cfg, h, w, b, labels, kept, scale):
+    out = _run(cfg, "grad", h, w, b, labels, kept, scale)
+    res = (out["dh"], out["dw"], out.get("db"), out["loss"], labels, kept)
+    return (out["total"], out["lse"]), res
+
+
+def _fused_total_bwd(cfg, res, cts):
+    dh, dw, db, loss, labels, kept = res
+    g = cts[0]  # the lse output is returned without gradient (stop_gradient outside)
+    scale_ct = jnp.where(kept, g * loss, 0).astype(loss.dtype)
+    return (
+        (g * dh).astype(dh.dtype),
+        (g * dw).astype(dw.dtype),
+        None if db is None else (g * db).astype(db.dtype),
+        None,
+        None,
+        scale_ct,
+    )
+
+
+_fused_total.defvjp(_fused_total_fwd, _fused_total_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _token_losses(cfg: _Config, h, w, b, labels, kept):
+    """Per-token ``(loss, lse)``; differentiated by a second, recomputing sweep."""
+    out = _run(cfg, "value", h, w, b, labels, kept)
+    return out["loss"], out["lse"]
+
+
+def _token_losses_fwd(cfg, h, w, b, labels, kept):
+    out = _run(cfg, "value", h, w, b, labels, kept)
+    return (out["loss"], out["lse"]), (h, w, b, labels, kept, out["lse"])
+
+
+def _token_losses_bwd(cfg, res, cts):
+    h, w, b, labels, kept, lse = res
+    g = jnp.where(kept, cts[0], 0).astype(lse.dtype)
+    out = _run(cfg, "grad_lse", h, w, b, labels, kept, g, lse)
+    return out["dh"], out["dw"], out.get("db"), None, None
+
+
+_token_losses.defvjp(_token_losses_fwd, _token_losses_bwd)
+
+
+# --------------------------------------------------------------------------------------------
+# The contract around the kernel
+
+
+def _explicit_axes(mesh: Any) -> tuple[str, ...]:
+    return tuple(getattr(mesh, "explicit_axes", ()) or ())
+
+
+def _replicated(x: Array, mesh: Any) -> Array:
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    return jax.sharding.reshard(x, NamedSharding(mesh, PartitionSpec()))
+
+
+def _spec_axes(entry: Any) -> tuple[str, ...]:
+    if entry is None:
+        return ()
+    return (entry,) if isinstance(entry, str) else tuple(entry)
+
+
+def _explicit_layout(h2: Array, w: Array) -> tuple[Any, tuple[str, ...], str | None]:
+    """``(mesh, batch_axes, vocab_axis)`` read off explicitly sharded inputs, else ``None``s.
+
+    Under a mesh with ``AxisType.Explicit`` axes the shardings are part of the arrays' types:
+    tokens split over some axes and weight rows over one axis select the data- and
+    vocabulary-parallel kernel of :mod:`lossjax.sharding`, so that a plain ``jit`` of
+    :func:`linear_cross_entropy` on such inputs works (and runs per device).
+    """
+    try:
+        hs, ws = jax.typeof(h2).sharding, jax.typeof(w).sharding
+    except (AttributeError, TypeError):  # pragma: no cover - older jax
+        return None, (), None
+    mesh = hs.mesh if _explicit_axes(hs.mesh) else ws.mesh
+    explicit = set(_explicit_axes(mesh))
+    if not explicit:
+        return None, (), None
+    batch = tuple(a for a in _spec_axes(hs.spec[0] if len(hs.spec) else None) if a in explicit)
+    vocab = [a for a in _spec_axes(ws.spec[0] if len(ws.spec) else None) if a in explicit]
+    vaxis = vocab[0] if len(vocab) == 1 and vocab[0] not in batch else None
+    if not batch and vaxis is None:
+        return None, (), None
+    return mesh, batch, vaxis
+
+
+def _static_int(name: str, value: Any, loss: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise TypeError(f"{loss}: `{name}` must be a positive Python int or None; got {value!r}.")
+    return int(value)
+
+
+def linear_ce(
+    loss_name: str,
+    hidden: ArrayLike,
+    weight: ArrayLike,
+    labels: ArrayLike,
+    *,
+    bias: ArrayLike | None,
+    ignore_index: int | None,
+    label_smoothing: float,
+    z_loss: float,
+    logit_softcap: float | None,
+    class_weights: ArrayLike | None,
+    chunk_size: int | None,
+    vocab_block_size: int | None,
+    weights: ArrayLike | None,
+    where: ArrayLike | None,
+    reduction: str,
+    mesh: Any = None,
+    batch_axes: tuple[str, ...] = (),
+    vocab_axis: str | None = None,
+) -> tuple[Array, Array]:
+    """Checks the inputs, runs the kernel, applies the contract; returns ``(loss, lse)``."""
+    _core.check_reduction(reduction, loss_name)
+    h = _core.float_input("hidden", hidden, loss_name)
+    w = _core.float_input("weight", weight, loss_name)
+    y = _core.integer_input("labels", labels, loss_name)
+    if h.ndim < 1:
+        raise ValueError(f"{loss_name}: `hidden` must have a feature axis [..., D]; got a scalar.")
+    if w.ndim != 2:
+        raise ValueError(f"{loss_name}: `weight` must have shape [V, D]; got {tuple(w.shape)}.")
+    vocab, width = w.shape
+    if width != h.shape[-1]:
+        raise ValueError(
+            f"{loss_name}: `weight` must have shape [V, {h.shape[-1]}] (D = hidden.shape[-1]); "
+            f"got {tuple(w.shape)}."
+        )
+    if vocab == 0:
+        raise ValueError(f"{loss_name}: `weight` needs at least one vocabulary row.")
+    _core.check_shape("labels", y, h.shape[:-1], loss_name, "hidden.shape[:-1]")
+    b = None
+    if bias is not None:
+        b = _core.float_input("bias", bias, loss_name)
+        _core.check_shape("bias", b, (vocab,), loss_name, "one bias per vocabulary row")
+    chunk = _static_int("chunk_size", chunk_size, loss_name)
+    block = _static_int("vocab_block_size", vocab_block_size, loss_name)
+    cd = _core.compute_dtype(h, w, b)
+    unit = y.shape
+    mask = _core.prepare_where(where, unit, loss_name)
+    wts = _core.prepare_weights(weights, unit, cd, loss_name)
+    if ignore_index is not None:
+        mask = _core.and_masks(mask, y != ignore_index)
+    invalid = (y < 0) | (y >= vocab)
+    if mask is not None:
+        invalid = invalid & mask
+    safe_y = jnp.where(invalid, 0, y)
+    safe_y = _core.mask_safe(mask, safe_y, 0).astype(jnp.int32)
+    if class_weights is not None:
+        cw = _core.numeric_input("class_weights", class_weights, loss_name).astype(cd)
+        _core.check_shape("class_weights", cw, (vocab,), loss_name, "one weight per class")
+        wts = _core.mul_weights(wts, cw[safe_y])
+
+    n = int(np.prod(unit, dtype=np.int64))
+    h2 = h.reshape(n, width)
+    if mesh is None:  # explicitly sharded inputs run the sharded kernel by themselves
+        mesh, batch_axes, vocab_axis = _explicit_layout(h2, w)
+    cfg = _Config(
+        vocab=int(vocab), compute_dtype=cd.name, label_smoothing=float(label_smoothing),
+        z_loss=float(z_loss), logit_softcap=None if logit_softcap is None else float(logit_softcap),
+        chunk_size=chunk, vocab_block_size=block, mesh=mesh, batch_axes=tuple(batch_axes),
+        vocab_axis=vocab_axis,
+    )
+    y2 = safe_y.reshape(n)
+    kept = (jnp.ones(unit, bool) if mask is None else mask).reshape(n)
+    inv2 = invalid.reshape(n)
+    # On a mesh the token count must split evenly over the batch shards: pad with dropped
+    # tokens (hidden 0, label 0, kept False) and cut the per-token outputs back to n.
+    shards = 1 if mesh is None else int(np.prod([mesh.shape[a] for a in cfg.batch_axes]))
+    pad = -n % shards
+    explicit = mesh is not None and bool(_explicit_axes(mesh))
+    if pad and explicit:  # padding an explicitly sharded axis is a type error: replicate first
+        h2, y2, kept, inv2 = (_replicated(a, mesh) for a in (h2, y2, kept, inv2))
+    if pad:
+        h2 = jnp.pad(h2, ((0, pad), (0, 0)))
+        y2, kept, inv2 = (jnp.pad(a, (0, pad)) for a in (y2, kept, inv2))
+
+    def cut(a: Array) -> Array:
+        if not pad:
+            return a
+        return (_replicated(a, mesh) if explicit else a)[:n]
+
+    sp = _specs(cfg)
+    h2, w, b, y2, kept = (_place(cfg, a, sp[k]) for a, k in
+                          ((h2, "h"), (w, "w"), (b, "b"), (y2, "labels"), (kept, "kept")))
+    if reduction == "none":
+        loss, lse = _token_losses(cfg, h2, w, b, y2, kept)
+        loss, lse, kept, inv2 = cut(loss), cut(lse), cut(kept), cut(inv2)
+        loss = jnp.where(inv2, jnp.nan, loss).reshape(unit)
+        loss = _core.reduce(loss, weights=wts, where=mask, reduction="none",
+                            loss_name=loss_name)
+    else:
+        wfull = jnp.ones(unit, cd) if wts is None else jnp.broadcast_to(wts, unit)
+        keep = jnp.ones(unit, bool) if mask is None else mask
+        if reduction == "mean":
+            den = jnp.sum(jnp.where(keep, wfull, 0))
+            wfull = _core.safe_divide(wfull, den)
+        scale = jnp.where(keep & ~invalid, wfull, 0).reshape(n)
+        if pad:
+            scale = jnp.pad(scale, (0, pad))
+        scale = _place(cfg, scale, sp["scale"])
+        loss, lse = _fused_total(cfg, h2, w, b, y2, kept, scale)
+        loss = loss + jnp.where(jnp.any(invalid), jnp.nan, 0.0)  # NaN value, gradients kept
+        lse, kept = cut(lse), cut(kept)
+    lse = lax.stop_gradient(jnp.where(kept, lse, 0).reshape(unit))
+    return loss, lse
+
+
+# --------------------------------------------------------------------------------------------
+# Registration
+
+
+def _sample(key: jax.Array, batch: tuple[int, ...], dtype: Any = jnp.float32):
+    """Hidden states ``[*batch, 8]``, a ``[13, 8]`` weight and labels; chunks of 4 tokens and
+    vocabulary blocks of 5 rows, so that both loops and both remainders run."""
+    k1, k2, k3 = jax.random.split(key, 3)
+    h = jax.random.normal(k1, (*batch, 8), jnp.float32).astype(dtype)
+    w = (0.7 * jax.random.normal(k2, (13, 8), jnp.float32)).astype(dtype)
+    y = jax.random.randint(k3, tuple(batch), 0, 13)
+    return (h, w, y), {"chunk_size": 4, "vocab_block_size": 5}
+
+
+def _boundary(dtype: Any):
+    a = lambda x: jnp.asarray(x, dtype)
+    big = 1e2  # hidden * weight = 1e4 per feature: logits about 4e4, far past exp's range
+    eye = np.eye(4, dtype=np.float32)
+    w = a(np.concatenate([eye, -eye, np.zeros((1, 4), np.float32)]))  # V = 9, D = 4
+    h = np.array([[big, 0, 0, 0], [0, -big, 0, 0], [0, 0, 0, 0]], np.float32)
+    y = jnp.array([0, 5, 8])
+    ninf_bias = a([0, -np.inf, 0, -np.inf, 0, 0, 0, 0, 0])
+    bad = np.array([[np.inf, np.nan, 0, 0], [0, 0, 0, 0], [1, 2, 3, 4]], np.float32)
+    return [
+        ("huge logits, right and wrong", (a(h), w, y), {}),
+        ("huge logits, smoothed", (a(h), w, y), {"label_smoothing": 0.1}),
+        ("huge logits, z-loss", (a(h), w, y), {"z_loss": 1e-4}),
+        ("huge logits, soft-capped", (a(h), w, y), {"logit_softcap": 30.0}),
+        ("-inf bias off the label", (a(h), w, y), {"bias": ninf_bias}),
+        ("inf/nan hidden dropped by where", (a(bad), w, y),
+         {"where": jnp.array([False, True, True])}),
+        ("inf/nan hidden at ignore_index", (a(bad), w, jnp.array([-100, 1, 2])), {}),
+        ("every token ignored", (a(h), w, jnp.array([-100, -100, -100])), {}),
+    ]
+
+
+def _checks(hidden, weight, labels, *, ignore_index=-100, **_):
+    v = jnp.shape(weight)[0]
+    y = jnp.asarray(labels)
+    ok = (y >= 0) & (y < v)
+    if ignore_index is not None:
+        ok = ok | (y == ignore_index)
+    return [(ok, f"labels must lie in [0, {v}) or equal ignore_index")]
+
+
+_HYPERS = {
+    "bias": Hyper(None, None, optional=True),
+    "ignore_index": Hyper(-100, None, static=True, optional=True),
+    "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, static=True),
+    "z_loss": Hyper(0.0, NONNEGATIVE, static=True),
+    "logit_softcap": Hyper(None, POSITIVE, static=True, optional=True),
+    "class_weights": Hyper(None, NONNEGATIVE, optional=True),
+    "chunk_size": Hyper(None, Interval(1.0), static=True, optional=True),
+    "vocab_block_size": Hyper(None, Interval(1.0), static=True, optional=True),
+}
+
+_REFERENCE = (
+    "Cross-entropy of a linear output layer; chunked without logits as in Wijmans et al., "
+    "Cut Your Losses in Large-Vocabulary Language Models (2024); z-loss: Chowdhery et al., "
+    "PaLM (2022); logit soft-capping: Gemma Team, Gemma 2 (2024)"
+)
+
+
+@_builtin(
+    NAME,
+    task="multiclass",
+    predictions="hidden",
+    targets="labels",
+    granularity="example",
+    bounded=False,
+    convex=True,
+    hyper=_HYPERS,
+    sample=_sample,
+    boundary=_boundary,
+    checks=_checks,
+    diff_argnums=(0, 1),
+    batch_argnums=(0, 2),
+    reference=_REFERENCE,
+    peers={
+        "torch": "nn.functional.linear_cross_entropy",
+        "jax-cce": "linear_cross_entropy",
+        "cut-cross-entropy": "linear_cross_entropy",
+    },
+)
+def linear_cross_entropy(
+    hidden: ArrayLike,
+    weight: ArrayLike,
+    labels: ArrayLike,
+    *,
+    bias: ArrayLike | None = None,
+    ignore_index: int | None = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    logit_softcap: float | None = None,
+    class_weights: ArrayLike | None = None,
+    chunk_size: int | None = None,
+    vocab_block_size: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Cross-entropy of a linear layer's logits, ``hidden @ weight.T + bias``, never built.
+
+    With ``x = hidden @ weight.T + bias`` (``[..., V]``), ``z = c * tanh(x / c)`` when
+    ``logit_softcap = c`` (else ``z = x``) and ``lse = logsumexp(z)``, the loss of a token
+    with label ``y`` is ``lse - (1 - eps) * z_y - eps * mean_c z_c + z_loss * lse**2``: the
+    softmax cross-entropy of :func:`lossjax.softmax_cross_entropy` on ``z`` (same
+    ``ignore_index``, ``label_smoothing`` and ``class_weights`` semantics) plus the z-loss.
+    The ``[..., V]`` logits are never materialised, forward or backward: the tokens are
+    processed in chunks of ``chunk_size``, and the gradients of the mean or sum are formed
+    in the same sweep as the value (see the module docstring).
+
+    Out-of-range labels that are not ``ignore_index`` give a NaN loss, as in
+    :func:`lossjax.softmax_cross_entropy`; :func:`lossjax.checked` turns them into errors.
+    The gradient is a custom VJP: ``grad``, ``vjp``, ``jax.hessian`` (forward over reverse)
+    and grad-of-grad work; forward mode on the loss itself (``jax.jvp``, ``jax.jacfwd``) does
+    not.
+
+    Args:
+      hidden: hidden states ``[..., D]`` (any leading token axes), floating point.
+      weight: output-layer weight ``[V, D]`` (the transpose of a ``Dense`` kernel).
+      labels: integer token ids of shape ``hidden.shape[:-1]``.
+      bias: optional ``[V]`` bias; ``-inf`` entries mask vocabulary slots.
+      ignore_index: label whose tokens are dropped (static; None to drop none).
+      label_smoothing: ``eps`` in ``[0, 1)`` (static).
+      z_loss: coefficient of ``lse**2`` (static; PaLM uses 1e-4).
+      logit_softcap: ``c > 0`` caps logits at ``c * tanh(x / c)`` (static; Gemma 2 uses 30).
+      class_weights: optional non-negative ``[V]`` weights; the label's weight multiplies
+        the token's loss (and counts in the mean's denominator).
+      chunk_size: tokens per chunk (static); default ``2**23 / V`` (32 MiB of float32
+        logits), at least 128.
+      vocab_block_size: weight-gradient rows updated per step (static); default
+        ``2**20 / D``.
+      weights: optional token weights, broadcastable to ``labels.shape``.
+      where: optional boolean mask over tokens.
+      reduction: ``"none"`` (per token), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss (float32, or float64 for float64 inputs).
+
+    Raises:
+      TypeError: non-float hidden/weight, non-integer labels, non-int chunk sizes.
+      ValueError: shapes that do not fit; hyperparameters out of range.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> hidden = jnp.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+      >>> weight = jnp.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+      >>> labels = jnp.array([0, 1, -100])
+      >>> round(float(lossjax.linear_cross_entropy(hidden, weight, labels)), 4)
+      0.3955
+      >>> logits = hidden @ weight.T
+      >>> round(float(lossjax.softmax_cross_entropy(logits, labels)), 4)
+      0.3955
+
+    Reference:
+      Wijmans et al., "Cut Your Losses in Large-Vocabulary Language Models" (2024) for
+      computing the loss without the logits; Chowdhery et al., "PaLM" (2022) for the z-loss;
+      Gemma Team, "Gemma 2" (2024) for logit soft-capping; Szegedy et al. (2016) for label
+      smoothing.
+    """
+    loss, _ = linear_ce(
+        NAME, hidden, weight, labels, bias=bias, ignore_index=ignore_index,
+        label_smoothing=label_smoothing, z_loss=z_loss, logit_softcap=logit_softcap,
+        class_weights=class_weights, chunk_size=chunk_size, vocab_block_size=vocab_block_size,
+        weights=weights, where=where, reduction=reduction,
+    )
+    return loss
+
+
+_STATIC = ("reduction", "ignore_index", "label_smoothing", "z_loss", "logit_softcap",
+           "chunk_size", "vocab_block_size")
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _with_lse_jit(hidden, weight, labels, **kwargs):
+    return linear_ce(NAME, hidden, weight, labels, **kwargs)
+
+
+def linear_cross_entropy_with_lse(
+    hidden: ArrayLike,
+    weight: ArrayLike,
+    labels: ArrayLike,
+    *,
+    bias: ArrayLike | None = None,
+    ignore_index: int | None = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    logit_softcap: float | None = None,
+    class_weights: ArrayLike | None = None,
+    chunk_size: int | None = None,
+    vocab_block_size: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> tuple[Array, Array]:
+    """:func:`linear_cross_entropy` and the per-token log-sum-exp, at no extra cost.
+
+    Returns ``(loss, lse)``: ``loss`` exactly as :func:`linear_cross_entropy`, and ``lse``
+    of shape ``labels.shape``: ``logsumexp_c z_c`` of each token's (soft-capped) logits, 0
+    for tokens dropped by ``where`` or ``ignore_index``. ``lse`` carries no gradient
+    (``stop_gradient``): to train on it use ``z_loss``. Same arguments.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> loss, lse = lossjax.linear_cross_entropy_with_lse(
+      ...     jnp.zeros((2, 3)), jnp.zeros((4, 3)), jnp.array([1, -100]))
+      >>> [round(v, 4) for v in lse.tolist()]  # log(4) for the kept token
+      [1.3863, 0.0]
+    """
+    spec = _REGISTRY_SPEC()
+    given = dict(bias=bias, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                 z_loss=z_loss, logit_softcap=logit_softcap, class_weights=class_weights,
+                 chunk_size=chunk_size, vocab_block_size=vocab_block_size)
+    for k, value in given.items():
+        spec.hyperparameters[k].check(k, value, "linear_cross_entropy_with_lse")
+    _core.check_reduction(reduction, "linear_cross_entropy_with_lse")
+    return _with_lse_jit(hidden, weight, labels, weights=weights, where=where,
+                         reduction=reduction, **given)
+
+
+def _REGISTRY_SPEC():
+    from lossjax import registry
+
+    return registry.spec(NAME)

@@ -1,0 +1,189 @@
+"""Runs the mesh checks of test_sharding.py on 8 virtual CPU devices; prints JSON results.
+
+Started by tests/test_sharding.py in its own process with
+``XLA_FLAGS=--xla_force_host_platform_device_count=8`` (which must be set before jax is
+imported; the main pytest process keeps one device). Every check compares a computation on
+sharded inputs with the same computation on one device and records the largest deviation (or
+the error), so that the test can report each failing case by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import NamedSharding  # noqa: E402
+from jax.sharding import PartitionSpec as P  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import lossjax  # noqa: E402
+import lossjax.sharding as ls  # noqa: E402
+
+AT = jax.sharding.AxisType
+
+
+def mesh_of(shape, names, kind):
+    return jax.make_mesh(shape, names, axis_types=(getattr(AT, kind),) * len(names))
+
+
+def max_rel_dev(got, want) -> float:
+    """Largest |got - want| over all leaves, relative to each leaf's largest |want| entry."""
+    dev = 0.0
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        a = np.asarray(a, np.float64)
+        b = np.asarray(b, np.float64)
+        if a.shape != b.shape:
+            return float("inf")
+        both_nan = np.isnan(a) & np.isnan(b)
+        if np.any(np.isnan(a) != np.isnan(b)):
+            return float("inf")
+        scale = max(float(np.max(np.abs(np.where(both_nan, 0, b)), initial=0.0)), 1e-30)
+        diff = np.abs(np.where(both_nan, 0, a - b))
+        dev = max(dev, float(np.max(diff, initial=0.0)) / scale)
+    return dev
+
+
+def lce_inputs(n, dtype):
+    k = jax.random.split(jax.random.key(0), 6)
+    d, v = 8, 24
+    h = jax.random.normal(k[0], (n, d), jnp.float32).astype(dtype)
+    w = (0.5 * jax.random.normal(k[1], (v, d), jnp.float32)).astype(dtype)
+    b = (0.3 * jax.random.normal(k[2], (v,), jnp.float32)).astype(dtype)
+    y = jax.random.randint(k[3], (n,), 0, v).at[2].set(-100)
+    wt = jax.random.uniform(k[4], (n,), jnp.float32, 0.1, 2.0).astype(dtype)
+    cot = jax.random.normal(k[5], (n,), jnp.float32).astype(dtype)
+    return h, w, b, y, wt, cot
+
+
+OPTS = dict(label_smoothing=0.1, z_loss=1e-2, logit_softcap=3.0, chunk_size=4,
+            vocab_block_size=4)
+
+
+def lce_value_and_grads(fn, h, w, b, y, wt, cot, reduction, **kw):
+    def f(h, w, b):
+        out = fn(h, w, y, bias=b, weights=wt, reduction=reduction, **OPTS, **kw)
+        return jnp.sum(out * cot) if reduction == "none" else out
+
+    return jax.jit(jax.value_and_grad(f, argnums=(0, 1, 2)))(h, w, b)
+
+
+def check_lce_sharded(out):
+    """sharded_linear_cross_entropy (data / vocabulary / both parallel) vs one device."""
+    layouts = [("data", None), (None, "model"), ("data", "model"), (("data", "model"), None)]
+    cases = [("Auto", lay, "mean", "float64", 30) for lay in layouts]
+    cases += [("Auto", ("data", "model"), red, "float64", 30) for red in ("sum", "none")]
+    cases += [("Explicit", ("data", "model"), red, "float64", 30) for red in ("mean", "none")]
+    cases += [("Auto", ("data", "model"), "mean", "float32", 32)]
+    reference = {}
+    for kind, (batch_axis, vocab_axis), red, dtype, n in cases:
+        name = f"{kind} batch={batch_axis} vocab={vocab_axis} {red} {dtype} N={n}"
+        try:
+            mesh = mesh_of((2, 4), ("data", "model"), kind)
+            h, w, b, y, wt, cot = lce_inputs(n, jnp.dtype(dtype))
+            if (red, dtype, n) not in reference:
+                reference[red, dtype, n] = lce_value_and_grads(
+                    lossjax.linear_cross_entropy, h, w, b, y, wt, cot, red)
+            want = reference[red, dtype, n]
+            got = lce_value_and_grads(ls.sharded_linear_cross_entropy, h, w, b, y, wt, cot, red,
+                                      mesh=mesh, batch_axis=batch_axis, vocab_axis=vocab_axis)
+            out.append({"case": name, "dtype": dtype, "dev": max_rel_dev(got, want)})
+        except Exception as e:  # recorded, reported by the test
+            out.append({"case": name, "dtype": dtype, "error": _err(e)})
+
+
+def check_plain_jit(out):
+    """jit(linear_cross_entropy) on inputs placed with NamedSharding: tokens over "data"
+    (Auto: XLA's partitioner; Explicit: the sharded kernel, chosen from the input types),
+    and, on the explicit mesh, the weight over "model" too."""
+    k = jax.random.split(jax.random.key(1), 3)
+    h = jax.random.normal(k[0], (4, 6, 8), jnp.float64)
+    w = jax.random.normal(k[1], (24, 8), jnp.float64)
+    y = jax.random.randint(k[2], (4, 6), 0, 24)
+    cw = jnp.linspace(0.5, 1.5, 24)
+
+    def f(h, w):
+        return lossjax.linear_cross_entropy(h, w, y, class_weights=cw, label_smoothing=0.1,
+                                            chunk_size=4)
+
+    want = jax.value_and_grad(f, (0, 1))(h, w)
+    for kind, w_spec in [("Auto", P()), ("Explicit", P()), ("Explicit", P("model", None))]:
+        name = f"{kind} hidden P('data') weight {w_spec}"
+        try:
+            mesh = mesh_of((2, 4), ("data", "model"), kind)
+            hs = jax.device_put(h, NamedSharding(mesh, P("data", None, None)))
+            ws = jax.device_put(w, NamedSharding(mesh, w_spec))
+            got = jax.jit(jax.value_and_grad(f, (0, 1)))(hs, ws)
+            out.append({"case": name, "dev": max_rel_dev(got, want),
+                        "grad_shardings": [str(g.sharding.spec) for g in got[1]]})
+        except Exception as e:
+            out.append({"case": name, "error": _err(e)})
+
+
+def check_registry(out):
+    """Every registered loss: batch-sharded inputs under jit vs unsharded, float32."""
+    meshes = {kind: mesh_of((8,), ("data",), kind) for kind in ("Auto", "Explicit")}
+    for name in lossjax.names():
+        spec = lossjax.spec(name)
+        try:
+            args, kwargs = spec.sample(jax.random.key(2), (16,), jnp.float32)
+            program = _all_reductions(spec, kwargs)
+            want = program(*args)
+        except Exception as e:
+            out.append({"loss": name, "mesh": "none", "error": _err(e)})
+            continue
+        for kind, mesh in meshes.items():
+            try:
+                placed = [
+                    jax.device_put(a, NamedSharding(mesh, P("data", *[None] * (a.ndim - 1))))
+                    if i in spec.batch_argnums else a
+                    for i, a in enumerate(args)
+                ]
+                got = program(*placed)
+                out.append({"loss": name, "mesh": kind, "dev": max_rel_dev(got, want)})
+            except Exception as e:
+                out.append({"loss": name, "mesh": kind, "error": _err(e)})
+
+
+def _all_reductions(spec, kwargs):
+    def run(*args):
+        res = {r: spec.fn(*args, reduction=r, **kwargs) for r in ("none", "mean")}
+        if spec.differentiable:
+            diff = spec.diff_argnums
+
+            def mean(*d):
+                full = list(args)
+                for i, a in zip(diff, d, strict=True):
+                    full[i] = a
+                return spec.fn(*full, reduction="mean", **kwargs)
+
+            res["grad"] = jax.grad(mean, argnums=tuple(range(len(diff))))(
+                *(args[i] for i in diff))
+        return res
+
+    return jax.jit(run)
+
+
+def _err(e: Exception) -> str:
+    lines = traceback.format_exception_only(type(e), e)
+    return "".join(lines).strip().splitlines()[0][:300]
+
+
+def main():
+    assert jax.device_count() == 8, jax.devices()
+    results = {"lce": [], "plain_jit": [], "registry": []}
+    check_lce_sharded(results["lce"])
+    check_plain_jit(results["plain_jit"])
+    check_registry(results["registry"])
+    json.dump(results, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
