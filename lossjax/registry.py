@@ -600,7 +600,10 @@ def readme_with_table(text: str) -> str:
 def _main(argv: Sequence[str] | None = None) -> None:
     import argparse
 
+    # `python -m lossjax.registry` runs this file as __main__, a second copy of the module:
+    # use the registry that importing lossjax filled, not this copy's empty one.
     import lossjax  # noqa: F401  (registers the built-in losses)
+    from lossjax import registry as reg
 
     parser = argparse.ArgumentParser(description="Print or update the lossjax loss table.")
     parser.add_argument("--update-readme", metavar="README", help="rewrite the table in place")
@@ -609,9 +612,9 @@ def _main(argv: Sequence[str] | None = None) -> None:
         with open(args.update_readme, encoding="utf-8") as fh:
             text = fh.read()
         with open(args.update_readme, "w", encoding="utf-8") as fh:
-            fh.write(readme_with_table(text))
+            fh.write(reg.readme_with_table(text))
     else:
-        print(markdown_table(), end="")
+        print(reg.markdown_table(), end="")
 
 
 if __name__ == "__main__":
