@@ -9,6 +9,7 @@ references in ``references*.py`` (written from each loss's formula; see those mo
 
 from __future__ import annotations
 
+import functools
 import glob
 import importlib
 import math
@@ -61,6 +62,12 @@ def ids(specs):
     return [s.name for s in specs]
 
 
+def params(specs):
+    """One pytest param per loss, grouped by loss so that one xdist worker (with its compiled
+    programs cached) runs all of a loss's tests (`--dist loadgroup` in the Makefile)."""
+    return [pytest.param(s, id=s.name, marks=pytest.mark.xdist_group(s.name)) for s in specs]
+
+
 def key_for(spec, salt: int = 0) -> jax.Array:
     # a fixed seed per loss (crc32 of its name), so that every run draws the same inputs
     return jax.random.PRNGKey(zlib.crc32(spec.name.encode()) + salt)
@@ -111,6 +118,40 @@ def mask_for(spec, batch=BATCH):
     return jnp.asarray(m)
 
 
+def _is_array(v) -> bool:
+    return isinstance(v, jax.Array | np.ndarray)
+
+
+@functools.cache
+def _program(name: str, static: tuple, array_keys: tuple, has_weights: bool, has_where: bool):
+    spec = registry.spec(name)
+
+    def program(args, arrays, weights, where):
+        kwargs = dict(static, **dict(zip(array_keys, arrays, strict=True)))
+        if has_weights:
+            kwargs["weights"] = weights
+        if has_where:
+            kwargs["where"] = where
+        values = {r: spec.fn(*args, reduction=r, **kwargs) for r in REDUCTIONS}
+        g = grads(spec, args, kwargs) if spec.differentiable else ()
+        return values, g
+
+    return jax.jit(program)
+
+
+def run(spec, args, kwargs, *, weights=None, where=None):
+    """Every reduction's value and the mean's gradient, from one compiled program.
+
+    XLA compilation dominates the battery's time on a CPU, so each test asks this cached
+    program (one per loss, static hyperparameters and input signature) instead of compiling
+    one kernel per reduction and transformation.
+    """
+    static = tuple(sorted((k, v) for k, v in kwargs.items() if not _is_array(v)))
+    array_keys = tuple(sorted(k for k, v in kwargs.items() if _is_array(v)))
+    prog = _program(spec.name, static, array_keys, weights is not None, where is not None)
+    return prog(tuple(args), tuple(kwargs[k] for k in array_keys), weights, where)
+
+
 # ------------------------------------------------------------------------------ registry
 
 
@@ -123,7 +164,7 @@ def test_registry_is_not_empty_and_names_resolve():
             assert lossjax.spec(alias) is s
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s.builtin], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", params([s for s in SPECS if s.builtin]))
 def test_every_builtin_has_a_reference_a_doc_and_boundary_inputs(spec):
     assert spec.name in REFERENCES, f"add a float64 reference for {spec.name!r} in references*.py"
     doc = spec.fn.__doc__ or ""
@@ -138,7 +179,7 @@ def test_every_builtin_has_a_reference_a_doc_and_boundary_inputs(spec):
 # ----------------------------------------------------------------------------- references
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_matches_float64_reference(spec):
     ref = REFERENCES.get(spec.name)
     if ref is None:
@@ -154,15 +195,16 @@ def test_matches_float64_reference(spec):
 # ------------------------------------------------------------------------------ transforms
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_jit_equals_eager_and_the_kernel_is_cached(spec):
     args, kwargs = sample(spec)
+    traced, _ = run(spec, args, kwargs)
+    compiled = spec.fn(*args, **kwargs)
+    with jax.disable_jit():  # op by op, in Python: what a user debugging the loss sees
+        eager = spec.fn(*args, **kwargs)
+    close(compiled, eager)
     for r in REDUCTIONS:
-        compiled = spec.fn(*args, reduction=r, **kwargs)
-        with jax.disable_jit():
-            eager = spec.fn(*args, reduction=r, **kwargs)
-        close(compiled, eager)
-        close(jax.jit(lambda *a, r=r: spec.fn(*a, reduction=r, **kwargs))(*args), compiled)
+        close(traced[r], spec.fn(*args, reduction=r, **kwargs))
     # an eager call runs a cached compiled kernel: new values of the same shape do not retrace
     size = spec.fn.jitted._cache_size()
     args2, _ = sample(spec, salt=1)
@@ -170,7 +212,7 @@ def test_jit_equals_eager_and_the_kernel_is_cached(spec):
     assert spec.fn.jitted._cache_size() == size
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_vmap_equals_python_loop(spec):
     args, kwargs = sample(spec)
     in_axes = tuple(0 if i in spec.batch_argnums else None for i in range(len(args)))
@@ -178,24 +220,23 @@ def test_vmap_equals_python_loop(spec):
     loop = [spec.fn(*take(spec, args, i), reduction="mean", **kwargs) for i in range(BATCH[0])]
     close(per_unit, jnp.stack(loop))
     if not spec.batch_coupled:  # otherwise a unit's loss depends on the rest of the batch
-        close(per_unit, spec.fn(*args, reduction="none", **kwargs))
+        close(per_unit, run(spec, args, kwargs)[0]["none"])
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_where_equals_slicing(spec):
     args, kwargs = sample(spec)
     mask = mask_for(spec)
     kept = np.flatnonzero(np.asarray(mask))
-    sliced = take(spec, args, kept)
+    masked, _ = run(spec, args, kwargs, where=mask)
+    sliced, _ = run(spec, take(spec, args, kept), kwargs)
     for r in ("sum", "mean"):
-        close(spec.fn(*args, where=mask, reduction=r, **kwargs),
-              spec.fn(*sliced, reduction=r, **kwargs))
-    none = spec.fn(*args, where=mask, reduction="none", **kwargs)
-    close(none[kept], spec.fn(*sliced, reduction="none", **kwargs))
-    assert np.all(as64(none)[~np.asarray(mask)] == 0.0)
+        close(masked[r], sliced[r])
+    close(masked["none"][kept], sliced["none"])
+    assert np.all(as64(masked["none"])[~np.asarray(mask)] == 0.0)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_garbage_at_masked_positions_changes_nothing(spec):
     """NaN (float inputs) at positions dropped by `where`: value and gradient stay clean."""
     args, kwargs = sample(spec)
@@ -207,26 +248,26 @@ def test_garbage_at_masked_positions_changes_nothing(spec):
             a = np.array(args[i])
             a[drop] = np.nan
             dirty[i] = jnp.asarray(a)
-    clean_value = spec.fn(*args, where=mask, **kwargs)
-    value = spec.fn(*dirty, where=mask, **kwargs)
-    close(value, clean_value)
-    if spec.differentiable:
-        g = grads(spec, tuple(dirty), dict(kwargs, where=mask))
-        g_clean = grads(spec, args, dict(kwargs, where=mask))
-        chex.assert_tree_all_finite(g)
-        for gi, gc, argnum in zip(g, g_clean, spec.diff_argnums, strict=True):
-            close(gi, gc)
-            if argnum in spec.batch_argnums:
-                assert np.all(as64(gi)[drop] == 0.0)
+    clean, g_clean = run(spec, args, kwargs, where=mask)
+    value, g = run(spec, tuple(dirty), kwargs, where=mask)
+    for r in REDUCTIONS:
+        close(value[r], clean[r])
+    chex.assert_tree_all_finite(g)
+    for gi, gc, argnum in zip(g, g_clean, spec.diff_argnums, strict=True):
+        close(gi, gc)
+        if argnum in spec.batch_argnums:
+            assert np.all(as64(gi)[drop] == 0.0)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_weights_and_reductions(spec):
     args, kwargs = sample(spec)
     w = jax.random.uniform(key_for(spec, 3), BATCH, jnp.float64, 0.1, 2.0)
     sq = (lambda x: as64(x) ** 2) if spec.name in ROOT_REDUCED else as64
-    per = as64(spec.fn(*args, reduction="none", **kwargs))
-    none = as64(spec.fn(*args, weights=w, reduction="none", **kwargs))
+    plain, _ = run(spec, args, kwargs)
+    weighted, _ = run(spec, args, kwargs, weights=w)
+    per = as64(plain["none"])
+    none = as64(weighted["none"])
     if spec.name in ROOT_REDUCED:  # "none" is w * |e|; the reductions see w * e^2
         close(none, as64(w) * per)
         none = as64(w) * per**2
@@ -235,33 +276,34 @@ def test_weights_and_reductions(spec):
         pass
     else:
         close(none, as64(w) * per)
-    close(sq(spec.fn(*args, weights=w, reduction="sum", **kwargs)), np.sum(none))
-    close(sq(spec.fn(*args, weights=w, reduction="mean", **kwargs)),
-          np.sum(none) / np.sum(as64(w)))
-    close(sq(spec.fn(*args, reduction="mean", **kwargs)), np.mean(per))
-    close(sq(spec.fn(*args, reduction="sum", **kwargs)), np.sum(per))
+    close(sq(weighted["sum"]), np.sum(none))
+    close(sq(weighted["mean"]), np.sum(none) / np.sum(as64(w)))
+    close(sq(plain["mean"]), np.mean(per))
+    close(sq(plain["sum"]), np.sum(per))
     # the default reduction is the mean
     close(sq(spec.fn(*args, **kwargs)), np.mean(per))
     # zero weights act like `where`
     mask = mask_for(spec)
-    close(spec.fn(*args, weights=jnp.where(mask, w, 0.0), **kwargs),
-          spec.fn(*args, weights=w, where=mask, **kwargs))
+    zeroed, _ = run(spec, args, kwargs, weights=jnp.where(mask, w, 0.0))
+    both, _ = run(spec, args, kwargs, weights=w, where=mask)
+    for r in REDUCTIONS:
+        close(zeroed[r], both[r])
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_nothing_kept_gives_zero_and_a_finite_gradient(spec):
     args, kwargs = sample(spec)
     nothing = jnp.zeros(BATCH, bool)
+    values, g = run(spec, args, kwargs, where=nothing)
     for r in ("mean", "sum"):
-        assert float(spec.fn(*args, where=nothing, reduction=r, **kwargs)) == 0.0
-    assert float(spec.fn(*args, weights=jnp.zeros(BATCH), **kwargs)) == 0.0
-    if spec.differentiable:
-        for g in grads(spec, args, dict(kwargs, where=nothing)):
-            chex.assert_tree_all_finite(g)
-            assert not np.any(as64(g)), "masked units must get a zero gradient"
+        assert float(values[r]) == 0.0
+    assert float(run(spec, args, kwargs, weights=jnp.zeros(BATCH))[0]["mean"]) == 0.0
+    for gi in g:
+        chex.assert_tree_all_finite(gi)
+        assert not np.any(as64(gi)), "masked units must get a zero gradient"
 
 
-@pytest.mark.parametrize("spec", FD_SPECS, ids=ids(FD_SPECS))
+@pytest.mark.parametrize("spec", params(FD_SPECS))
 def test_gradients_match_finite_differences_in_float64(spec):
     args, kwargs = sample(spec, (3,))
 
@@ -272,11 +314,13 @@ def test_gradients_match_finite_differences_in_float64(spec):
         return spec.fn(*full, reduction="mean", **kwargs)
 
     primals = tuple(args[i] for i in spec.diff_argnums)
-    modes = ("fwd", "rev") if spec.forward_mode else ("rev",)
-    order = 2 if spec.twice_differentiable else 1
-    check_grads(f, primals, order=order, modes=modes, eps=1e-6, atol=1e-5, rtol=1e-5)
+    tol = dict(eps=1e-6, atol=1e-5, rtol=1e-5)
+    if spec.forward_mode:
+        check_grads(f, primals, order=1, modes=("fwd",), **tol)
+    # reverse mode, and reverse over reverse where the loss is twice differentiable
+    check_grads(f, primals, order=2 if spec.twice_differentiable else 1, modes=("rev",), **tol)
     if spec.twice_differentiable:  # jax.hessian is forward over reverse
-        chex.assert_tree_all_finite(jax.hessian(f)(*primals))
+        chex.assert_tree_all_finite(jax.jit(jax.hessian(f))(*primals))
 
 
 # ------------------------------------------------------------------------ dtypes, boundary
@@ -284,46 +328,59 @@ def test_gradients_match_finite_differences_in_float64(spec):
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16, jnp.float64],
                          ids=lambda d: jnp.dtype(d).name)
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_dtypes(spec, dtype):
     """Half precision computes in float32; float32 stays float32; float64 stays float64."""
     args, kwargs = sample(spec, dtype=dtype)
     want = jnp.float64 if dtype == jnp.float64 else jnp.float32
-    for r in REDUCTIONS:
-        out = spec.fn(*args, reduction=r, **kwargs)
+    values, g = run(spec, args, kwargs)
+    for r, out in values.items():
         assert out.dtype == want, (r, out.dtype)
         chex.assert_tree_all_finite(out)
+    # eager calls (the cached kernel) agree with the traced ones and have the same dtype
+    eager = spec.fn(*args, **kwargs)
+    assert eager.dtype == want
+    np.testing.assert_allclose(as64(eager), as64(values["mean"]), rtol=1e-6, atol=1e-7)
     # the half-precision value agrees with the float32 value on the same (rounded) inputs
     if dtype in HALF:
         up = tuple(a.astype(jnp.float32) if is_float(a) else a for a in args)
-        np.testing.assert_allclose(as64(spec.fn(*args, **kwargs)), as64(spec.fn(*up, **kwargs)),
+        np.testing.assert_allclose(as64(values["mean"]), as64(spec.fn(*up, **kwargs)),
                                    rtol=1e-5, atol=1e-6)
-    if spec.differentiable:
-        for g, i in zip(grads(spec, args, kwargs), spec.diff_argnums, strict=True):
-            assert g.dtype == args[i].dtype
-            chex.assert_tree_all_finite(g)
+    for gi, i in zip(g, spec.diff_argnums, strict=True):
+        assert gi.dtype == args[i].dtype
+        chex.assert_tree_all_finite(gi)
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16],
                          ids=lambda d: jnp.dtype(d).name)
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_boundary_values_and_gradients_are_finite(spec, dtype):
     cases = spec.boundary(dtype) if spec.boundary else []
     if not cases:
         pytest.skip("no boundary inputs registered")
-    for label, args, kwargs in cases:
-        for r in REDUCTIONS:
-            out = spec.fn(*args, reduction=r, **kwargs)
+    # all cases in one compiled program (compilation dominates the battery's time)
+    static = [tuple(sorted((k, v) for k, v in kw.items() if not _is_array(v))) for _, _, kw in cases]
+    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for _, _, kw in cases]
+
+    @jax.jit
+    def all_cases(all_args, all_arrays):
+        out = []
+        for args, arr, st in zip(all_args, all_arrays, static, strict=True):
+            kw = dict(st, **arr)
+            values = {r: spec.fn(*args, reduction=r, **kw) for r in REDUCTIONS}
+            out.append((values, grads(spec, args, kw) if spec.differentiable else ()))
+        return out
+
+    results = all_cases([tuple(a) for _, a, _ in cases], arrays)
+    for (label, _, _), (values, g) in zip(cases, results, strict=True):
+        for out in values.values():
             assert out.dtype == jnp.float32, label
             chex.assert_tree_all_finite(out, custom_message=f"{spec.name}: {label}")
-        if spec.differentiable:
-            g = grads(spec, tuple(args), dict(kwargs))
-            chex.assert_tree_all_finite(g, custom_message=f"{spec.name}: {label} (gradient)")
+        chex.assert_tree_all_finite(g, custom_message=f"{spec.name}: {label} (gradient)")
 
 
 @pytest.mark.parametrize(
-    "spec", [s for s in SPECS if s.has_axis and s.granularity == "example"],
-    ids=lambda s: s.name,
+    "spec", params([s for s in SPECS if s.has_axis and s.granularity == "example"])
 )
 def test_class_axis_can_be_moved(spec):
     args, kwargs = sample(spec)
@@ -346,7 +403,7 @@ def _param_names(spec):
     return list(inspect.signature(spec.fn).parameters)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_unknown_reduction_raises(spec):
     args, kwargs = sample(spec)
     with pytest.raises(ValueError, match="reduction"):
@@ -355,7 +412,7 @@ def test_unknown_reduction_raises(spec):
         spec.fn(*args, reduction=None, **kwargs)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_integer_predictions_raise_naming_the_argument(spec):
     args, kwargs = sample(spec)
     name = _param_names(spec)[0]
@@ -364,7 +421,7 @@ def test_integer_predictions_raise_naming_the_argument(spec):
         spec.fn(*bad, **kwargs)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_mismatched_batch_shapes_raise_naming_the_argument(spec):
     args, kwargs = sample(spec)
     i = spec.batch_argnums[-1]
@@ -375,7 +432,7 @@ def test_mismatched_batch_shapes_raise_naming_the_argument(spec):
         spec.fn(*bad, **kwargs)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", params(SPECS))
 def test_bad_where_and_weights_raise(spec):
     args, kwargs = sample(spec)
     with pytest.raises(TypeError, match="`where`"):
