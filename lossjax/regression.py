@@ -324,10 +324,14 @@ def _pseudo_huber_value(p: Array, t: Array, delta: Array) -> Array:
     return e * (e / (1.0 + h))
 
 
-# d/de = e / sqrt(1 + (e/delta)**2): about e near 0, delta * sign(e) in the tails.
-_pseudo_huber = _fused.elementwise_jvp(
-    _pseudo_huber_value, lambda p, t, delta: (p - t) / _hypot1((p - t) / delta), "pseudo_huber"
-)
+def _pseudo_huber_slope(p: Array, t: Array, delta: Array) -> Array:
+    # d/de = e / sqrt(1 + (e/delta)**2) = delta * r / sqrt(1 + r**2) with r = e / delta:
+    # about e near 0, delta * sign(e) in the tails, never an overflow.
+    r = (p - t) / delta
+    return delta * (r / _hypot1(r))
+
+
+_pseudo_huber = _fused.elementwise_jvp(_pseudo_huber_value, _pseudo_huber_slope, "pseudo_huber")
 
 
 @_builtin(
