@@ -338,9 +338,11 @@ def sigmoid_focal(
     ``alpha_t * (1 - p_t)**gamma * CE(x, y)`` with ``p = sigmoid(x)``,
     ``p_t = y p + (1 - y)(1 - p)``, ``alpha_t = alpha y + (1 - alpha)(1 - y)`` (no class
     weighting when ``alpha`` is None) and ``CE`` the binary cross-entropy on logits.
-    ``(1 - p_t)**gamma`` is computed as ``exp(gamma * log(1 - p_t))`` with ``log(1 - p_t)``
-    from log-sigmoids, so value and gradient are finite for ``gamma = 0``, fractional
-    ``gamma`` and logits of ±1e4 (where ``pow`` gives ``0 * inf``).
+    ``1 - p_t`` is computed as ``y sigmoid(-x) + (1 - y) sigmoid(x)`` (no ``1 - p``
+    cancellation), and the gradient is a fused kernel written as
+    ``(1 - p_t)**gamma * (gamma * CE * d log(1 - p_t)/dx + p - y)`` (times ``alpha_t``), never
+    with ``(1 - p_t)**(gamma - 1)``, so value and gradient are finite for ``gamma = 0``,
+    fractional ``gamma`` and logits of ±1e4 (where autodiff of ``pow`` gives ``0 * inf``).
 
     ``gamma`` is static (a Python number: it selects the compiled code; ``gamma=0`` is plain
     cross-entropy). The default ``alpha=None`` matches optax; the paper and torchvision use
