@@ -11,8 +11,9 @@ import functools
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
-from lossjax import _core, _samples
+from lossjax import _core, _fused, _samples
 from lossjax._core import Array, ArrayLike
 from lossjax.registry import NONNEGATIVE, UNIT, Hyper, _builtin
 
@@ -40,25 +41,28 @@ def _signed_check(predictions, targets, **_):
 # Cross-entropy on probabilities
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _bce_prob(p: Array, y: Array, eps: float) -> Array:
+def _bce_prob_value(p: Array, y: Array) -> Array:
     log_p = jnp.maximum(jnp.log(p), _LOG_FLOOR)
     log_1mp = jnp.maximum(jnp.log1p(-p), _LOG_FLOOR)
     return -(y * log_p + (1.0 - y) * log_1mp)
 
 
-@_bce_prob.defjvp
-def _bce_prob_jvp(eps, primals, tangents):
-    p, y = primals
-    dp, dy = tangents
-    log_p = jnp.maximum(jnp.log(p), _LOG_FLOOR)
-    log_1mp = jnp.maximum(jnp.log1p(-p), _LOG_FLOOR)
-    value = -(y * log_p + (1.0 - y) * log_1mp)
+@functools.cache
+def _bce_prob_kernel(eps: float):
     # d/dp = (p - y) / (p (1 - p)), with the denominator floored so that p = 0 or 1 gives a
     # large finite gradient of the right sign instead of inf or NaN (the floor depends on the
-    # input dtype, so that the gradient is finite in float16 too).
-    dvalue_dp = (p - y) / jnp.maximum(p * (1.0 - p), eps)
-    return value, dvalue_dp * dp + (log_1mp - log_p) * dy
+    # input dtype, so that the gradient is finite in float16 too). A fused kernel
+    # (lossjax._fused); the derivative in the targets is autodiff of the clamped value,
+    # log(1 - p) - log(p) with both logs clamped.
+    return _fused.elementwise_jvp(
+        _bce_prob_value,
+        lambda p, y: (p - y) / jnp.maximum(p * (1.0 - p), eps),
+        "bce_prob",
+    )
+
+
+def _bce_prob(p: Array, y: Array, eps: float) -> Array:
+    return _bce_prob_kernel(float(eps))(p, y)
 
 
 @_builtin(
@@ -126,12 +130,40 @@ def binary_cross_entropy(
 # Cross-entropy on logits
 
 
+def _softplus_parts(x: Array) -> tuple[Array, Array, Array]:
+    """``(log1p(exp(-|x|)), max(x, 0), max(-x, 0))``: ``softplus(x)`` is the sum of the first
+    two and ``softplus(-x)`` of the first and last, exact and finite for every finite ``x``;
+    written without ``select`` so that a loss built from them fuses into its reduction."""
+    return jnp.log1p(jnp.exp(-jnp.abs(x))), jnp.maximum(x, 0.0), jnp.maximum(-x, 0.0)
+
+
+def _sigmoid_ce_value(x: Array, y: Array) -> Array:
+    # -(y log sigmoid(x) + (1 - y) log sigmoid(-x)) = y softplus(-x) + (1 - y) softplus(x)
+    lse, xp, xn = _softplus_parts(x)
+    return lse + y * xn + (1.0 - y) * xp
+
+
+def _sigmoid_ce_pw_value(x: Array, y: Array, pos_weight: Array) -> Array:
+    lse, xp, xn = _softplus_parts(x)
+    return pos_weight * y * (lse + xn) + (1.0 - y) * (lse + xp)
+
+
+# Fused kernels (lossjax._fused): d/dx = sigmoid(x) - y, and with pos_weight
+# pos_weight * y * (sigmoid(x) - 1) + (1 - y) * sigmoid(x).
+_sigmoid_ce_plain = _fused.elementwise_jvp(
+    _sigmoid_ce_value, lambda x, y: jax.nn.sigmoid(x) - y, "sigmoid_ce"
+)
+_sigmoid_ce_pw = _fused.elementwise_jvp(
+    _sigmoid_ce_pw_value,
+    lambda x, y, pw: pw * y * (jax.nn.sigmoid(x) - 1.0) + (1.0 - y) * jax.nn.sigmoid(x),
+    "sigmoid_ce_pos_weight",
+)
+
+
 def _sigmoid_ce(x: Array, y: Array, pos_weight: Array | None = None) -> Array:
-    log_p = jax.nn.log_sigmoid(x)
-    log_1mp = jax.nn.log_sigmoid(-x)
     if pos_weight is None:
-        return -(y * log_p + (1.0 - y) * log_1mp)
-    return -(pos_weight * y * log_p + (1.0 - y) * log_1mp)
+        return _sigmoid_ce_plain(x, y)
+    return _sigmoid_ce_pw(x, y, pos_weight)
 
 
 @_builtin(
@@ -204,24 +236,61 @@ def binary_cross_entropy_with_logits(
 # Focal loss
 
 
+def _focal_parts(x: Array, y: Array):
+    """Cross-entropy, ``p = sigmoid(x)``, ``q = sigmoid(-x)`` and ``u = 1 - p_t``.
+
+    ``u = y q + (1 - y) p`` takes ``q`` and ``p`` from their own logistic (not ``1 - p``), so
+    it is exact where it is tiny (a confident right prediction), which is what
+    ``(1 - p_t)**gamma`` needs; it equals ``exp(logaddexp(log y + log q, log(1 - y) + log p))``.
+    """
+    lse, xp, xn = _softplus_parts(x)
+    ce = lse + y * xn + (1.0 - y) * xp
+    p = jax.nn.sigmoid(x)
+    q = jax.nn.sigmoid(-x)
+    return ce, p, q, y * q + (1.0 - y) * p
+
+
+def _focal_factor(u: Array, gamma: float) -> Array:
+    """``u**gamma`` for ``u`` in [0, 1] and a static ``gamma > 0`` (0 at ``u = 0``)."""
+    if float(gamma).is_integer():
+        return lax.integer_pow(u, int(gamma))
+    return jnp.power(u, gamma)
+
+
+def _alpha_t(y: Array, alpha: Array) -> Array:
+    return alpha * y + (1.0 - alpha) * (1.0 - y)
+
+
+@functools.cache
+def _focal_kernel(gamma: float, with_alpha: bool):
+    """The fused focal loss for a static ``gamma`` (lossjax._fused).
+
+    With ``u = 1 - p_t``: ``d/dx [u**gamma ce] = u**gamma (gamma ce d(log u)/dx + p - y)``
+    and ``d(log u)/dx = q - y q / u`` (the log-space derivative, written with ``u**gamma``
+    and never ``u**(gamma - 1)``, so it is finite at ``u = 0`` for every ``gamma``; there the
+    limit of ``y q / u`` is ``y``).
+    """
+
+    def value(x, y, *alpha):
+        ce, _, _, u = _focal_parts(x, y)
+        out = ce if gamma == 0 else _focal_factor(u, gamma) * ce
+        return _alpha_t(y, alpha[0]) * out if with_alpha else out
+
+    def slope(x, y, *alpha):
+        ce, p, q, u = _focal_parts(x, y)
+        d = p - y
+        if gamma != 0:
+            pos = u > 0
+            w = jnp.where(pos, y * q / jnp.where(pos, u, 1.0), y)
+            d = _focal_factor(u, gamma) * (gamma * ce * (q - w) + d)
+        return _alpha_t(y, alpha[0]) * d if with_alpha else d
+
+    return _fused.elementwise_jvp(value, slope, f"sigmoid_focal_gamma_{gamma:g}")
+
+
 def _sigmoid_focal(x: Array, y: Array, alpha: Array | None, gamma: float) -> Array:
-    log_p = jax.nn.log_sigmoid(x)
-    log_1mp = jax.nn.log_sigmoid(-x)
-    ce = -(y * log_p + (1.0 - y) * log_1mp)
-    if gamma != 0:
-        # 1 - p_t = y (1 - p) + (1 - y) p, taken in log space so that (1 - p_t)**gamma has a
-        # finite gradient at p_t = 1 for every gamma (pow would give 0 * inf there).
-        log_1m_pt = jnp.logaddexp(_safe_log(y) + log_1mp, _safe_log(1.0 - y) + log_p)
-        ce = jnp.exp(gamma * log_1m_pt) * ce
-    if alpha is not None:
-        ce = (alpha * y + (1.0 - alpha) * (1.0 - y)) * ce
-    return ce
-
-
-def _safe_log(y: Array) -> Array:
-    """log(y) with -inf (not NaN) at 0 and a zero, finite gradient there."""
-    pos = y > 0
-    return jnp.where(pos, jnp.log(jnp.where(pos, y, 1.0)), -jnp.inf)
+    kernel = _focal_kernel(float(gamma), alpha is not None)
+    return kernel(x, y) if alpha is None else kernel(x, y, alpha)
 
 
 def _focal_boundary(dtype):
@@ -269,9 +338,11 @@ def sigmoid_focal(
     ``alpha_t * (1 - p_t)**gamma * CE(x, y)`` with ``p = sigmoid(x)``,
     ``p_t = y p + (1 - y)(1 - p)``, ``alpha_t = alpha y + (1 - alpha)(1 - y)`` (no class
     weighting when ``alpha`` is None) and ``CE`` the binary cross-entropy on logits.
-    ``(1 - p_t)**gamma`` is computed as ``exp(gamma * log(1 - p_t))`` with ``log(1 - p_t)``
-    from log-sigmoids, so value and gradient are finite for ``gamma = 0``, fractional
-    ``gamma`` and logits of ±1e4 (where ``pow`` gives ``0 * inf``).
+    ``1 - p_t`` is computed as ``y sigmoid(-x) + (1 - y) sigmoid(x)`` (no ``1 - p``
+    cancellation), and the gradient is a fused kernel written as
+    ``(1 - p_t)**gamma * (gamma * CE * d log(1 - p_t)/dx + p - y)`` (times ``alpha_t``), never
+    with ``(1 - p_t)**(gamma - 1)``, so value and gradient are finite for ``gamma = 0``,
+    fractional ``gamma`` and logits of ±1e4 (where autodiff of ``pow`` gives ``0 * inf``).
 
     ``gamma`` is static (a Python number: it selects the compiled code; ``gamma=0`` is plain
     cross-entropy). The default ``alpha=None`` matches optax; the paper and torchvision use
@@ -309,6 +380,19 @@ def sigmoid_focal(
 
 # --------------------------------------------------------------------------------------------
 # Hinge losses (targets in {-1, +1})
+
+# Fused kernels (lossjax._fused). The hinge's subgradient at the hinge (y f = 1) is 0, as
+# jax.nn.relu's; the squared hinge's derivative is -2 y max(0, 1 - y f).
+_hinge = _fused.elementwise_jvp(
+    lambda f, y: jnp.maximum(1.0 - y * f, 0.0),
+    lambda f, y: jnp.where(y * f < 1.0, -y, 0.0),
+    "hinge",
+)
+_squared_hinge = _fused.elementwise_jvp(
+    lambda f, y: jnp.square(jnp.maximum(1.0 - y * f, 0.0)),
+    lambda f, y: -2.0 * y * jnp.maximum(1.0 - y * f, 0.0),
+    "squared_hinge",
+)
 
 _HINGE = dict(
     task="binary", predictions="scores", targets="signed", granularity="element",
@@ -354,7 +438,7 @@ def hinge(
       Cortes and Vapnik, "Support-Vector Networks", Machine Learning 20 (1995).
     """
     return _core.elementwise(
-        "hinge", lambda f, y: jax.nn.relu(1.0 - y * f), predictions, targets,
+        "hinge", _hinge, predictions, targets,
         weights=weights, where=where, reduction=reduction,
     )
 
@@ -397,12 +481,7 @@ def squared_hinge(
       Lee and Mangasarian, "SSVM: A Smooth Support Vector Machine", Comput. Optim. Appl.
       20 (2001).
     """
-
-    def fn(f, y):
-        m = jax.nn.relu(1.0 - y * f)
-        return m * m
-
     return _core.elementwise(
-        "squared_hinge", fn, predictions, targets, weights=weights, where=where,
+        "squared_hinge", _squared_hinge, predictions, targets, weights=weights, where=where,
         reduction=reduction,
     )

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 
 from lossjax import _core, _samples
 from lossjax._core import Array, ArrayLike
@@ -61,8 +62,15 @@ def class_inputs(
     ignore_index: int | None = None,
     class_weights: ArrayLike | None = None,
     safe: float = 0.0,
+    mask_predictions: bool = True,
 ) -> ClassInputs:
-    """Checks and prepares the inputs of a classification loss (see :class:`ClassInputs`)."""
+    """Checks and prepares the inputs of a classification loss (see :class:`ClassInputs`).
+
+    ``mask_predictions=False`` leaves the predictions of dropped examples as they are (for
+    integer labels only; saves a full pass over them): the caller's kernel must then keep
+    their value and gradient out of the result itself, as the fused softmax cross-entropy
+    does.
+    """
     p = _core.float_input("predictions", predictions, name)
     ax = _core.normalize_axis(axis, p.ndim, name)
     t = _core.numeric_input("targets", targets, name)
@@ -107,7 +115,8 @@ def class_inputs(
         if cw is not None:
             w = _core.mul_weights(w, jnp.sum(y * cw, axis=-1))
         labels = invalid = None
-    x = _core.mask_safe(mask, x, safe, axis=-1)
+    if mask_predictions or not sparse:
+        x = _core.mask_safe(mask, x, safe, axis=-1)
     return ClassInputs(x, labels, y, mask, w, invalid, k)
 
 
@@ -200,6 +209,79 @@ def _class_boundary(kind: str, smoothing: bool = True):
     return boundary
 
 
+# --------------------------------------------------------------------------------------------
+# Fused softmax cross-entropy for integer labels (one pass for logsumexp, one for the gradient)
+
+
+def _label_shifted_lse(x: Array, labels: Array, keep: Array | None) -> Array:
+    """``logsumexp`` of each row in one pass over ``x``, shifted by the label's logit.
+
+    ``log sum_c exp(x_c) = x_y + log sum_c exp(x_c - x_y)``: the sum is at least 1 (the label's
+    own term), so it never underflows, and it overflows only when another logit beats the
+    label's by more than the dtype's ``log(max)`` (about 88 in float32). Only then (some kept
+    row non-finite) is every row recomputed the usual way, shifted by its maximum (one
+    ``lax.cond`` for the whole batch). The usual way needs two passes (the maximum, then the
+    sum); this one needs one.
+    """
+    c = pick(x, labels)
+    lse = c + jnp.log(jnp.sum(jnp.exp(x - c[..., None]), axis=-1))
+    bad = ~jnp.isfinite(lse)
+    if keep is not None:
+        bad = bad & keep
+
+    def by_max(_):
+        m = jnp.max(x, axis=-1)
+        m = jnp.where(jnp.isfinite(m), m, 0.0)
+        return m + jnp.log(jnp.sum(jnp.exp(x - m[..., None]), axis=-1))
+
+    return jax.lax.cond(jnp.any(bad), by_max, lambda _: lse, None)
+
+
+def _ce_labels_value(x: Array, labels: Array, keep: Array | None, eps: float):
+    lse = _label_shifted_lse(x, labels, keep)
+    loss = lse - pick(x, labels)
+    if eps:
+        # -sum_c ((1 - eps) onehot_c + eps / K) log_softmax_c = lse - (1 - eps) x_y - eps mean x
+        loss = lse - (1.0 - eps) * pick(x, labels) - eps * jnp.mean(x, axis=-1)
+    return loss, lse
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _ce_labels(x: Array, labels: Array, keep: Array | None, eps: float) -> Array:
+    """Per-row softmax cross-entropy against integer labels (smoothed by ``eps``).
+
+    A fused kernel: the tangent is ``sum_c g_c dx_c`` with ``g = softmax(x) - (1 - eps)
+    onehot(y) - eps / K`` computed in one pass from ``x`` and the row's ``logsumexp`` (no
+    one-hot array: the label is compared with an iota), so ``value_and_grad`` reads the
+    logits twice and writes the gradient once. Rows with ``keep`` False may hold anything
+    (``-inf``, NaN): their ``g`` is 0, and the caller drops their value.
+    """
+    return _ce_labels_value(x, labels, keep, eps)[0]
+
+
+def _ce_labels_jvp(eps, primals, tangents):
+    x, labels, keep = primals
+    dx = tangents[0]
+    loss, lse = _ce_labels_value(x, labels, keep, eps)
+    if isinstance(dx, SymbolicZero):
+        return loss, jnp.zeros_like(loss)
+    # A barrier copy of x with a trailing unit axis (free): XLA must not share full-size
+    # intermediates or broadcast constants between the logsumexp pass and the gradient pass
+    # (see lossjax._fused).
+    x2, y2 = jax.lax.optimization_barrier((x[..., None], labels[..., None]))
+    k = x.shape[-1]
+    classes = jax.lax.broadcasted_iota(y2.dtype, (*x.shape, 1), x.ndim - 1)
+    g = jnp.exp(x2 - lse[..., None, None]) - jnp.where(classes == y2[..., None], 1.0 - eps, 0.0)
+    if eps:
+        g = g - eps / k
+    if keep is not None:
+        g = jnp.where(keep[..., None, None], g, 0.0)
+    return loss, jnp.sum(g[..., 0] * dx, axis=-1)
+
+
+_ce_labels.defjvp(_ce_labels_jvp, symbolic_zeros=True)
+
+
 _CE_HYPERS = {
     "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, static=True),
     "ignore_index": Hyper(-100, None, static=True, optional=True),
@@ -289,8 +371,11 @@ def softmax_cross_entropy(
     name = "softmax_cross_entropy"
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
+    if ci.labels is not None:
+        return finish(ci, _ce_labels(ci.x, ci.labels, ci.mask, float(label_smoothing)),
+                      reduction, name)
     log_probs = jax.nn.log_softmax(ci.x, axis=-1)
     return finish(ci, smoothed_nll(log_probs, ci, label_smoothing), reduction, name)
 

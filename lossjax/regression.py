@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 
-from lossjax import _core
+from lossjax import _core, _fused
 from lossjax._core import Array, ArrayLike
 from lossjax.registry import POSITIVE, _builtin
 
@@ -65,9 +64,19 @@ def squared_error(
     )
 
 
-def _squared(p: Array, t: Array) -> Array:
+def _squared_value(p: Array, t: Array) -> Array:
     e = p - t
     return e * e
+
+
+# Fused kernels (lossjax._fused): the value and its derivative in the predictions.
+_squared = _fused.elementwise_jvp(_squared_value, lambda p, t: 2.0 * (p - t), "squared")
+_half_squared = _fused.elementwise_jvp(
+    lambda p, t: 0.5 * _squared_value(p, t), lambda p, t: p - t, "half_squared"
+)
+_absolute = _fused.elementwise_jvp(
+    lambda p, t: jnp.abs(p - t), lambda p, t: jnp.sign(p - t), "absolute"
+)
 
 
 @_builtin(
@@ -112,7 +121,7 @@ def absolute_error(
       Bloomfield and Steiger, *Least Absolute Deviations* (1983).
     """
     return _core.elementwise(
-        "absolute_error", lambda p, t: jnp.abs(p - t), predictions, targets,
+        "absolute_error", _absolute, predictions, targets,
         weights=weights, where=where, reduction=reduction,
     )
 
@@ -175,7 +184,7 @@ def root_mean_squared_error(
     name = "root_mean_squared_error"
     if reduction == "none":
         return _core.elementwise(
-            name, lambda p, t: jnp.abs(p - t), predictions, targets,
+            name, _absolute, predictions, targets,
             weights=weights, where=where, reduction="none",
         )
     mse = _core.elementwise(
@@ -223,15 +232,21 @@ def l2(
       Bishop, *Pattern Recognition and Machine Learning* (2006), eq. 1.2.
     """
     return _core.elementwise(
-        "l2", lambda p, t: 0.5 * _squared(p, t), predictions, targets,
+        "l2", _half_squared, predictions, targets,
         weights=weights, where=where, reduction=reduction,
     )
 
 
-def _huber(e: Array, delta: Array) -> Array:
-    a = jnp.abs(e)
+def _huber_value(p: Array, t: Array, delta: Array) -> Array:
+    a = jnp.abs(p - t)
     q = jnp.minimum(a, delta)
     return 0.5 * q * q + delta * (a - q)
+
+
+# The derivative is the residual clipped to [-delta, delta].
+_huber = _fused.elementwise_jvp(
+    _huber_value, lambda p, t, delta: jnp.clip(p - t, -delta, delta), "huber"
+)
 
 
 @_builtin(
@@ -283,17 +298,40 @@ def huber(
       35 (1964).
     """
     return _core.elementwise(
-        "huber", lambda p, t: _huber(p - t, delta), predictions, targets,
+        "huber", lambda p, t: _huber(p, t, jnp.asarray(delta, p.dtype)),
+        predictions, targets,
         weights=weights, where=where, reduction=reduction,
     )
 
 
-def _pseudo_huber(e: Array, delta: Array) -> Array:
+def _hypot1(r: Array) -> Array:
+    """``sqrt(1 + r**2)`` without overflow: ``m * sqrt((1/m)**2 + (r/m)**2)``, ``m = max(1, |r|)``.
+
+    Written with ``max`` and arithmetic only (no ``select``), so it fuses into a reduction.
+    """
+    m = jnp.maximum(jnp.abs(r), 1.0)
+    inv = 1.0 / m
+    rm = r * inv
+    return m * jnp.sqrt(inv * inv + rm * rm)
+
+
+def _pseudo_huber_value(p: Array, t: Array, delta: Array) -> Array:
     # delta**2 * (sqrt(1 + (e/delta)**2) - 1) == e**2 / (1 + sqrt(1 + (e/delta)**2)):
     # the right side has no cancellation for small |e|, and e * (e / (1 + h)) no overflow
-    # for large |e| (hypot does not square).
-    h = jnp.hypot(1.0, e / delta)
+    # for large |e| (_hypot1 does not square e / delta).
+    e = p - t
+    h = _hypot1(e / delta)
     return e * (e / (1.0 + h))
+
+
+def _pseudo_huber_slope(p: Array, t: Array, delta: Array) -> Array:
+    # d/de = e / sqrt(1 + (e/delta)**2) = delta * r / sqrt(1 + r**2) with r = e / delta:
+    # about e near 0, delta * sign(e) in the tails, never an overflow.
+    r = (p - t) / delta
+    return delta * (r / _hypot1(r))
+
+
+_pseudo_huber = _fused.elementwise_jvp(_pseudo_huber_value, _pseudo_huber_slope, "pseudo_huber")
 
 
 @_builtin(
@@ -345,7 +383,8 @@ def pseudo_huber(
       *Multiple View Geometry*, 2nd ed. (2003), appendix A6.8.
     """
     return _core.elementwise(
-        "pseudo_huber", lambda p, t: _pseudo_huber(p - t, delta), predictions, targets,
+        "pseudo_huber", lambda p, t: _pseudo_huber(p, t, jnp.asarray(delta, p.dtype)),
+        predictions, targets,
         weights=weights, where=where, reduction=reduction,
     )
 
@@ -353,19 +392,15 @@ def pseudo_huber(
 _LOG2 = math.log(2.0)
 
 
-@jax.custom_jvp
-def _log_cosh(e: Array) -> Array:
+def _log_cosh_value(p: Array, t: Array) -> Array:
     # log(cosh(e)) = |e| + log1p(exp(-2|e|)) - log 2: no overflow of cosh for large |e|.
-    a = jnp.abs(e)
+    a = jnp.abs(p - t)
     return a + jnp.log1p(jnp.exp(-2.0 * a)) - _LOG2
 
 
-@_log_cosh.defjvp
-def _log_cosh_jvp(primals, tangents):
-    (e,), (de,) = primals, tangents
-    # d/de log cosh e = tanh e; written out so that the Hessian (1 - tanh**2) is right at 0,
-    # where autodiff through |e| would give 0.
-    return _log_cosh(e), jnp.tanh(e) * de
+# d/de log cosh e = tanh e; written out (a fused kernel) so that the Hessian (1 - tanh**2) is
+# right at 0 too, where autodiff through |e| would give 0.
+_log_cosh = _fused.elementwise_jvp(_log_cosh_value, lambda p, t: jnp.tanh(p - t), "log_cosh")
 
 
 @_builtin(
@@ -411,6 +446,6 @@ def log_cosh(
       arXiv:2208.04564 (2022).
     """
     return _core.elementwise(
-        "log_cosh", lambda p, t: _log_cosh(p - t), predictions, targets,
+        "log_cosh", _log_cosh, predictions, targets,
         weights=weights, where=where, reduction=reduction,
     )
