@@ -21,7 +21,12 @@ from lossjax.binary import (
 )
 from lossjax.boxes import ciou, diou, giou, iou
 from lossjax.checking import checked
-from lossjax.divergence import kl_divergence
+from lossjax.divergence import (
+    generalized_kl_divergence,
+    js_divergence,
+    kl_divergence,
+    total_variation,
+)
 from lossjax.linear_ce import linear_cross_entropy, linear_cross_entropy_with_lse
 from lossjax.metrics import accuracy, chance_cross_entropy, zero_one
 from lossjax.multiclass import (
@@ -92,11 +97,13 @@ __all__ = [
     "exponential",
     "gaussian_nll",
     "generalized_cross_entropy",
+    "generalized_kl_divergence",
     "get",
     "giou",
     "hinge",
     "huber",
     "iou",
+    "js_divergence",
     "kl_divergence",
     "l2",
     "linear_cross_entropy",
@@ -131,6 +138,7 @@ __all__ = [
     "squared_error",
     "squared_hinge",
     "symmetric_cross_entropy",
+    "total_variation",
     "tweedie",
     "unregister",
     "zero_one",

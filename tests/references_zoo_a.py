@@ -314,6 +314,31 @@ def multiclass_perceptron(x, t, ignore_index=-100, class_weights=None, axis=-1):
     return _per_row(x, t, ignore_index, class_weights,
                     lambda xr, y, lab: np.max(xr) - np.sum(y * xr))
 
+# ----------------------------------------------------------------------------- divergence
+
+
+def _dists(logq, t, axis):
+    return np.moveaxis(np.exp(_f(logq)), axis, -1), np.moveaxis(_f(t), axis, -1)
+
+
+def js_divergence(logq, t, axis=-1):
+    # Lin (1991): JS = H(m) - (H(t) + H(q)) / 2, m = (t + q) / 2, entropies via scipy
+    q, t = _dists(logq, t, axis)
+    m = 0.5 * (q + t)
+    h = lambda d: np.sum(special.entr(d), axis=-1)
+    return h(m) - 0.5 * (h(t) + h(q))
+
+
+def generalized_kl_divergence(logq, t, axis=-1):
+    # I-divergence: sum t log(t/q) - t + q, i.e. scipy's kl_div summed
+    q, t = _dists(logq, t, axis)
+    return np.sum(special.kl_div(t, q), axis=-1)
+
+
+def total_variation(p, t, axis=-1):
+    p, t = np.moveaxis(_f(p), axis, -1), np.moveaxis(_f(t), axis, -1)
+    return 0.5 * np.sum(np.abs(p - t), axis=-1)
+
 REFERENCES = {
     name: fn
     for name, fn in dict(globals()).items()
