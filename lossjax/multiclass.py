@@ -903,6 +903,9 @@ def _log_exp_t(u: Array, t: float) -> Array:
     return jnp.log1p((1.0 - t) * u) / (1.0 - t)
 
 
+_NEWTON_STEPS = 6  # quadratic convergence: enough from the fixed point's start, even after 1
+
+
 def _tempered_lambda_solve(a: Array, t: float, num_iters: int) -> Array:
     """Normaliser ``lambda`` with ``sum_c exp_t(a_c - lambda) = 1`` (t > 1), no gradient."""
     mu = jnp.max(a, axis=-1, keepdims=True)
@@ -917,7 +920,7 @@ def _tempered_lambda_solve(a: Array, t: float, num_iters: int) -> Array:
     # ... polished by Newton steps on g(lam) = sum_c exp_t(a0_c - lam) - 1 (convex and
     # decreasing, so the iterates stay at or right of the root's left bound 0), to full
     # precision: the gradient below assumes an exact normaliser.
-    for _ in range(3):
+    for _ in range(_NEWTON_STEPS):
         e = jnp.exp(_log_exp_t(a0 - lam, t))
         lam = lam + (jnp.sum(e, -1, keepdims=True) - 1.0) / jnp.sum(e**t, -1, keepdims=True)
         lam = jnp.maximum(lam, 0.0)
@@ -989,7 +992,7 @@ def bi_tempered_logistic(
     ``sum_c [y_c (log_t1 y_c - log_t1 y_hat_c) - (y_c**(2-t1) - y_hat_c**(2-t1)) / (2-t1)]``.
 
     ``t1 = t2 = 1`` is exactly the softmax cross-entropy. For ``t2 > 1``, ``lambda`` is found
-    by the paper's fixed-point iteration (``num_iters`` steps) and polished by three Newton
+    by the paper's fixed-point iteration (``num_iters`` steps) and polished by six Newton
     steps to full precision; its gradient comes from the implicit function theorem, so
     ``grad`` and ``hessian`` are exact. ``t2 < 1`` (the light-tailed, finite-support
     softmax, which needs a bisection) is not supported. All powers are taken in log space,
