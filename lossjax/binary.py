@@ -624,9 +624,11 @@ def soft_margin(
 
 def _sparse_plus(x: Array) -> Array:
     """0 for x <= -1, (x + 1)**2 / 4 for |x| < 1, x for x >= 1 (Blondel et al. 2020)."""
-    # Every branch is finite everywhere (no jnp.where gradient trap); the derivative is
-    # continuous, so the branch taken at the knots x = +-1 does not matter.
-    return jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, 0.25 * (x + 1.0) ** 2))
+    # The quadratic is evaluated on clip(x) so that every branch stays finite for any x (no
+    # jnp.where gradient trap at x = dtype max); at the knots the branch whose slope is the
+    # (continuous) derivative is taken: 1 at x = 1, 0 at x = -1.
+    c = jnp.clip(x, -1.0, 1.0)
+    return jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, 0.25 * (c + 1.0) ** 2))
 
 
 @_builtin(

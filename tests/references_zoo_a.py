@@ -115,7 +115,8 @@ def tweedie(s, y, power=1.5):
     for i in np.ndindex(*s.shape):
         mu = math.exp(s[i])
         f = lambda x, yy=y[i]: (yy - x) / x**power
-        val, _ = integrate.quad(f, mu, y[i]) if y[i] > 0 else (None, None)
+        val, _ = (integrate.quad(f, mu, y[i], epsabs=0.0, epsrel=1e-13, limit=200)
+                  if y[i] > 0 else (None, None))
         if y[i] > 0:
             out[i] = 2.0 * val
         else:  # y = 0: 2 int_mu^0 -x^(1-p) dx = 2 mu^(2-p) / (2-p)
