@@ -485,3 +485,283 @@ def squared_hinge(
         "squared_hinge", _squared_hinge, predictions, targets, weights=weights, where=where,
         reduction=reduction,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# More margin losses on signed targets (issue 5): perceptron, modified Huber, exponential,
+# soft margin.
+
+
+@_builtin(
+    "perceptron",
+    reference="Rosenblatt, The Perceptron, Psychological Review 65 (1958); the perceptron "
+    "criterion in Bishop, Pattern Recognition and Machine Learning (2006), eq. 4.54",
+    peers={"optax": "perceptron_loss"},
+    **_HINGE,
+)
+def perceptron(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Perceptron loss, ``max(0, -y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
+
+    A hinge without margin: zero for every correctly signed score. The subgradient at
+    ``y f = 0`` is 0.
+
+    Args:
+      predictions: real scores ``[...]``.
+      targets: array of the same shape with values -1 or +1.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> lossjax.perceptron(jnp.array([0.5, 2.0]), jnp.array([1.0, -1.0]),
+      ...                    reduction="none").tolist()
+      [0.0, 2.0]
+
+    Reference:
+      Rosenblatt, "The Perceptron", Psychological Review 65 (1958); Bishop, *Pattern
+      Recognition and Machine Learning* (2006), eq. 4.54.
+    """
+    return _core.elementwise(
+        "perceptron", lambda f, y: jax.nn.relu(-y * f), predictions, targets,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+def _modified_huber(f: Array, y: Array) -> Array:
+    z = y * f
+    m = jax.nn.relu(1.0 - z)
+    # Both branches are finite everywhere, so the unused one cannot poison the gradient.
+    return jnp.where(z >= -1.0, m * m, -4.0 * z)
+
+
+@_builtin(
+    "modified_huber",
+    reference="Zhang, Solving Large Scale Linear Prediction Problems Using Stochastic Gradient "
+    "Descent Algorithms, ICML (2004); scikit-learn's SGDClassifier(loss='modified_huber')",
+    peers={"sklearn": "SGDClassifier(loss='modified_huber')"},
+    **{**_HINGE, "twice_differentiable": False},
+)
+def modified_huber(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Modified Huber loss for targets in {-1, +1}: a smoothed, outlier-robust hinge.
+
+    With ``z = y * f``: ``max(0, 1 - z)**2`` if ``z >= -1``, else ``-4 z``. It is the squared
+    hinge near the margin and linear for badly misclassified points; the two pieces meet with
+    matching value (4) and slope (-4) at ``z = -1``, so it is once differentiable everywhere.
+
+    Args:
+      predictions: real scores ``[...]``.
+      targets: array of the same shape with values -1 or +1.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> lossjax.modified_huber(jnp.array([0.5, 3.0, 2.0]), jnp.array([1.0, -1.0, 1.0]),
+      ...                        reduction="none").tolist()
+      [0.25, 12.0, 0.0]
+
+    Reference:
+      Zhang, "Solving Large Scale Linear Prediction Problems Using Stochastic Gradient Descent
+      Algorithms", ICML (2004).
+    """
+    return _core.elementwise(
+        "modified_huber", _modified_huber, predictions, targets,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+def _margin_boundary(dtype):
+    """Huge right-side scores and margins whose loss fits every dtype (|y f| <= 10)."""
+    a = lambda v: jnp.asarray(v, dtype)
+    return [
+        ("huge right-side scores", (a([1e4, -1e4]), a([1, -1])), {}),
+        ("wrong side by 10", (a([-10.0, 10.0]), a([1, -1])), {}),
+        ("zero scores", (a([0.0, 0.0]), a([1, -1])), {}),
+    ]
+
+
+@_builtin(
+    "exponential",
+    reference="Freund & Schapire, A Decision-Theoretic Generalization of On-Line Learning and "
+    "an Application to Boosting, JCSS 55 (1997); Friedman, Hastie & Tibshirani, Additive "
+    "Logistic Regression, Ann. Statist. 28 (2000)",
+    peers={"sklearn": "GradientBoostingClassifier(loss='exponential')"},
+    boundary=_margin_boundary,
+    **{**_HINGE, "twice_differentiable": True},
+)
+def exponential(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Exponential (AdaBoost) loss, ``exp(-y * f)`` for targets ``y`` in {-1, +1}.
+
+    Smooth and convex; it grows exponentially with the negative margin, so it overflows to
+    ``inf`` (value and gradient) for margins below about -88 in float32 arithmetic, and the
+    gradient of float16 scores overflows below about -11. Clip scores (or use
+    :func:`soft_margin`, its logistic counterpart) where that can happen.
+
+    Args:
+      predictions: real scores ``[...]``.
+      targets: array of the same shape with values -1 or +1.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> [round(v, 6) for v in lossjax.exponential(
+      ...     jnp.array([0.0, 1.0]), jnp.array([1.0, -1.0]), reduction="none").tolist()]
+      [1.0, 2.718282]
+
+    Reference:
+      Freund and Schapire, JCSS 55 (1997); Friedman, Hastie and Tibshirani, "Additive
+      Logistic Regression: a Statistical View of Boosting", Annals of Statistics 28 (2000).
+    """
+    return _core.elementwise(
+        "exponential", lambda f, y: jnp.exp(-y * f), predictions, targets,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+@_builtin(
+    "soft_margin",
+    reference="Logistic loss on signed targets; PyTorch's soft_margin_loss; Hastie et al., The "
+    "Elements of Statistical Learning (2009), eq. 10.18",
+    peers={"torch": "soft_margin_loss"},
+    **{**_HINGE, "twice_differentiable": True},
+)
+def soft_margin(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Soft margin (logistic) loss, ``log(1 + exp(-y * f))`` for targets ``y`` in {-1, +1}.
+
+    The binary cross-entropy on logits written for signed targets, computed as
+    ``softplus(-y f)``: exact and finite for scores of any magnitude.
+
+    Args:
+      predictions: real scores ``[...]``.
+      targets: array of the same shape with values -1 or +1.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> round(float(lossjax.soft_margin(jnp.array([0.0]), jnp.array([1.0]))), 6)
+      0.693147
+
+    Reference:
+      Hastie, Tibshirani and Friedman, *The Elements of Statistical Learning*, 2nd ed.
+      (2009), eq. 10.18; PyTorch's ``soft_margin_loss``.
+    """
+    return _core.elementwise(
+        "soft_margin", lambda f, y: jax.nn.softplus(-y * f), predictions, targets,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Binary sparsemax (a Fenchel-Young loss)
+
+
+def _sparse_plus(x: Array) -> Array:
+    """0 for x <= -1, (x + 1)**2 / 4 for |x| < 1, x for x >= 1 (Blondel et al. 2020)."""
+    # The quadratic is evaluated on clip(x) so that every branch stays finite for any x (no
+    # jnp.where gradient trap at x = dtype max); at the knots the branch whose slope is the
+    # (continuous) derivative is taken: 1 at x = 1, 0 at x = -1.
+    c = jnp.clip(x, -1.0, 1.0)
+    return jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, 0.25 * (c + 1.0) ** 2))
+
+
+@_builtin(
+    "binary_sparsemax",
+    task="binary",
+    predictions="logits",
+    targets="binary",
+    granularity="element",
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    checks=_binary_targets_check,
+    reference="Blondel, Martins & Niculae, Learning with Fenchel-Young Losses, JMLR 21 (2020), "
+    "sec. 4.4",
+    peers={"optax": "sparsemax_loss / binary_sparsemax_loss"},
+)
+def binary_sparsemax(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Binary sparsemax loss: the Fenchel-Young loss of the sparse sigmoid.
+
+    ``sparse_plus(x) - x y + y (y - 1)``, with ``sparse_plus(x)`` equal to 0 for ``x <= -1``,
+    ``(x + 1)**2 / 4`` for ``|x| < 1`` and ``x`` for ``x >= 1``. For ``y = 1`` this is
+    ``sparse_plus(-x)`` and for ``y = 0`` it is ``sparse_plus(x)`` (optax's
+    ``sparsemax_loss``); soft targets in ``[0, 1]`` are allowed, and the loss is zero exactly
+    when the sparse sigmoid ``clip((x + 1) / 2, 0, 1)`` equals ``y``. Its gradient is
+    ``sparse_sigmoid(x) - y``.
+
+    Args:
+      predictions: logits ``[...]``.
+      targets: array of the same shape, in ``[0, 1]``.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> lossjax.binary_sparsemax(jnp.array([0.0, 2.0, 2.0]), jnp.array([1.0, 1.0, 0.0]),
+      ...                          reduction="none").tolist()
+      [0.25, 0.0, 2.0]
+
+    Reference:
+      Blondel, Martins and Niculae, "Learning with Fenchel-Young Losses", JMLR 21 (2020),
+      section 4.4.
+    """
+    return _core.elementwise(
+        "binary_sparsemax", lambda x, y: _sparse_plus(x) - x * y + y * (y - 1.0),
+        predictions, targets, weights=weights, where=where, reduction=reduction,
+    )

@@ -109,3 +109,242 @@ def kl_divergence(
         axis=axis, weights=weights, where=where, reduction=reduction,
         safe=(0.0, -jnp.inf if log_targets else 0.0),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# More divergences (issue 5): Jensen-Shannon, generalized KL, total variation.
+
+_LOG2 = float(jnp.log(2.0))
+
+
+def _xlog_ratio(log_a: Array, log_b: Array) -> Array:
+    """``a (log a - log b)`` with ``a = exp(log_a)``; 0 where ``a = 0`` (also if ``b = 0``)."""
+    keep = log_a > -jnp.inf
+    la = jnp.where(keep, log_a, 0.0)
+    return jnp.where(keep, jnp.exp(la) * (la - jnp.where(keep, log_b, 0.0)), 0.0)
+
+
+def _js_terms(log_q: Array, t: Array) -> Array:
+    pos = t > 0
+    log_t = jnp.where(pos, jnp.log(jnp.where(pos, t, 1.0)), -jnp.inf)
+    # log m = log((t + q) / 2), from logs so that tiny q keep their relative precision.
+    # Where both are 0 the term is 0; log q is replaced there first, so that logaddexp of two
+    # -inf (whose gradient is NaN) is never formed.
+    both_zero = ~pos & (log_q == -jnp.inf)
+    log_m = jnp.logaddexp(log_t, jnp.where(both_zero, 0.0, log_q)) - _LOG2
+    return 0.5 * jnp.sum(_xlog_ratio(log_t, log_m) + _xlog_ratio(log_q, log_m), axis=-1)
+
+
+def _js_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    ninf = -jnp.inf
+    lq = a([[0.0, ninf, ninf, ninf, ninf], [-1e4, -1e-4, -1e4, -1e4, -1e4],
+            [ninf, 0.0, ninf, ninf, ninf]])
+    t = a([[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0]])
+    return [
+        ("log(0) predictions, zero targets, disjoint supports", (lq, t), {}),
+        ("-inf rows dropped by where", (a([[ninf] * 5, [-1.6] * 5, [-1.6] * 5]), t),
+         {"where": jnp.array([False, True, True])}),
+    ]
+
+
+@_builtin(
+    "js_divergence",
+    task="divergence",
+    predictions="log_probabilities",
+    targets="probabilities",
+    granularity="example",
+    bounded=True,
+    convex=False,
+    sample=_kl_sample,
+    boundary=_js_boundary,
+    diff_argnums=(0, 1),
+    reference="Lin, Divergence Measures Based on the Shannon Entropy, IEEE Trans. Inf. Theory "
+    "37 (1991), eq. 4.1",
+    peers={"scipy": "spatial.distance.jensenshannon (its square root, base e)"},
+)
+def js_divergence(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Jensen–Shannon divergence ``(KL(t || m) + KL(q || m)) / 2``, ``m = (t + q) / 2``.
+
+    Symmetric, bounded by ``log 2`` (reached by distributions with disjoint supports) and
+    finite for any pair of distributions, zeros included; its square root is a metric
+    (SciPy's ``jensenshannon``). Predictions are log-probabilities ``log q`` as for
+    :func:`kl_divergence`; ``log m`` is computed with ``logaddexp``. Zero entries contribute
+    0 and have finite gradients.
+
+    Args:
+      predictions: log-probabilities ``[..., K, ...]`` along ``axis``.
+      targets: probabilities of the same shape.
+      axis: the distribution axis (static).
+      weights: optional example weights.
+      where: optional boolean mask over examples.
+      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced divergence, in nats.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> lq = jnp.log(jnp.array([[0.0, 1.0]]))  # disjoint from the target
+      >>> round(float(lossjax.js_divergence(lq, jnp.array([[1.0, 0.0]]))), 6)
+      0.693147
+
+    Reference:
+      Lin, "Divergence Measures Based on the Shannon Entropy", IEEE Transactions on
+      Information Theory 37 (1991).
+    """
+    return _core.per_example(
+        "js_divergence", _js_terms, predictions, targets, axis=axis, weights=weights,
+        where=where, reduction=reduction,
+    )
+
+
+def _gkl_terms(log_q: Array, t: Array) -> Array:
+    return _kl_terms(log_q, t, False) + jnp.sum(jnp.exp(log_q) - t, axis=-1)
+
+
+def _gkl_sample(key, batch, dtype=jnp.float32):
+    k1, k2 = jax.random.split(key)
+    shape = (*batch, _samples.NUM_CLASSES)
+    log_q = jax.random.normal(k1, shape, dtype)
+    t = jnp.exp(jax.random.normal(k2, shape, jnp.float32)).astype(dtype)
+    return (log_q, t), {}
+
+
+def _gkl_boundary(dtype):
+    cases = _kl_boundary(dtype)
+    a = lambda v: jnp.asarray(v, dtype)
+    cases.append(("unnormalised, log q = 10", (a([[10.0, -10.0]]), a([[100.0, 0.0]])), {}))
+    return [c for c in cases if not c[2].get("log_targets")]
+
+
+@_builtin(
+    "generalized_kl_divergence",
+    task="divergence",
+    predictions="log_probabilities",
+    targets="values",
+    granularity="example",
+    bounded=False,
+    convex=True,
+    sample=_gkl_sample,
+    boundary=_gkl_boundary,
+    diff_argnums=(0, 1),
+    reference="Generalized KL (I-divergence), the Bregman divergence of x log x - x: Csiszár, "
+    "Why Least Squares and Maximum Entropy?, Ann. Statist. 19 (1991); Lee & Seung, "
+    "Algorithms for Non-negative Matrix Factorization, NIPS (2000)",
+    peers={"optax": "generalized_kl_divergence / convex_kl_divergence"},
+)
+def generalized_kl_divergence(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Generalized KL divergence of non-negative measures: ``sum_c t_c log(t_c / q_c) - t_c + q_c``.
+
+    The I-divergence between unnormalised non-negative vectors (the Bregman divergence of
+    ``x log x - x``); it is :func:`kl_divergence` plus ``sum(q) - sum(t)``, so for
+    distributions the two agree. Predictions are ``log q`` (as optax); ``exp(log q)``
+    overflows above about 88 in float32. Zero targets contribute ``q_c`` only.
+
+    Args:
+      predictions: ``log q``, ``[..., K, ...]`` along ``axis``.
+      targets: non-negative ``t`` of the same shape.
+      axis: the vector axis (static).
+      weights: optional example weights.
+      where: optional boolean mask over examples.
+      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced divergence.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> lq = jnp.log(jnp.array([[1.0, 1.0]]))
+      >>> round(float(lossjax.generalized_kl_divergence(lq, jnp.array([[2.0, 0.0]]))), 6)
+      1.386294
+
+    Reference:
+      Csiszár, "Why Least Squares and Maximum Entropy?", Annals of Statistics 19 (1991);
+      Lee and Seung, NIPS (2000).
+    """
+    return _core.per_example(
+        "generalized_kl_divergence", _gkl_terms, predictions, targets, axis=axis,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+def _tv_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    e = [[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0]]
+    return [
+        ("identical", (a(e), a(e)), {}),
+        ("disjoint", (a(e), a(e[::-1])), {}),
+    ]
+
+
+@_builtin(
+    "total_variation",
+    task="divergence",
+    predictions="probabilities",
+    targets="probabilities",
+    granularity="example",
+    bounded=True,
+    convex=True,
+    twice_differentiable=False,
+    sample=_samples.default_sampler("probabilities", "probabilities", "example"),
+    boundary=_tv_boundary,
+    diff_argnums=(0, 1),
+    reference="Total variation distance; Tsybakov, Introduction to Nonparametric Estimation "
+    "(2009), def. 2.4",
+    peers={},
+)
+def total_variation(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Total variation distance, ``sum_c |p_c - t_c| / 2``, in ``[0, 1]``.
+
+    Predictions and targets are probabilities (not logs). The subgradient of ``|.|`` at 0
+    is 0.
+
+    Args:
+      predictions: probabilities ``[..., K, ...]`` along ``axis``.
+      targets: probabilities of the same shape.
+      axis: the distribution axis (static).
+      weights: optional example weights.
+      where: optional boolean mask over examples.
+      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced distance.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p, t = jnp.array([[0.5, 0.5, 0.0]]), jnp.array([[0.0, 0.5, 0.5]])
+      >>> float(lossjax.total_variation(p, t))
+      0.5
+
+    Reference:
+      Tsybakov, *Introduction to Nonparametric Estimation* (2009), definition 2.4.
+    """
+    return _core.per_example(
+        "total_variation", lambda p, t: 0.5 * jnp.sum(jnp.abs(p - t), axis=-1), predictions,
+        targets, axis=axis, weights=weights, where=where, reduction=reduction,
+    )

@@ -28,7 +28,7 @@ from jax.custom_derivatives import SymbolicZero
 
 from lossjax import _core, _samples
 from lossjax._core import Array, ArrayLike
-from lossjax.registry import NONNEGATIVE, UNIT_RIGHT_OPEN, Hyper, Interval, _builtin
+from lossjax.registry import NONNEGATIVE, UNIT_RIGHT_OPEN, Choice, Hyper, Interval, _builtin
 
 _LOG_FLOOR = -100.0
 
@@ -304,7 +304,8 @@ _MULTICLASS = dict(task="multiclass", granularity="example", checks=_label_check
     "Outputs (1990); label smoothing: Szegedy et al., Rethinking the Inception Architecture, "
     "CVPR (2016)",
     peers={
-        "optax": "softmax_cross_entropy / softmax_cross_entropy_with_integer_labels",
+        "optax": "softmax_cross_entropy / softmax_cross_entropy_with_integer_labels / "
+        "safe_softmax_cross_entropy / smooth_labels (as label_smoothing)",
         "torch": "cross_entropy",
         "keras": "CategoricalCrossentropy(from_logits=True) / SparseCategoricalCrossentropy",
     },
@@ -592,3 +593,1036 @@ def multiclass_hinge(
     loss = jnp.max(ci.x + margin * (1.0 - onehot), axis=-1) - dense_dot(onehot, ci.x)
     return finish(ci, loss, reduction, name)
 
+
+
+# --------------------------------------------------------------------------------------------
+# More multiclass losses (issue 5). Shared pieces first.
+
+
+def _targets_dense(ci: ClassInputs) -> Array:
+    """The targets as ``[..., K]`` rows (one-hot for integer labels)."""
+    if ci.labels is not None:
+        return jax.nn.one_hot(ci.labels, ci.num_classes, dtype=ci.x.dtype)
+    return ci.y
+
+
+def _on_label(values: Array, ci: ClassInputs) -> Array:
+    """``values[y]`` for labels, ``sum_c y_c values_c`` for probability targets."""
+    if ci.labels is not None:
+        return pick(values, ci.labels)
+    return dense_dot(ci.y, values)
+
+
+_LABEL_HYPERS = {"ignore_index": _CE_HYPERS["ignore_index"],
+                 "class_weights": _CE_HYPERS["class_weights"]}
+_LOGIT_LABELS = dict(
+    predictions="logits", targets="labels or probabilities",
+    sample=_samples.default_sampler("logits", "labels", "example"), **_MULTICLASS,
+)
+_SCORE_LABELS = dict(
+    predictions="scores", targets="labels or one-hot",
+    sample=_samples.default_sampler("scores", "labels", "example"),
+    boundary=_class_boundary("logits", smoothing=False), **_MULTICLASS,
+)
+
+_ARGS_CLASS = """
+      ignore_index: integer label whose examples are dropped (static; None to drop none).
+      class_weights: optional non-negative ``[K]`` weights (they multiply into the example
+        weights, so the mean is ``sum(w_y * loss) / sum(w_y)``).
+      axis: the class axis (static).
+      weights: optional example weights, broadcastable to the per-example shape.
+      where: optional boolean mask over examples.
+      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``."""
+
+
+def _doc(f):
+    f.__doc__ = f.__doc__.replace("{class_args}", _ARGS_CLASS.strip())
+    return f
+
+
+@_builtin(
+    "poly1_cross_entropy",
+    bounded=False,
+    convex=False,
+    hyper={**_CE_HYPERS, "epsilon": Interval(-1.0, float("inf"))},
+    boundary=_class_boundary("logits"),
+    reference="Leng et al., PolyLoss: A Polynomial Expansion Perspective of Classification Loss "
+    "Functions, ICLR (2022), eq. 3 (Poly-1)",
+    peers={"optax": "poly_loss_cross_entropy"},
+    **_LOGIT_LABELS,
+)
+@_doc
+def poly1_cross_entropy(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    epsilon: float | ArrayLike = 2.0,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Poly-1 cross-entropy: ``CE + epsilon * (1 - p_t)``.
+
+    ``CE`` is :func:`softmax_cross_entropy` (with its label smoothing) and
+    ``p_t = sum_c y'_c softmax(x)_c`` the probability given to the (smoothed) target
+    ``y'``; for an integer label without smoothing, ``p_t = softmax(x)_y``. ``epsilon = 0``
+    is plain cross-entropy; the paper recommends 2 for ImageNet classification (optax's
+    default) and -1 for detection. ``epsilon >= -1`` keeps the loss non-negative.
+
+    Args:
+      predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer labels (shape without ``axis``) or probabilities (shape of
+        ``predictions``).
+      epsilon: coefficient of the first polynomial term, ``>= -1``.
+      label_smoothing: ``eps`` in ``[0, 1)`` (static).
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[0.0, 0.0]])  # p_t = 1/2
+      >>> round(float(lossjax.poly1_cross_entropy(x, jnp.array([0]), epsilon=1.0)), 6)
+      1.193147
+
+    Reference:
+      Leng, Tan, Liu, Cubuk, Shi, Cheng and Anguelov, "PolyLoss: A Polynomial Expansion
+      Perspective of Classification Loss Functions", ICLR (2022), eq. 3.
+    """
+    name = "poly1_cross_entropy"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    log_probs = jax.nn.log_softmax(ci.x, axis=-1)
+    ce = smoothed_nll(log_probs, ci, label_smoothing)
+    p_t = _on_label(jnp.exp(log_probs), ci)
+    if label_smoothing:
+        p_t = (1.0 - label_smoothing) * p_t + label_smoothing / ci.num_classes
+    return finish(ci, ce + epsilon * (1.0 - p_t), reduction, name)
+
+
+def _one_minus_p_pow(log_p: Array, gamma: float) -> Array:
+    """``(1 - p)**gamma`` from ``log p``, finite with a finite gradient at ``p = 1``.
+
+    ``1 - p = -expm1(log p)`` is exact for small ``p`` and floored at the smallest normal
+    number, so that a fractional ``gamma`` never differentiates ``x**gamma`` at 0.
+    """
+    one_minus = jnp.maximum(-jnp.expm1(log_p), jnp.finfo(log_p.dtype).tiny)
+    return jnp.exp(gamma * jnp.log(one_minus))
+
+
+def _focal_boundary(dtype):
+    cases = _class_boundary("logits")(dtype)
+    extra = []
+    for label, args, kw in cases:
+        extra.append((label + ", gamma=0.5, alpha", args,
+                      {**kw, "gamma": 0.5, "alpha": jnp.full((5,), 0.25, dtype)}))
+    return cases + extra
+
+
+@_builtin(
+    "softmax_focal",
+    bounded=False,
+    convex=False,
+    hyper={
+        "gamma": Hyper(2.0, NONNEGATIVE, static=True),
+        "alpha": Hyper(None, NONNEGATIVE, optional=True),
+        "label_smoothing": _CE_HYPERS["label_smoothing"],
+        "ignore_index": _CE_HYPERS["ignore_index"],
+    },
+    boundary=_focal_boundary,
+    reference="Lin et al., Focal Loss for Dense Object Detection, ICCV (2017), eq. 5, with the "
+    "softmax in place of the sigmoid (as Keras's CategoricalFocalCrossentropy)",
+    peers={"keras": "CategoricalFocalCrossentropy(from_logits=True)"},
+    **_LOGIT_LABELS,
+)
+def softmax_focal(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    gamma: float = 2.0,
+    alpha: float | ArrayLike | None = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = -100,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Softmax focal loss: ``-sum_c alpha_c y_c (1 - p_c)**gamma log p_c``, ``p = softmax(x)``.
+
+    For an integer label this is ``-alpha_y (1 - p_y)**gamma log p_y``. ``alpha`` is a scalar
+    or one weight per class ``[K]`` (None: 1); unlike ``class_weights`` elsewhere it is *not*
+    part of the mean's denominator, as in Keras (whose default is ``alpha=0.25``; lossjax's is
+    None). ``(1 - p)**gamma`` is computed from log-probabilities, finite with finite gradients
+    for fractional ``gamma`` at ``p = 1``. ``gamma`` is static; ``gamma = 0`` and
+    ``alpha=None`` is the softmax cross-entropy.
+
+    Args:
+      predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer labels (shape without ``axis``) or probabilities (shape of
+        ``predictions``).
+      gamma: focusing parameter ``>= 0`` (static Python number).
+      alpha: optional non-negative scalar or ``[K]`` class weights.
+      label_smoothing: ``eps`` in ``[0, 1)`` (static).
+      ignore_index: integer label whose examples are dropped (static; None to drop none).
+      axis: the class axis (static).
+      weights: optional example weights, broadcastable to the per-example shape.
+      where: optional boolean mask over examples.
+      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[0.0, 0.0]])  # p_y = 1/2: (1/2)**2 * log 2
+      >>> round(float(lossjax.softmax_focal(x, jnp.array([1]))), 6)
+      0.173287
+
+    Reference:
+      Lin, Goyal, Girshick, He and Dollár, "Focal Loss for Dense Object Detection", ICCV
+      (2017); Keras's ``CategoricalFocalCrossentropy``.
+    """
+    name = "softmax_focal"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index,
+    )
+    a = None
+    if alpha is not None:
+        a = _core.numeric_input("alpha", alpha, name).astype(ci.x.dtype)
+        if a.ndim > 1 or (a.ndim == 1 and a.shape[0] != ci.num_classes):
+            raise ValueError(
+                f"{name}: `alpha` must be a scalar or have shape ({ci.num_classes},) (one per "
+                f"class); got {tuple(a.shape)}."
+            )
+    log_probs = jax.nn.log_softmax(ci.x, axis=-1)
+
+    def term(lp, alpha_c):
+        out = -lp if gamma == 0 else -_one_minus_p_pow(lp, gamma) * lp
+        return out if alpha_c is None else alpha_c * out
+
+    if ci.labels is not None and not label_smoothing:
+        lp_y = pick(log_probs, ci.labels)
+        a_y = None if a is None else (a if a.ndim == 0 else a[ci.labels])
+        loss = term(lp_y, a_y)
+    else:
+        y = _targets_dense(ci)
+        if label_smoothing:
+            y = (1.0 - label_smoothing) * y + label_smoothing / ci.num_classes
+        # Classes with zero target mass are left out, even with a -inf logit.
+        nz = y != 0
+        terms = term(jnp.where(nz, log_probs, 0.0), a)
+        loss = jnp.sum(jnp.where(nz, y * terms, 0.0), axis=-1)
+    return finish(ci, loss, reduction, name)
+
+
+@_builtin(
+    "generalized_cross_entropy",
+    bounded=True,
+    convex=False,
+    hyper={**_LABEL_HYPERS, "q": Interval(0.0, 1.0, low_open=True)},
+    boundary=_class_boundary("logits", smoothing=False),
+    reference="Zhang & Sabuncu, Generalized Cross Entropy Loss for Training Deep Neural "
+    "Networks with Noisy Labels, NeurIPS (2018), eq. 6",
+    peers={"keras": "CategoricalGeneralizedCrossEntropy (on softmax probabilities)"},
+    **_LOGIT_LABELS,
+)
+@_doc
+def generalized_cross_entropy(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    q: float | ArrayLike = 0.7,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Generalized cross-entropy (L_q loss): ``(1 - p_y**q) / q`` with ``p = softmax(x)``.
+
+    A Box-Cox interpolation between the cross-entropy (``q -> 0``) and the mean absolute
+    error of the probabilities (``q = 1``, ``1 - p_y``), robust to label noise; bounded by
+    ``1 / q``. ``p_y**q = exp(q log p_y)`` comes from log-probabilities. For probability
+    targets the loss is the expectation ``sum_c y_c (1 - p_c**q) / q``. The paper uses
+    ``q = 0.7`` (the default here; Keras's default is 0.5, and Keras takes probabilities
+    where lossjax takes logits).
+
+    Args:
+      predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer labels (shape without ``axis``) or probabilities (shape of
+        ``predictions``).
+      q: exponent in ``(0, 1]``.
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.log(jnp.array([[0.25, 0.75]]))
+      >>> float(lossjax.generalized_cross_entropy(x, jnp.array([0]), q=0.5))
+      1.0
+
+    Reference:
+      Zhang and Sabuncu, "Generalized Cross Entropy Loss for Training Deep Neural Networks
+      with Noisy Labels", NeurIPS (2018), eq. 6.
+    """
+    name = "generalized_cross_entropy"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    log_probs = jax.nn.log_softmax(ci.x, axis=-1)
+    if ci.labels is not None:
+        loss = -jnp.expm1(q * pick(log_probs, ci.labels)) / q
+    else:
+        nz = ci.y != 0
+        terms = -jnp.expm1(q * jnp.where(nz, log_probs, 0.0)) / q
+        loss = jnp.sum(jnp.where(nz, ci.y * terms, 0.0), axis=-1)
+    return finish(ci, loss, reduction, name)
+
+
+@_builtin(
+    "symmetric_cross_entropy",
+    bounded=False,
+    convex=False,
+    hyper={
+        **_LABEL_HYPERS,
+        "alpha": NONNEGATIVE,
+        "beta": NONNEGATIVE,
+        "A": Interval(-float("inf"), 0.0, high_open=True),
+    },
+    boundary=_class_boundary("logits", smoothing=False),
+    reference="Wang et al., Symmetric Cross Entropy for Robust Learning with Noisy Labels, "
+    "ICCV (2019), eqs. 4-6",
+    peers={},
+    **_LOGIT_LABELS,
+)
+@_doc
+def symmetric_cross_entropy(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    alpha: float | ArrayLike = 0.1,
+    beta: float | ArrayLike = 1.0,
+    A: float | ArrayLike = -4.0,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Symmetric cross-entropy: ``alpha * CE(y, p) + beta * RCE(y, p)``, ``p = softmax(x)``.
+
+    ``CE = -sum_c y_c log p_c`` and the reverse cross-entropy
+    ``RCE = -sum_c p_c log y_c``, with ``log 0`` clamped to ``A < 0``: for an integer label
+    ``RCE = -A (1 - p_y)``. For probability targets every ``log y_c`` is clamped below at
+    ``A``. Defaults are the paper's CIFAR-10 values (``alpha = 0.1``, ``beta = 1``,
+    ``A = -4``).
+
+    Args:
+      predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer labels (shape without ``axis``) or probabilities (shape of
+        ``predictions``).
+      alpha: non-negative weight of the cross-entropy.
+      beta: non-negative weight of the reverse cross-entropy.
+      A: negative value that stands for ``log 0``.
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.log(jnp.array([[0.5, 0.5]]))  # CE = log 2, RCE = 4 * 0.5
+      >>> round(float(lossjax.symmetric_cross_entropy(x, jnp.array([0]), alpha=1.0)), 6)
+      2.693147
+
+    Reference:
+      Wang, Ma, Chen, Luo, Yi and Bailey, "Symmetric Cross Entropy for Robust Learning with
+      Noisy Labels", ICCV (2019), eqs. 4-6.
+    """
+    name = "symmetric_cross_entropy"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    log_probs = jax.nn.log_softmax(ci.x, axis=-1)
+    ce = smoothed_nll(log_probs, ci, 0.0)
+    probs = jnp.exp(log_probs)
+    if ci.labels is not None:
+        rce = -A * (1.0 - pick(probs, ci.labels))
+    else:
+        pos = ci.y > 0
+        log_y = jnp.maximum(jnp.log(jnp.where(pos, ci.y, 1.0)), A)
+        rce = -jnp.sum(probs * jnp.where(pos, log_y, A), axis=-1)
+    return finish(ci, alpha * ce + beta * rce, reduction, name)
+
+
+# --------------------------------------------------------------------------------------------
+# Bi-tempered logistic loss
+
+
+def _log_t(log_x: Array, t: float) -> Array:
+    """Tempered logarithm ``(x**(1-t) - 1) / (1-t)`` of ``x = exp(log_x)`` (``log`` at t=1)."""
+    if t == 1.0:
+        return log_x
+    return jnp.expm1((1.0 - t) * log_x) / (1.0 - t)
+
+
+def _log_exp_t(u: Array, t: float) -> Array:
+    """``log exp_t(u)`` for ``u <= 0`` and ``t >= 1``: ``log1p((1-t) u) / (1-t)``."""
+    if t == 1.0:
+        return u
+    return jnp.log1p((1.0 - t) * u) / (1.0 - t)
+
+
+_NEWTON_STEPS = 6  # quadratic convergence: enough from the fixed point's start, even after 1
+
+
+def _tempered_lambda_solve(a: Array, t: float, num_iters: int) -> Array:
+    """Normaliser ``lambda`` with ``sum_c exp_t(a_c - lambda) = 1`` (t > 1), no gradient."""
+    mu = jnp.max(a, axis=-1, keepdims=True)
+    a0 = a - mu
+    at = a0
+    # Fixed-point iteration of Amid et al. (2019), Algorithm 1 ...
+    for _ in range(num_iters):
+        z = jnp.sum(jnp.exp(_log_exp_t(at, t)), axis=-1, keepdims=True)
+        at = z ** (1.0 - t) * a0
+    z = jnp.sum(jnp.exp(_log_exp_t(at, t)), axis=-1, keepdims=True)
+    lam = -_log_t(-jnp.log(z), t)
+    # ... polished by Newton steps on g(lam) = sum_c exp_t(a0_c - lam) - 1 (convex and
+    # decreasing, so the iterates stay at or right of the root's left bound 0), to full
+    # precision: the gradient below assumes an exact normaliser.
+    for _ in range(_NEWTON_STEPS):
+        e = jnp.exp(_log_exp_t(a0 - lam, t))
+        lam = lam + (jnp.sum(e, -1, keepdims=True) - 1.0) / jnp.sum(e**t, -1, keepdims=True)
+        lam = jnp.maximum(lam, 0.0)
+    return (lam + mu)[..., 0]
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _tempered_lambda(a: Array, t: float, num_iters: int) -> Array:
+    return _tempered_lambda_solve(jax.lax.stop_gradient(a), t, num_iters)
+
+
+@_tempered_lambda.defjvp
+def _tempered_lambda_jvp(t, num_iters, primals, tangents):
+    (a,), (da,) = primals, tangents
+    lam = _tempered_lambda(a, t, num_iters)
+    # Implicit function theorem on sum_c exp_t(a_c - lam) = 1, with exp_t' = exp_t**t.
+    e_t = jnp.exp(t * _log_exp_t(a - lam[..., None], t))
+    w = e_t / jnp.sum(e_t, axis=-1, keepdims=True)
+    return lam, jnp.sum(w * da, axis=-1)
+
+
+def _tempered_log_softmax(a: Array, t: float, num_iters: int) -> Array:
+    """``log y_hat`` of the tempered softmax ``y_hat_c = exp_t(a_c - lambda(a))``, t >= 1."""
+    if t == 1.0:
+        return jax.nn.log_softmax(a, axis=-1)
+    # a - lambda <= 0 (lambda >= max a); a -inf activation gets log y_hat = -inf, gradient 0.
+    lam = _tempered_lambda(a, t, num_iters)
+    return _log_exp_t(a - lam[..., None], t)
+
+
+@_builtin(
+    "bi_tempered_logistic",
+    bounded=False,
+    convex=False,
+    hyper={
+        **_LABEL_HYPERS,
+        "t1": Hyper(0.8, Interval(0.0, 1.0), static=True),
+        "t2": Hyper(1.2, Interval(1.0, float("inf")), static=True),
+        "num_iters": Hyper(5, Interval(1.0, 100.0), static=True),
+    },
+    boundary=_class_boundary("logits", smoothing=False),
+    reference="Amid, Warmuth, Anil & Koren, Robust Bi-Tempered Logistic Loss Based on Bregman "
+    "Divergences, NeurIPS (2019), eq. 9 and Algorithm 1",
+    peers={"google-research": "bi_tempered_loss"},
+    **_LOGIT_LABELS,
+)
+@_doc
+def bi_tempered_logistic(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    t1: float = 0.8,
+    t2: float = 1.2,
+    num_iters: int = 5,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Bi-tempered logistic loss: bounded (``t1 < 1``), on a heavy-tailed softmax (``t2 > 1``).
+
+    With the tempered logarithm ``log_t(x) = (x**(1-t) - 1) / (1-t)`` and exponential
+    ``exp_t(x) = [1 + (1-t) x]_+**(1/(1-t))``, the tempered softmax is
+    ``y_hat_c = exp_t2(x_c - lambda(x))`` with ``lambda`` such that ``sum_c y_hat_c = 1``,
+    and the loss is
+
+    ``sum_c [y_c (log_t1 y_c - log_t1 y_hat_c) - (y_c**(2-t1) - y_hat_c**(2-t1)) / (2-t1)]``.
+
+    ``t1 = t2 = 1`` is exactly the softmax cross-entropy. For ``t2 > 1``, ``lambda`` is found
+    by the paper's fixed-point iteration (``num_iters`` steps) and polished by six Newton
+    steps to full precision; its gradient comes from the implicit function theorem, so
+    ``grad`` and ``hessian`` are exact. ``t2 < 1`` (the light-tailed, finite-support
+    softmax, which needs a bisection) is not supported. All powers are taken in log space,
+    so values and gradients stay finite for logits of ±1e4. The defaults (0.8, 1.2) are one
+    of the paper's settings.
+
+    Args:
+      predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer labels (shape without ``axis``) or probabilities (shape of
+        ``predictions``).
+      t1: temperature of the loss in ``[0, 1]`` (static; < 1 bounds the loss).
+      t2: temperature of the softmax, ``>= 1`` (static; > 1 gives heavier tails).
+      num_iters: fixed-point iterations for the normaliser (static).
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x, y = jnp.array([[2.0, 0.0, -1.0]]), jnp.array([0])
+      >>> ce = lossjax.softmax_cross_entropy(x, y)
+      >>> bool(jnp.allclose(lossjax.bi_tempered_logistic(x, y, t1=1.0, t2=1.0), ce))
+      True
+      >>> round(float(lossjax.bi_tempered_logistic(x, y, t1=0.8, t2=1.2)), 4)
+      0.16
+
+    Reference:
+      Amid, Warmuth, Anil and Koren, "Robust Bi-Tempered Logistic Loss Based on Bregman
+      Divergences", NeurIPS (2019), eq. 9 and Algorithm 1.
+    """
+    name = "bi_tempered_logistic"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    log_yhat = _tempered_log_softmax(ci.x, t2, num_iters)
+    if t1 == 1.0:
+        # The terms -sum y + sum y_hat cancel (both distributions sum to 1).
+        if ci.labels is not None:
+            loss = -pick(log_yhat, ci.labels)
+        else:
+            nz = ci.y > 0
+            ys = jnp.where(nz, ci.y, 1.0)
+            loss = jnp.sum(jnp.where(nz, ci.y * (jnp.log(ys) - jnp.where(nz, log_yhat, 0.0)),
+                                     0.0), axis=-1)
+    else:
+        b = 2.0 - t1
+        mass = jnp.sum(jnp.exp(b * log_yhat), axis=-1) / b
+        if ci.labels is not None:
+            loss = -_log_t(pick(log_yhat, ci.labels), t1) - 1.0 / b + mass
+        else:
+            y = ci.y
+            nz = y > 0
+            log_y = jnp.log(jnp.where(nz, y, 1.0))
+            own = y * _log_t(log_y, t1) - jnp.exp(b * log_y) / b
+            cross = y * _log_t(jnp.where(nz, log_yhat, 0.0), t1)
+            loss = jnp.sum(jnp.where(nz, own - cross, 0.0), axis=-1) + mass
+    return finish(ci, loss, reduction, name)
+
+
+# --------------------------------------------------------------------------------------------
+# Sparsemax (a Fenchel-Young loss)
+
+
+def sparsemax_probabilities(z: Array) -> Array:
+    """Sparsemax: the Euclidean projection of ``z`` ``[..., K]`` onto the simplex.
+
+    ``max(z - tau, 0)`` with ``tau`` from the sorted scores (Martins & Astudillo 2016,
+    Algorithm 1). ``-inf`` scores get probability 0.
+    """
+    # Scores more than 1 below the maximum never enter the support (tau >= max z - 1), so
+    # clamping them there changes nothing and keeps -inf out of the cumulative sums.
+    zmax = jax.lax.stop_gradient(jnp.max(z, axis=-1, keepdims=True))
+    z = jnp.maximum(z - zmax, -2.0)
+    k = z.shape[-1]
+    zs = -jnp.sort(-z, axis=-1)
+    cs = jnp.cumsum(zs, axis=-1)
+    ranks = jnp.arange(1, k + 1, dtype=z.dtype)
+    support = jnp.sum(1.0 + ranks * zs > cs, axis=-1, keepdims=True)
+    tau = (jnp.take_along_axis(cs, support - 1, axis=-1) - 1.0) / support.astype(z.dtype)
+    return jax.nn.relu(z - tau)
+
+
+@_builtin(
+    "sparsemax",
+    aliases=("multiclass_sparsemax",),
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    hyper=_LABEL_HYPERS,
+    boundary=_class_boundary("logits", smoothing=False),
+    reference="Martins & Astudillo, From Softmax to Sparsemax, ICML (2016), eq. 20; Blondel, "
+    "Martins & Niculae, Learning with Fenchel-Young Losses, JMLR 21 (2020)",
+    peers={
+        "optax": "multiclass_sparsemax_loss / make_fenchel_young_loss (Fenchel-Young losses: "
+        "sparsemax here, softmax_cross_entropy for the softmax)",
+    },
+    **_LOGIT_LABELS,
+)
+@_doc
+def sparsemax(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Sparsemax loss: the Fenchel-Young loss of sparsemax (Gini entropy).
+
+    ``<p, z> - |p|**2 / 2 + |y|**2 / 2 - <y, z>`` with ``p = sparsemax(z)`` the projection
+    of the scores onto the simplex; for an integer label ``y`` this is
+    ``sum_j p_j (z_j - z_y) + (1 - |p|**2) / 2`` (optax's ``multiclass_sparsemax_loss``).
+    It is zero exactly when ``sparsemax(z) = y`` (so, unlike the cross-entropy, it reaches
+    0 at finite scores); its gradient is ``sparsemax(z) - y``. Scores may be ``-inf`` off
+    the label.
+
+    Args:
+      predictions: scores (logits) ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer labels (shape without ``axis``) or probabilities (shape of
+        ``predictions``).
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> z = jnp.array([[1.0, 0.5, -1.0], [3.0, 0.0, 0.0]])  # sparsemax: [.75, .25, 0], e_0
+      >>> lossjax.sparsemax(z, jnp.array([1, 0]), reduction="none").tolist()
+      [0.5625, 0.0]
+
+    Reference:
+      Martins and Astudillo, "From Softmax to Sparsemax: A Sparse Model of Attention and
+      Multi-Label Classification", ICML (2016), eq. 20; Blondel, Martins and Niculae,
+      "Learning with Fenchel-Young Losses", JMLR 21 (2020).
+    """
+    name = "sparsemax"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    z = ci.x - jax.lax.stop_gradient(jnp.max(ci.x, axis=-1, keepdims=True))
+    p = sparsemax_probabilities(z)
+    on = p > 0
+    pz = jnp.sum(jnp.where(on, p * jnp.where(on, z, 0.0), 0.0), axis=-1)
+    half = 0.5 * jnp.sum(p * p, axis=-1)
+    if ci.labels is not None:
+        loss = pz - pick(z, ci.labels) + 0.5 - half
+    else:
+        loss = pz - half + 0.5 * jnp.sum(ci.y * ci.y, axis=-1) - dense_dot(ci.y, z)
+    return finish(ci, loss, reduction, name)
+
+
+# --------------------------------------------------------------------------------------------
+# Multi-label margin losses (PyTorch's)
+
+
+def _multilabel_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    m = _samples.finfo_max(dtype)
+    y = a([[1, 0, 1, 0, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]])
+    return [
+        ("huge logits", (a([[1e4, -1e4, -1e4, 1e4, 0]] * 3), y), {}),
+        ("dtype max, right side", (a([[m, -m, m, -m, -m]]), a([[1, 0, 1, 0, 0]])), {}),
+        ("NaN rows dropped by where", (a([[jnp.nan] * 5, [0] * 5, [1] * 5]), y),
+         {"where": jnp.array([False, True, True])}),
+    ]
+
+
+@_builtin(
+    "multilabel_soft_margin",
+    task="multilabel",
+    predictions="logits",
+    targets="binary",
+    granularity="example",
+    bounded=False,
+    convex=True,
+    hyper={"class_weights": _CE_HYPERS["class_weights"]},
+    sample=_samples.default_sampler("logits", "binary", "example"),
+    boundary=_multilabel_boundary,
+    reference="Binary cross-entropy averaged over labels; PyTorch's multilabel_soft_margin_loss",
+    peers={"torch": "multilabel_soft_margin_loss"},
+)
+def multilabel_soft_margin(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Multi-label soft margin loss: the sigmoid cross-entropy averaged over the labels.
+
+    ``-(1/K) sum_c w_c (y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c))`` per example,
+    with ``K`` labels along ``axis`` and optional per-label weights ``w`` (PyTorch's
+    ``weight``). It equals ``binary_cross_entropy_with_logits(..., reduction="none")``
+    averaged over ``axis``; use it when the loss must be per example (weights, ``where``).
+
+    Args:
+      predictions: logits ``[..., K, ...]`` with the labels along ``axis``.
+      targets: multi-hot (or soft) targets in ``[0, 1]``, same shape.
+      class_weights: optional non-negative ``[K]`` per-label weights (inside the average
+        over labels, not in the mean's denominator, as PyTorch).
+      axis: the label axis (static).
+      weights: optional example weights, broadcastable to the per-example shape.
+      where: optional boolean mask over examples.
+      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x, y = jnp.array([[0.0, 0.0]]), jnp.array([[1.0, 0.0]])
+      >>> round(float(lossjax.multilabel_soft_margin(x, y)), 6)
+      0.693147
+
+    Reference:
+      PyTorch's ``multilabel_soft_margin_loss``; Cox (1958) for the binary cross-entropy.
+    """
+    name = "multilabel_soft_margin"
+    cw = None
+    if class_weights is not None:
+        p = _core.float_input("predictions", predictions, name)
+        k = p.shape[_core.normalize_axis(axis, p.ndim, name)]
+        cw = _core.numeric_input("class_weights", class_weights, name)
+        _core.check_shape("class_weights", cw, (k,), name, "one weight per label")
+
+    def fn(x, y):
+        terms = -(y * jax.nn.log_sigmoid(x) + (1.0 - y) * jax.nn.log_sigmoid(-x))
+        if cw is not None:
+            terms = terms * cw.astype(x.dtype)
+        return jnp.mean(terms, axis=-1)
+
+    return _core.per_example(
+        name, fn, predictions, targets, axis=axis, weights=weights, where=where,
+        reduction=reduction,
+    )
+
+
+def _label_list_sample(key, batch, dtype=jnp.float32):
+    k1, k2, k3 = jax.random.split(key, 3)
+    k = _samples.NUM_CLASSES
+    x = (2.0 * jax.random.normal(k1, (*batch, k), jnp.float32)).astype(dtype)
+    perm = jnp.argsort(jax.random.uniform(k2, (*batch, k)), axis=-1)
+    n = jax.random.randint(k3, (*batch, 1), 0, k + 1)
+    return (x, jnp.where(jnp.arange(k) < n, perm, -1).astype(jnp.int32)), {}
+
+
+def _label_list_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    t = jnp.array([[3, 0, -1, 1, 2], [-1, 0, 1, 2, 3], [0, 1, 2, 3, 4], [4, -1, -1, -1, -1]])
+    return [
+        ("huge scores", (a([[1e4, -1e4, 0, 0, 1e4]] * 4), t), {}),
+        ("equal scores", (a([[0.0] * 5] * 4), t), {}),
+        ("-inf off the labels",
+         (a([[0, -jnp.inf, 1, -jnp.inf, 2]]), jnp.array([[0, 2, 4, -1, -1]])), {}),
+    ]
+
+
+def _label_list_checks(predictions, targets, *, axis=-1, **_):
+    p, t = jnp.asarray(predictions), jnp.moveaxis(jnp.asarray(targets), axis, -1)
+    k = p.shape[axis]
+    valid = jnp.cumprod(t != -1, axis=-1).astype(bool)
+    return [((~valid) | ((t >= 0) & (t < k)), f"labels must lie in [0, {k}) before the first -1")]
+
+
+@_builtin(
+    "multilabel_margin",
+    task="multilabel",
+    predictions="scores",
+    targets="label lists padded with -1",
+    granularity="example",
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    sample=_label_list_sample,
+    boundary=_label_list_boundary,
+    checks=_label_list_checks,
+    reference="Multi-label hinge of Crammer & Singer, A Family of Additive Online Algorithms "
+    "for Category Ranking, JMLR 3 (2003); PyTorch's multilabel_margin_loss",
+    peers={"torch": "multilabel_margin_loss"},
+)
+def multilabel_margin(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Multi-label margin (ranking hinge) loss, as PyTorch's ``multilabel_margin_loss``.
+
+    ``targets`` are integer label lists along ``axis``: the labels of an example come first
+    and the list ends at the first ``-1`` (what follows is ignored). With ``J`` the listed
+    labels and ``K`` classes the loss is
+    ``sum_{j in J} sum_{i not in J} max(0, 1 - (x_j - x_i)) / K``: every label must beat
+    every non-label by a margin of 1. An example without labels (or with every class a
+    label) costs 0. A listed label outside ``[0, K)`` makes the loss NaN (use
+    :func:`lossjax.checked` to catch it). ``-inf`` scores are allowed off the labels.
+
+    Args:
+      predictions: scores ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer array of the same shape: label lists padded with -1.
+      axis: the class axis (static).
+      weights: optional example weights, broadcastable to the per-example shape.
+      where: optional boolean mask over examples.
+      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[0.1, 0.2, 0.4, 0.8]])
+      >>> round(float(lossjax.multilabel_margin(x, jnp.array([[3, 0, -1, 1]]))), 6)
+      0.85
+
+    Reference:
+      Crammer and Singer, "A Family of Additive Online Algorithms for Category Ranking", JMLR
+      3 (2003); PyTorch's ``multilabel_margin_loss``.
+    """
+    name = "multilabel_margin"
+    _core.check_reduction(reduction, name)
+    p = _core.float_input("predictions", predictions, name)
+    t = _core.integer_input("targets", targets, name)
+    _core.check_same_shape("predictions", p, "targets", t, name)
+    ax = _core.normalize_axis(axis, p.ndim, name)
+    dtype = _core.compute_dtype(p)
+    x = jnp.moveaxis(p.astype(dtype), ax, -1)
+    t = jnp.moveaxis(t, ax, -1)
+    k = x.shape[-1]
+    unit = x.shape[:-1]
+    mask = _core.prepare_where(where, unit, name)
+    w = _core.prepare_weights(weights, unit, dtype, name)
+    x = _core.mask_safe(mask, x, 0.0, axis=-1)
+    t = _core.mask_safe(mask, t, -1, axis=-1)
+    listed = jnp.cumprod(t != -1, axis=-1).astype(bool)  # [..., J]: before the first -1
+    invalid = jnp.any(listed & ((t < 0) | (t >= k)), axis=-1)
+    labels = jnp.where(listed & ~((t < 0) | (t >= k)), t, 0)
+    classes = jnp.arange(k)
+    is_label = jnp.any(listed[..., :, None] & (labels[..., :, None] == classes), axis=-2)
+    x_label = jnp.take_along_axis(x, labels, axis=-1)  # [..., J]
+    keep = listed[..., :, None] & ~is_label[..., None, :]  # [..., J, K]
+    x_other = jnp.where(keep, x[..., None, :], -jnp.inf)
+    hinge = jax.nn.relu(1.0 - jnp.where(keep, x_label[..., :, None], 0.0) + x_other)
+    loss = jnp.sum(hinge, axis=(-2, -1)) / k
+    loss = jnp.where(invalid, jnp.nan, loss)
+    return _core.reduce(loss, weights=w, where=mask, reduction=reduction, loss_name=name)
+
+
+# --------------------------------------------------------------------------------------------
+# Margin losses on integer labels: multi-margin, categorical hinge, perceptron
+
+
+@_builtin(
+    "multi_margin",
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    hyper={
+        **_LABEL_HYPERS,
+        "p": Hyper(1, Choice((1, 2)), static=True),
+        "margin": NONNEGATIVE,
+    },
+    reference="Weston & Watkins, Support Vector Machines for Multi-Class Pattern Recognition, "
+    "ESANN (1999); PyTorch's multi_margin_loss",
+    peers={"torch": "multi_margin_loss"},
+    **_SCORE_LABELS,
+)
+@_doc
+def multi_margin(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    p: int = 1,
+    margin: float | ArrayLike = 1.0,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Multi-class margin loss (Weston–Watkins), as PyTorch's ``multi_margin_loss``.
+
+    ``sum_{i != y} max(0, margin - x_y + x_i)**p / K`` for ``K`` classes: a hinge for every
+    wrong class (:func:`multiclass_hinge` takes only the worst one). One-hot targets give the
+    same loss as integer labels. With ``class_weights`` the per-example losses equal
+    PyTorch's ``weight[y] * loss``; the mean divides by ``sum(weight[y])`` (lossjax's rule
+    for class weights) where PyTorch divides by the number of examples.
+
+    Args:
+      predictions: scores ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer labels (shape without ``axis``) or one-hot rows (shape of
+        ``predictions``).
+      p: 1 (hinge) or 2 (squared hinge) (static).
+      margin: non-negative margin.
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[0.1, 0.2, 0.4, 0.8]])
+      >>> round(float(lossjax.multi_margin(x, jnp.array([3]))), 6)
+      0.325
+
+    Reference:
+      Weston and Watkins, "Support Vector Machines for Multi-Class Pattern Recognition",
+      ESANN (1999); PyTorch's ``multi_margin_loss``.
+    """
+    name = "multi_margin"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    y = _targets_dense(ci)
+    x_y = _on_label(ci.x, ci)
+    h = jax.nn.relu(margin - x_y[..., None] + ci.x)
+    if p == 2:
+        h = h * h
+    off = y != 1
+    loss = jnp.sum(jnp.where(off, (1.0 - y) * h, 0.0), axis=-1) / ci.num_classes
+    return finish(ci, loss, reduction, name)
+
+
+@_builtin(
+    "categorical_hinge",
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    hyper=_LABEL_HYPERS,
+    reference="Keras's CategoricalHinge: max(0, 1 + max((1 - y) x) - <y, x>), after Crammer & "
+    "Singer, JMLR 2 (2001)",
+    peers={"keras": "CategoricalHinge"},
+    **_SCORE_LABELS,
+)
+@_doc
+def categorical_hinge(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Keras's categorical hinge, ``max(0, 1 + max_c((1 - y_c) x_c) - sum_c y_c x_c)``.
+
+    For one-hot targets this is the Crammer–Singer hinge with one quirk kept from Keras: the
+    maximum runs over ``(1 - y) * x``, which is 0 at the label, so the "best wrong score"
+    is never below 0 (with all wrong scores negative the loss is ``max(0, 1 - x_y)``).
+    :func:`multiclass_hinge` is the textbook version.
+
+    Args:
+      predictions: scores ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer labels (shape without ``axis``) or one-hot rows (shape of
+        ``predictions``).
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[0.5, 1.0, -2.0], [-1.0, -2.0, 0.5]])
+      >>> lossjax.categorical_hinge(x, jnp.array([0, 2]), reduction="none").tolist()
+      [1.5, 0.5]
+
+    Reference:
+      Keras's ``CategoricalHinge``; Crammer and Singer, JMLR 2 (2001).
+    """
+    name = "categorical_hinge"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    y = _targets_dense(ci)
+    neg = jnp.max(jnp.where(y == 1, 0.0, (1.0 - y) * jnp.where(y == 1, 0.0, ci.x)), axis=-1)
+    loss = jax.nn.relu(1.0 + neg - _on_label(ci.x, ci))
+    return finish(ci, loss, reduction, name)
+
+
+@_builtin(
+    "multiclass_perceptron",
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    hyper=_LABEL_HYPERS,
+    reference="Collins, Discriminative Training Methods for Hidden Markov Models, EMNLP (2002)",
+    peers={"optax": "multiclass_perceptron_loss"},
+    **_SCORE_LABELS,
+)
+@_doc
+def multiclass_perceptron(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Multiclass perceptron loss, ``max_c x_c - x_y``.
+
+    Zero when the label has the top score (ties included); :func:`multiclass_hinge` adds a
+    margin. One-hot targets give ``max_c x_c - sum_c y_c x_c``.
+
+    Args:
+      predictions: scores ``[..., K, ...]`` with the classes along ``axis``.
+      targets: integer labels (shape without ``axis``) or one-hot rows (shape of
+        ``predictions``).
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[0.5, 2.0, -1.0]])
+      >>> float(lossjax.multiclass_perceptron(x, jnp.array([0])))
+      1.5
+
+    Reference:
+      Collins, "Discriminative Training Methods for Hidden Markov Models: Theory and
+      Experiments with Perceptron Algorithms", EMNLP (2002).
+    """
+    name = "multiclass_perceptron"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    loss = jnp.max(ci.x, axis=-1) - _on_label(ci.x, ci)
+    return finish(ci, loss, reduction, name)

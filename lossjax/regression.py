@@ -1,7 +1,8 @@
-"""Regression losses: squared, absolute, root-mean-squared, L2, Huber, pseudo-Huber, log-cosh.
+"""Regression losses: squared, absolute, Huber and relatives, quantile, likelihoods, cosine.
 
 Every function here is per-element: ``predictions`` and ``targets`` have the same shape, and
 ``reduction="none"`` returns ``weights * loss`` with that shape (0 where ``where`` is False).
+The exception is :func:`cosine_distance`, one loss per vector along ``axis``.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import math
 
 import jax.numpy as jnp
 
-from lossjax import _core, _fused
+from lossjax import _core, _fused, _samples
 from lossjax._core import Array, ArrayLike
-from lossjax.registry import POSITIVE, _builtin
+from lossjax.registry import NONNEGATIVE, POSITIVE, UNIT, Choice, Hyper, Interval, _builtin
 
 _REGRESSION = dict(task="regression", predictions="values", targets="values", granularity="element")
 
@@ -448,4 +449,662 @@ def log_cosh(
     return _core.elementwise(
         "log_cosh", _log_cosh, predictions, targets,
         weights=weights, where=where, reduction=reduction,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# More regression losses (issue 5): smooth L1, quantile, percentage and logarithmic errors,
+# likelihoods (Poisson, Gaussian, Tweedie), cosine distance.
+
+
+def _smooth_l1(e: Array, beta: Array) -> Array:
+    a = jnp.abs(e)
+    q = jnp.minimum(a, beta)
+    # beta = 0 is the L1 loss: q = 0 then, and the division by a safe 1 leaves 0.
+    return 0.5 * q * q / jnp.where(beta > 0, beta, 1.0) + (a - q)
+
+
+@_builtin(
+    "smooth_l1",
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    hyper={"beta": NONNEGATIVE},
+    reference="Girshick, Fast R-CNN, ICCV (2015), eq. 3; beta as in PyTorch's smooth_l1_loss",
+    peers={"torch": "smooth_l1_loss"},
+    **_REGRESSION,
+)
+def smooth_l1(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    beta: float | ArrayLike = 1.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Smooth L1 loss (Fast R-CNN): ``0.5 e**2 / beta`` if ``|e| < beta``, else ``|e| - beta/2``.
+
+    ``e = predictions - targets``. It is the Huber loss divided by its threshold,
+    ``smooth_l1(beta=b) == huber(delta=b) / b``, so its slope in the tails is 1 whatever
+    ``beta`` (Huber's is ``delta``); ``beta = 0`` gives the absolute error.
+
+    Args:
+      predictions: floating array ``[...]``.
+      targets: array of the same shape.
+      beta: non-negative width of the quadratic zone (1 in Fast R-CNN and PyTorch).
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Raises:
+      ValueError: if ``beta`` is a concrete value ``< 0``.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> lossjax.smooth_l1(jnp.array([0.5, 3.0]), jnp.zeros(2), reduction="none").tolist()
+      [0.125, 2.5]
+
+    Reference:
+      Girshick, "Fast R-CNN", ICCV (2015), eq. 3.
+    """
+    return _core.elementwise(
+        "smooth_l1", lambda p, t: _smooth_l1(p - t, beta), predictions, targets,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+@_builtin(
+    "quantile",
+    aliases=("pinball",),
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    hyper={"tau": UNIT},
+    reference="Koenker & Bassett, Regression Quantiles, Econometrica 46 (1978)",
+    peers={"sklearn": "mean_pinball_loss (alpha=tau)"},
+    **_REGRESSION,
+)
+def quantile(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    tau: float | ArrayLike = 0.5,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Quantile (pinball) loss, ``max(tau * e, (tau - 1) * e)`` with ``e = targets - predictions``.
+
+    Its minimiser over a constant prediction is the ``tau``-quantile of the targets;
+    ``tau = 0.5`` gives half the absolute error. Under-prediction costs ``tau`` per unit,
+    over-prediction ``1 - tau``.
+
+    Args:
+      predictions: floating array ``[...]``.
+      targets: array of the same shape.
+      tau: quantile level in ``[0, 1]`` (scalar or broadcastable, e.g. one per output).
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Raises:
+      ValueError: if ``tau`` is a concrete value outside ``[0, 1]``.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> loss = lossjax.quantile(jnp.array([0.0, 2.0]), jnp.array([1.0, 1.0]), tau=0.9,
+      ...                         reduction="none")
+      >>> [round(v, 6) for v in loss.tolist()]
+      [0.9, 0.1]
+
+    Reference:
+      Koenker and Bassett, "Regression Quantiles", Econometrica 46 (1978).
+    """
+
+    def fn(p, t):
+        e = t - p
+        return jnp.maximum(tau * e, (tau - 1.0) * e)
+
+    return _core.elementwise(
+        "quantile", fn, predictions, targets, weights=weights, where=where, reduction=reduction,
+    )
+
+
+def _eps_for(x: ArrayLike, eps: ArrayLike, scale: float = 1.0) -> Array:
+    """``max(eps, scale * grad_floor(dtype of x))``: a floor whose ``scale / floor`` fits x."""
+    dtype = jnp.asarray(x).dtype
+    if not jnp.issubdtype(dtype, jnp.floating):
+        return jnp.asarray(eps)
+    return jnp.maximum(eps, scale * _core.grad_floor(dtype))
+
+
+def _positive_sample(key, batch, dtype=jnp.float32):
+    k1, k2 = jax.random.split(key)
+    p = jnp.exp(jax.random.normal(k1, batch, jnp.float32)).astype(dtype)
+    t = jnp.exp(jax.random.normal(k2, batch, jnp.float32)).astype(dtype)
+    return (p, t), {}
+
+
+def _mape_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    return [
+        ("zero targets", (a([0.0, 1.0, -1.0]), a([0.0, 0.0, 0.0])), {}),
+        ("zero residual", (a([2.0, -3.0]), a([2.0, -3.0])), {}),
+        ("large values", (a([1e4, -1e4]), a([-1e4, 1e-3])), {}),
+    ]
+
+
+@_builtin(
+    "mean_absolute_percentage_error",
+    aliases=("mape",),
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    hyper={"epsilon": POSITIVE},
+    boundary=_mape_boundary,
+    reference="Hyndman & Koehler, Another look at measures of forecast accuracy, IJF 22 "
+    "(2006); epsilon clamp as Keras's MeanAbsolutePercentageError",
+    peers={"keras": "MeanAbsolutePercentageError"},
+    **_REGRESSION,
+)
+def mean_absolute_percentage_error(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    epsilon: float | ArrayLike = 1e-7,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Absolute percentage error, ``100 * |targets - predictions| / max(|targets|, epsilon)``.
+
+    With ``reduction="mean"`` this is the MAPE, in percent, as Keras computes it (same
+    ``epsilon = 1e-7`` clamp of the denominator). A target of 0 makes the error huge (divided
+    by ``epsilon``) but finite. For float16 inputs the clamp is raised to ``200 / 65504``
+    (about 3e-3) so that the gradient ``100 / max(|t|, epsilon)`` fits the dtype.
+
+    Args:
+      predictions: floating array ``[...]``.
+      targets: array of the same shape.
+      epsilon: positive floor of ``|targets|``.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss, in percent.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p, t = jnp.array([110.0, 45.0]), jnp.array([100.0, 50.0])
+      >>> float(lossjax.mean_absolute_percentage_error(p, t))
+      10.0
+
+    Reference:
+      Hyndman and Koehler, "Another look at measures of forecast accuracy", International
+      Journal of Forecasting 22 (2006); Keras's ``MeanAbsolutePercentageError``.
+    """
+    eps = _eps_for(predictions, epsilon, 100.0)
+    return _core.elementwise(
+        "mean_absolute_percentage_error",
+        lambda p, t: 100.0 * jnp.abs(t - p) / jnp.maximum(jnp.abs(t), eps.astype(p.dtype)),
+        predictions, targets, weights=weights, where=where, reduction=reduction,
+    )
+
+
+_MSLE_EPS = 1e-7  # Keras's backend epsilon
+
+
+def _msle_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    return [
+        ("zeros", (a([0.0, 0.0, 1.0]), a([0.0, 1.0, 0.0])), {}),
+        ("negative predictions (clamped)", (a([-1.0, -1e4]), a([1.0, 0.0])), {}),
+        ("large values", (a([1e4, 0.0]), a([0.0, 1e4])), {}),
+    ]
+
+
+@_builtin(
+    "mean_squared_logarithmic_error",
+    aliases=("msle",),
+    bounded=False,
+    convex=False,
+    sample=_positive_sample,
+    boundary=_msle_boundary,
+    reference="Squared error of log(1 + y); Keras's MeanSquaredLogarithmicError",
+    peers={"keras": "MeanSquaredLogarithmicError"},
+    **_REGRESSION,
+)
+def mean_squared_logarithmic_error(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Squared logarithmic error, ``(log1p(max(p, eps)) - log1p(max(t, eps)))**2``.
+
+    For non-negative predictions and targets (counts, prices): it penalises ratios rather
+    than differences. As in Keras, both arguments are clamped below at ``eps = 1e-7``, so a
+    negative prediction costs as much as ``eps`` and gets a zero gradient.
+
+    Args:
+      predictions: non-negative floating array ``[...]``.
+      targets: non-negative array of the same shape.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p = jnp.expm1(jnp.array([1.0]))  # log1p(p) = 1
+      >>> round(float(lossjax.mean_squared_logarithmic_error(p, jnp.zeros(1))), 6)
+      1.0
+
+    Reference:
+      Keras's ``MeanSquaredLogarithmicError``.
+    """
+
+    def fn(p, t):
+        e = jnp.log1p(jnp.maximum(p, _MSLE_EPS)) - jnp.log1p(jnp.maximum(t, _MSLE_EPS))
+        return e * e
+
+    return _core.elementwise(
+        "mean_squared_logarithmic_error", fn, predictions, targets,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _count_sample(key, batch, dtype=jnp.float32):
+    k1, k2 = jax.random.split(key)
+    p = jax.random.normal(k1, batch, dtype)
+    t = jax.random.poisson(k2, 2.0, batch).astype(dtype)
+    return (p, t), {}
+
+
+def _poisson_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    counts = a([0.0, 1.0, 3.0])
+    return [
+        ("very negative log rates", (a([-1e4, -1e4, -1e4]), counts), {}),
+        ("log rate 10", (a([10.0, 10.0, 10.0]), counts), {}),
+        ("log rates, full", (a([0.0, -3.0, 2.0]), counts), {"full": True}),
+        ("zero rates", (a([0.0, 0.0]), a([0.0, 1.0])), {"log_input": False}),
+        ("zero rates, full", (a([0.0, 1.0, 0.5]), counts), {"log_input": False, "full": True}),
+    ]
+
+
+def _poisson(p, t, log_input, full, eps):
+    if log_input:
+        loss = jnp.exp(p) - t * p
+    else:
+        loss = p - t * jnp.log(p + eps)
+    if full:
+        big = t > 1
+        ts = jnp.where(big, t, 2.0)
+        stirling = ts * jnp.log(ts) - ts + 0.5 * jnp.log(2.0 * math.pi * ts)
+        loss = loss + jnp.where(big, stirling, 0.0)
+    return loss
+
+
+@_builtin(
+    "poisson_nll",
+    bounded=False,
+    convex=True,
+    hyper={
+        "log_input": Hyper(True, Choice((True, False)), static=True),
+        "full": Hyper(False, Choice((True, False)), static=True),
+        "eps": POSITIVE,
+    },
+    sample=_count_sample,
+    boundary=_poisson_boundary,
+    reference="Poisson negative log-likelihood (McCullagh & Nelder, Generalized Linear Models, "
+    "1989); log_input, full and eps as PyTorch's poisson_nll_loss",
+    peers={"torch": "poisson_nll_loss", "keras": "Poisson (log_input=False, eps=1e-7)"},
+    **_REGRESSION,
+)
+def poisson_nll(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    log_input: bool = True,
+    full: bool = False,
+    eps: float | ArrayLike = 1e-8,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Poisson negative log-likelihood of counts ``t`` under rate ``lambda``.
+
+    With ``log_input=True`` (default) predictions are log-rates ``s`` and the loss is
+    ``exp(s) - t s``; with ``log_input=False`` they are rates and the loss is
+    ``lambda - t log(lambda + eps)``. These drop the ``log(t!)`` term; ``full=True`` adds its
+    Stirling approximation ``t log t - t + 0.5 log(2 pi t)`` for ``t > 1`` (as PyTorch).
+    Keras's ``Poisson`` is ``log_input=False, eps=1e-7``.
+
+    ``exp(s)`` overflows for log-rates above about 88 (float32): keep log-rates in range, or
+    use rates. For float16 rates ``eps`` is raised to ``2 / 65504`` so that the gradient
+    ``1 - t / (lambda + eps)`` at a zero rate fits the dtype (for counts up to 1).
+
+    Args:
+      predictions: log-rates (or rates) ``[...]``.
+      targets: non-negative counts of the same shape.
+      log_input: whether predictions are log-rates (static).
+      full: add the Stirling term (static).
+      eps: positive offset inside the log when ``log_input=False``.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> float(lossjax.poisson_nll(jnp.array([0.0]), jnp.array([2.0])))
+      1.0
+
+    Reference:
+      McCullagh and Nelder, *Generalized Linear Models*, 2nd ed. (1989), sec. 6.2; PyTorch's
+      ``poisson_nll_loss``.
+    """
+    e = _eps_for(predictions, eps)
+    return _core.elementwise(
+        "poisson_nll", lambda p, t: _poisson(p, t, log_input, full, e.astype(p.dtype)),
+        predictions, targets, weights=weights, where=where, reduction=reduction,
+    )
+
+
+def _gaussian_sample(key, batch, dtype=jnp.float32):
+    k1, k2, k3 = jax.random.split(key, 3)
+    mu = jax.random.normal(k1, batch, dtype)
+    t = jax.random.normal(k2, batch, dtype)
+    var = jax.random.uniform(k3, batch, jnp.float32, 0.2, 2.0).astype(dtype)
+    return (mu, t, var), {}
+
+
+def _gaussian_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    cases = [
+        ("zero variance, zero residual", (a([1.0, 0.0]), a([1.0, 0.0]), a([0.0, 0.0])), {}),
+        ("large residual, large variance", (a([1e4, -1e4]), a([-1e4, 1e4]), a([1e4, 4e4])), {}),
+        ("large variance", (a([0.0, 1.0]), a([1.0, 0.0]), a([1e4, 1e4])), {"full": True}),
+    ]
+    if jnp.finfo(dtype).bits >= 32:
+        # A float16 gradient cannot hold 0.5 * e**2 / var**2 for var near 0.
+        cases.append(("zero variance", (a([1.0, 0.0]), a([0.0, 1.0]), a([0.0, 0.0])), {}))
+    return cases
+
+
+@_builtin(
+    "gaussian_nll",
+    bounded=False,
+    convex=False,
+    hyper={"full": Hyper(False, Choice((True, False)), static=True), "eps": POSITIVE},
+    sample=_gaussian_sample,
+    boundary=_gaussian_boundary,
+    diff_argnums=(0, 2),
+    batch_argnums=(0, 1, 2),
+    reference="Gaussian negative log-likelihood with predicted variance (Nix & Weigend, "
+    "Estimating the mean and variance of the target probability distribution, ICNN 1994); "
+    "eps clamp as PyTorch's gaussian_nll_loss",
+    peers={"torch": "gaussian_nll_loss"},
+    **_REGRESSION,
+)
+def gaussian_nll(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    variance: ArrayLike,
+    *,
+    full: bool = False,
+    eps: float | ArrayLike = 1e-6,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Gaussian negative log-likelihood with a predicted variance.
+
+    ``0.5 * (log v + (mu - t)**2 / v)`` with ``mu`` the predictions and ``v`` the variance
+    clamped below at ``eps``; ``full=True`` adds the constant ``0.5 log(2 pi)``. As in
+    PyTorch, the clamp passes the gradient straight through to ``variance`` (it is computed
+    at the clamped value), so a variance pushed below ``eps`` keeps a gradient. For float16
+    variances ``eps`` is raised to at least ``2 / 65504``. The loss is convex in the mean,
+    not in the variance.
+
+    Args:
+      predictions: means ``[...]``.
+      targets: array of the same shape.
+      variance: non-negative variances, broadcastable to ``[...]`` (e.g. ``[..., 1]`` for
+        one variance shared by the last axis). Differentiated, like ``predictions``.
+      full: add ``0.5 log(2 pi)`` (static).
+      eps: positive floor of the variance.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Raises:
+      ValueError: if ``variance`` does not broadcast to the predictions' shape.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> float(lossjax.gaussian_nll(jnp.array([2.0]), jnp.array([0.0]), jnp.array([1.0])))
+      2.0
+
+    Reference:
+      Nix and Weigend, "Estimating the mean and variance of the target probability
+      distribution", ICNN (1994); PyTorch's ``gaussian_nll_loss``.
+    """
+    name = "gaussian_nll"
+    p = _core.float_input("predictions", predictions, name)
+    t = _core.numeric_input("targets", targets, name)
+    v = _core.float_input("variance", variance, name)
+    _core.check_same_shape("predictions", p, "targets", t, name)
+    if not _core._broadcastable(v.shape, p.shape):
+        raise ValueError(
+            f"{name}: `variance` must broadcast to the predictions' shape {tuple(p.shape)}; got "
+            f"{tuple(v.shape)}."
+        )
+    dtype = _core.compute_dtype(p, t, v)
+    floor = _eps_for(v, eps).astype(dtype)
+    mask = _core.prepare_where(where, p.shape, name)
+    w = _core.prepare_weights(weights, p.shape, dtype, name)
+    p = _core.mask_safe(mask, p.astype(dtype), 0.0)
+    t = _core.mask_safe(mask, t.astype(dtype), 0.0)
+    v = _core.mask_safe(mask, jnp.broadcast_to(v.astype(dtype), p.shape), 1.0)
+    # Straight-through clamp: the value uses max(v, floor), the gradient passes to v as is.
+    v = v + jax.lax.stop_gradient(jnp.maximum(v, floor) - v)
+    e = p - t
+    loss = 0.5 * (jnp.log(v) + e * e / v)
+    if full:
+        loss = loss + _HALF_LOG_2PI
+    return _core.reduce(loss, weights=w, where=mask, reduction=reduction, loss_name=name)
+
+
+def _tweedie_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    counts = a([0.0, 1.0, 3.0])
+    return [
+        ("very negative log means, zero targets", (a([-1e4, -1e4]), a([0.0, 0.0])), {}),
+        ("log means +-10", (a([10.0, -10.0, 10.0]), counts), {}),
+        ("power near 1", (a([0.0, 1.0, -1.0]), counts), {"power": 1.01}),
+        ("power near 2", (a([0.0, 1.0, -1.0]), counts), {"power": 1.99}),
+    ]
+
+
+def _tweedie(s, y, power):
+    a, b = 1.0 - power, 2.0 - power
+    pos = y > 0
+    ys = jnp.where(pos, y, 1.0)
+    # y^(2-p) / ((1-p)(2-p)) - y mu^(1-p) / (1-p) + mu^(2-p) / (2-p), mu = exp(s); the y terms
+    # are 0 at y = 0 (where exp((1-p) s) may overflow for very negative s).
+    s_pos = jnp.where(pos, s, 0.0)
+    y_terms = jnp.where(pos, ys ** b / (a * b) - ys * jnp.exp(a * s_pos) / a, 0.0)
+    return 2.0 * (y_terms + jnp.exp(b * s) / b)
+
+
+@_builtin(
+    "tweedie",
+    bounded=False,
+    convex=True,
+    hyper={"power": Interval(1.0, 2.0, low_open=True, high_open=True)},
+    sample=_count_sample,
+    boundary=_tweedie_boundary,
+    reference="Tweedie unit deviance (Jørgensen, The Theory of Dispersion Models, 1997, "
+    "eq. 4.2); log link as in LightGBM/XGBoost's tweedie objective",
+    peers={
+        "sklearn": "mean_tweedie_deviance (of exp(predictions))",
+        "lightgbm": "objective='tweedie' (same gradient, up to a factor 2)",
+    },
+    **_REGRESSION,
+)
+def tweedie(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    power: float | ArrayLike = 1.5,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Tweedie deviance for a compound Poisson-gamma target, with a log link.
+
+    Predictions are log-means ``s`` (raw scores, as LightGBM and XGBoost take them), the mean
+    is ``mu = exp(s)``, and the loss is the unit deviance (what scikit-learn's
+    ``mean_tweedie_deviance(y, mu, power)`` averages), for ``1 < power < 2``:
+
+    ``2 * (y**(2-p) / ((1-p)(2-p)) - y mu**(1-p) / (1-p) + mu**(2-p) / (2-p))``.
+
+    It is 0 when ``mu = y`` and convex in ``s``. Targets are non-negative (zeros are the
+    point mass of the compound Poisson). ``exp`` overflows for log-means beyond about
+    ``±88 / (2 - p)`` in float32.
+
+    Args:
+      predictions: log-means ``[...]``.
+      targets: non-negative array of the same shape.
+      power: Tweedie power in ``(1, 2)`` (1 is Poisson, 2 is gamma).
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> float(lossjax.tweedie(jnp.array([0.0]), jnp.array([1.0])))
+      0.0
+
+    Reference:
+      Jørgensen, *The Theory of Dispersion Models* (1997), eq. 4.2; scikit-learn's
+      ``mean_tweedie_deviance``.
+    """
+    return _core.elementwise(
+        "tweedie", lambda s, y: _tweedie(s, y, power), predictions, targets,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+def _cosine_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    return [
+        ("zero vectors", (a([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]),
+                          a([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])), {}),
+        ("identical and opposite", (a([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]),
+                                    a([[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]])), {}),
+        ("large vectors", (a([[1e4, -1e4, 1e4]]), a([[1e4, 1e4, 1e4]])), {}),
+        ("tiny vectors", (a([[1e-3, 0.0, 0.0]]), a([[1e-3, 1e-3, 0.0]])), {}),
+    ]
+
+
+def _cosine(p, t, eps):
+    dot = jnp.sum(p * t, axis=-1)
+    return 1.0 - dot / (jnp.maximum(_safe_norm(p), eps) * jnp.maximum(_safe_norm(t), eps))
+
+
+def _safe_norm(x: Array) -> Array:
+    return _safe_sqrt(jnp.sum(x * x, axis=-1))
+
+
+@_builtin(
+    "cosine_distance",
+    task="regression",
+    predictions="values",
+    targets="values",
+    granularity="example",
+    bounded=True,
+    convex=False,
+    hyper={"epsilon": POSITIVE},
+    sample=_samples.default_sampler("values", "values", "example"),
+    boundary=_cosine_boundary,
+    reference="1 - cosine similarity (Salton & McGill, Introduction to Modern Information "
+    "Retrieval, 1983); norm clamp as PyTorch's cosine_similarity",
+    peers={
+        "optax": "cosine_distance / cosine_similarity (1 - it)",
+        "torch": "cosine_embedding_loss (y=1) / cosine_similarity (1 - it)",
+        "keras": "CosineSimilarity (its negative, -cos)",
+    },
+)
+def cosine_distance(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    epsilon: float | ArrayLike = 1e-8,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Cosine distance, ``1 - <p, t> / (max(|p|, eps) * max(|t|, eps))`` along ``axis``.
+
+    In ``[0, 2]``: 0 for vectors pointing the same way, 2 for opposite ones. Each norm is
+    clamped below at ``epsilon`` as in PyTorch's ``cosine_similarity``, so a zero vector
+    gives distance 1 with a finite gradient (optax's default ``epsilon=0`` gives NaN there;
+    optax clamps the *squared* norm). For float16 inputs the clamp is raised to at least
+    ``2 / 65504`` so that the gradient fits the dtype. The cosine similarity that optax's
+    ``cosine_similarity`` returns is ``1 - cosine_distance``; Keras's ``CosineSimilarity``
+    loss is ``-similarity = cosine_distance - 1``.
+
+    Args:
+      predictions: vectors ``[..., D, ...]`` along ``axis``.
+      targets: vectors of the same shape.
+      epsilon: positive floor of each norm.
+      axis: the vector axis (static).
+      weights: optional weights over vectors, broadcastable to the shape without ``axis``.
+      where: optional boolean mask over vectors.
+      reduction: ``"none"`` (per vector), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p, t = jnp.array([[1.0, 0.0], [1.0, 1.0]]), jnp.array([[0.0, 1.0], [2.0, 0.0]])
+      >>> [round(v, 6) for v in lossjax.cosine_distance(p, t, reduction="none").tolist()]
+      [1.0, 0.292893]
+
+    Reference:
+      Salton and McGill, *Introduction to Modern Information Retrieval* (1983); PyTorch's
+      ``cosine_similarity`` for the clamp.
+    """
+    eps = _eps_for(predictions, epsilon)
+    return _core.per_example(
+        "cosine_distance", lambda p, t: _cosine(p, t, eps.astype(p.dtype)), predictions,
+        targets, axis=axis, weights=weights, where=where, reduction=reduction,
     )
