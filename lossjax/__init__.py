@@ -18,6 +18,16 @@ from lossjax.boxes import ciou, diou, giou, iou
 from lossjax.checking import checked
 from lossjax.divergence import kl_divergence
 from lossjax.linear_ce import linear_cross_entropy, linear_cross_entropy_with_lse
+from lossjax.metric_learning import (
+    circle,
+    contrastive,
+    cosine_embedding,
+    hinge_embedding,
+    margin_ranking,
+    ntxent,
+    supervised_contrastive,
+    triplet_margin,
+)
 from lossjax.metrics import accuracy, chance_cross_entropy, zero_one
 from lossjax.multiclass import (
     categorical_cross_entropy,
@@ -59,11 +69,15 @@ __all__ = [
     "chance_cross_entropy",
     "checked",
     "ciou",
+    "circle",
+    "contrastive",
+    "cosine_embedding",
     "diagnostics",
     "diou",
     "get",
     "giou",
     "hinge",
+    "hinge_embedding",
     "huber",
     "iou",
     "kl_divergence",
@@ -71,9 +85,11 @@ __all__ = [
     "linear_cross_entropy",
     "linear_cross_entropy_with_lse",
     "log_cosh",
+    "margin_ranking",
     "multiclass_hinge",
     "names",
     "nll",
+    "ntxent",
     "pseudo_huber",
     "register",
     "register_elementwise",
@@ -84,6 +100,8 @@ __all__ = [
     "spec",
     "squared_error",
     "squared_hinge",
+    "supervised_contrastive",
+    "triplet_margin",
     "unregister",
     "zero_one",
 ]
