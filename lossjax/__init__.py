@@ -35,6 +35,7 @@ from lossjax.multiclass import (
     nll,
     softmax_cross_entropy,
 )
+from lossjax.ranking import pairwise_hinge, pairwise_logistic, ranking_softmax
 from lossjax.registry import (
     LossSpec,
     aliases,
@@ -55,6 +56,15 @@ from lossjax.regression import (
     root_mean_squared_error,
     squared_error,
 )
+from lossjax.segmentation import (
+    dice,
+    focal_tversky,
+    jaccard,
+    lovasz_hinge,
+    lovasz_softmax,
+    tversky,
+)
+from lossjax.sequence import ctc
 
 __version__ = "0.1.0"
 
@@ -72,25 +82,34 @@ __all__ = [
     "circle",
     "contrastive",
     "cosine_embedding",
+    "ctc",
     "diagnostics",
+    "dice",
     "diou",
+    "focal_tversky",
     "get",
     "giou",
     "hinge",
     "hinge_embedding",
     "huber",
     "iou",
+    "jaccard",
     "kl_divergence",
     "l2",
     "linear_cross_entropy",
     "linear_cross_entropy_with_lse",
     "log_cosh",
+    "lovasz_hinge",
+    "lovasz_softmax",
     "margin_ranking",
     "multiclass_hinge",
     "names",
     "nll",
     "ntxent",
+    "pairwise_hinge",
+    "pairwise_logistic",
     "pseudo_huber",
+    "ranking_softmax",
     "register",
     "register_elementwise",
     "register_per_example",
@@ -102,6 +121,7 @@ __all__ = [
     "squared_hinge",
     "supervised_contrastive",
     "triplet_margin",
+    "tversky",
     "unregister",
     "zero_one",
 ]
