@@ -194,49 +194,38 @@ def _seg_sample(mode, kwargs=None, h=3, w=3, classes=3, with_mode=True):
 
 
 def _seg_boundary(kind="region"):
+    """Few cases, each a batch of edge images (every case compiles anew)."""
+
     def boundary(dtype):
         a = lambda v: jnp.asarray(v, dtype)
-        big = 1e4
-        x = a([[[big, -big], [-big, big]], [[0.0, 0.0], [0.0, 0.0]]])
-        perfect_t = a([[[1, 0], [0, 1]], [[1, 0], [0, 1]]])
+        big, nan = 1e4, jnp.nan
+        x0 = [[big, -big], [-big, big]]
+        # perfect, all wrong, empty targets, every pixel ignored, NaN dropped by `where`
+        xb = a([x0, [[-big, big], [big, -big]], [[0, 0], [0, 0]], x0, [[nan, nan], [nan, nan]]])
+        tb = jnp.array([[[1, 0], [0, 1]]] * 2 + [[[0, 0], [0, 0]]] + [[[-100] * 2] * 2] * 2)
+        keep = jnp.array([True, True, True, True, False])
         cases = [
-            ("huge logits, perfect", (x, perfect_t), {}),
-            ("huge logits, all wrong", (-x, perfect_t), {}),
-            ("empty targets", (x, jnp.zeros_like(perfect_t)), {}),
-            ("empty targets, per batch", (x, jnp.zeros_like(perfect_t)), {"per_image": False}),
-            ("every pixel ignored", (x, jnp.full((2, 2, 2), -100)), {}),
-            ("NaN image dropped by where", (a([[[jnp.nan] * 2] * 2, [[1, 2], [3, 4]]]),
-                                            perfect_t), {"where": jnp.array([False, True])}),
-            ("everything dropped, per batch", (x, perfect_t),
-             {"where": jnp.array([False, False]), "per_image": False}),
+            ("binary edge images", (xb, tb), {"where": keep}),
+            ("binary edge images, per batch", (xb, tb), {"where": keep, "per_image": False}),
         ]
-        xm = a([[[[big, -big, 0], [-big, big, 0]], [[0, 0, big], [0, 0, 0]]]] * 2)
-        lab = jnp.array([[[0, 1], [2, -100]]] * 2)
-        multi = [
-            ("multiclass, huge logits", (xm, lab), {}),
-            ("multiclass, huge logits, per batch", (xm, lab), {"per_image": False}),
-            ("multiclass, labels all ignored", (xm, jnp.full((2, 2, 2), -100)), {}),
-            ("multiclass, NaN image dropped by where",
-             (xm.at[0].set(jnp.nan), lab), {"where": jnp.array([False, True])}),
-        ]
+        # huge logits with an ignored pixel, every label ignored, NaN dropped by `where`
+        xm = a([[[[big, -big, 0], [-big, big, 0]], [[0, 0, big], [0, 0, 0]]]] * 2
+               + [[[[nan] * 3] * 2] * 2])
+        lab = jnp.array([[[0, 1], [2, -100]], [[-100, -100], [-100, -100]], [[0, 0], [0, 0]]])
+        multi = ("multiclass edge images", (xm, lab), {"where": jnp.array([True, True, False])})
         if kind == "lovasz_softmax":
-            probs = jax.nn.softmax(xm.astype(jnp.float32), -1).astype(dtype)
-            return multi + [
-                ("exact probabilities", (probs, lab), {"from_logits": False}),
-                ("every class, huge logits", (xm, lab), {"classes": "all"}),
-            ]
+            probs = jax.nn.softmax(a([[[[big, -big, 0], [-big, big, 0]]]]).astype(jnp.float32),
+                                   -1).astype(dtype)
+            return [multi, ("exact probabilities, every class", (probs, lab[:1, :1]),
+                            {"from_logits": False, "classes": "all"})]
         if kind == "region":
-            cases += [(lb, args, {"mode": "multiclass", **kw}) for lb, args, kw in multi]
-        if kind == "region":
-            probs = a([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [1.0, 1.0]]])
+            probs = a([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]]])
+            perfect = a([[[1, 0], [0, 1]], [[0, 0], [0, 0]]])
             cases += [
-                ("exact probabilities 0 and 1", (probs, perfect_t), {"from_logits": False}),
-                ("exact probabilities, smooth 0", (probs, perfect_t),
+                (multi[0], multi[1], {"mode": "multiclass", **multi[2]}),
+                ("exact probabilities, empty image, smooth 0", (probs, perfect),
                  {"from_logits": False, "smooth": 0.0}),
-                ("zero probabilities, empty targets, smooth 0",
-                 (jnp.zeros_like(probs), jnp.zeros_like(perfect_t)),
-                 {"from_logits": False, "smooth": 0.0}),
-                ("multilabel, huge logits", (xm, (xm > 0).astype(dtype)),
+                ("multilabel, huge logits", (xm[:2], (xm[:2] > 0).astype(dtype)),
                  {"mode": "multilabel", "ignore_background": True}),
             ]
         return cases
