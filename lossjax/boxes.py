@@ -226,6 +226,7 @@ def diou(
     "ciou",
     reference="Zheng et al., Distance-IoU Loss, AAAI (2020), eqs. 8-11",
     peers={"torchvision": "ops.complete_box_iou_loss", "keras": "keras_cv CIoULoss"},
+    exact_gradient=False,
     **_BOXES,
 )
 def ciou(

@@ -664,6 +664,7 @@ _REFERENCE = (
     checks=_checks,
     diff_argnums=(0, 1),
     batch_argnums=(0, 2),
+    forward_mode=False,
     reference=_REFERENCE,
     peers={
         "torch": "nn.functional.linear_cross_entropy",

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from lossjax import _core, _samples
 from lossjax._core import Array, ArrayLike
 from lossjax.multiclass import class_inputs, finish
-from lossjax.registry import _builtin
+from lossjax.registry import Interval, _builtin
 
 
 def _is_multiclass(predictions: ArrayLike, targets: ArrayLike) -> bool:
@@ -65,6 +65,7 @@ _METRIC = dict(
     bounded=True,
     reference="Fraction of correct predictions (argmax, or a threshold for binary targets)",
     peers={"keras": "Accuracy / BinaryAccuracy / SparseCategoricalAccuracy (metrics)"},
+    hyper={"threshold": Interval()},  # any real number (scores or probabilities)
     **_METRIC,
 )
 def accuracy(
@@ -100,8 +101,8 @@ def accuracy(
       >>> import jax.numpy as jnp, lossjax
       >>> float(lossjax.accuracy(jnp.array([[2.0, 1.0], [0.0, 3.0]]), jnp.array([0, 0])))
       0.5
-      >>> float(lossjax.accuracy(jnp.array([0.9, 0.2, 0.6]), jnp.array([1, 0, 0])))
-      0.6666666865348816
+      >>> round(float(lossjax.accuracy(jnp.array([0.9, 0.2, 0.6]), jnp.array([1, 0, 0]))), 4)
+      0.6667
 
     Reference:
       Hastie, Tibshirani and Friedman, *The Elements of Statistical Learning* (2009), 2.4.
@@ -115,6 +116,7 @@ def accuracy(
     bounded=True,
     reference="0-1 loss; Hastie et al., The Elements of Statistical Learning (2009), 2.4",
     peers={"keras": "1 - Accuracy"},
+    hyper={"threshold": Interval()},  # any real number (scores or probabilities)
     **_METRIC,
 )
 def zero_one(
@@ -166,6 +168,7 @@ def _xlog(y: Array, p: Array) -> Array:
     bounded=False,
     reference="Cross-entropy of the class-frequency predictor, i.e. the entropy of the "
     "empirical label distribution (ln K for K balanced classes)",
+    batch_coupled=True,
     **_METRIC,
 )
 def chance_cross_entropy(

@@ -170,6 +170,14 @@ class LossSpec:
       diff_argnums: positional arguments that are differentiated.
       batch_argnums: positional arguments that carry the batch (leading) axes, which the tests
         slice and ``vmap`` over; the others (a weight matrix, say) are shared by all examples.
+      batch_coupled: whether one unit's loss depends on the other units of the batch (the
+        chance baseline's class frequencies; contrastive losses' negatives). ``vmap`` over
+        examples then computes something else than ``reduction="none"``, and the tests know it.
+      forward_mode: whether ``jax.jvp`` applies (False for a ``custom_vjp`` kernel, whose
+        second derivatives still run as reverse-over-reverse or ``jax.hessian``).
+      exact_gradient: False where the gradient is a documented surrogate rather than the
+        derivative of the value (CIoU holds its trade-off ``alpha`` constant, as its paper
+        does); finite-difference checks are then made against the surrogate in family tests.
       summary: first line of the docstring.
     """
 
@@ -195,6 +203,9 @@ class LossSpec:
     summary: str
     builtin: bool
     has_axis: bool
+    batch_coupled: bool = False
+    forward_mode: bool = True
+    exact_gradient: bool = True
 
 
 _REGISTRY: dict[str, LossSpec] = {}
@@ -265,6 +276,9 @@ def register(
     checks: Callable[..., Any] | None = None,
     diff_argnums: Sequence[int] = (0,),
     batch_argnums: Sequence[int] = (0, 1),
+    batch_coupled: bool = False,
+    forward_mode: bool = True,
+    exact_gradient: bool = True,
     overwrite: bool = False,
     builtin: bool = False,
 ) -> Callable[[Callable[..., jax.Array]], Callable[..., jax.Array]]:
@@ -318,6 +332,9 @@ def register(
             summary=doc.splitlines()[0] if doc else name,
             builtin=builtin,
             has_axis="axis" in inspect.signature(body).parameters,
+            batch_coupled=batch_coupled,
+            forward_mode=forward_mode,
+            exact_gradient=exact_gradient,
         )
         if overwrite:
             unregister(name, missing_ok=True)
@@ -583,7 +600,10 @@ def readme_with_table(text: str) -> str:
 def _main(argv: Sequence[str] | None = None) -> None:
     import argparse
 
+    # `python -m lossjax.registry` runs this file as __main__, a second copy of the module:
+    # use the registry that importing lossjax filled, not this copy's empty one.
     import lossjax  # noqa: F401  (registers the built-in losses)
+    from lossjax import registry as reg
 
     parser = argparse.ArgumentParser(description="Print or update the lossjax loss table.")
     parser.add_argument("--update-readme", metavar="README", help="rewrite the table in place")
@@ -592,9 +612,9 @@ def _main(argv: Sequence[str] | None = None) -> None:
         with open(args.update_readme, encoding="utf-8") as fh:
             text = fh.read()
         with open(args.update_readme, "w", encoding="utf-8") as fh:
-            fh.write(readme_with_table(text))
+            fh.write(reg.readme_with_table(text))
     else:
-        print(markdown_table(), end="")
+        print(reg.markdown_table(), end="")
 
 
 if __name__ == "__main__":

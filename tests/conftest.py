@@ -13,3 +13,6 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+
+# Custom losses registered as a user would: the registry-driven battery must pick them up.
+import custom_losses  # noqa: E402,F401

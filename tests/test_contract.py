@@ -1,0 +1,451 @@
+"""The contract, checked for every registered loss, driven from the registry.
+
+A loss is tested here by being registered: built-in losses, and the custom losses that
+``custom_losses.py`` registers the way a user would. Inputs come from each loss's own
+``spec.sample`` (valid random inputs, seeded from the loss's name) and ``spec.boundary``
+(edge-of-domain inputs). Values are compared with the independent float64 NumPy/SciPy
+references in ``references*.py`` (written from each loss's formula; see those modules).
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import math
+import os
+import zlib
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from absl.testing import parameterized
+from jax.test_util import check_grads
+
+import lossjax
+from lossjax import registry
+
+# ------------------------------------------------------------------------------ fixtures
+
+
+def _load_references() -> dict:
+    refs = {}
+    here = os.path.dirname(__file__)
+    modules = ["custom_losses"] + sorted(
+        os.path.splitext(os.path.basename(p))[0]
+        for p in glob.glob(os.path.join(here, "references*.py"))
+    )
+    for mod in modules:
+        table = importlib.import_module(mod).REFERENCES
+        clash = set(refs) & set(table)
+        assert not clash, f"references for {sorted(clash)} are defined twice"
+        refs.update(table)
+    return refs
+
+
+REFERENCES = _load_references()
+SPECS = [registry.spec(n) for n in lossjax.names()]
+DIFF_SPECS = [s for s in SPECS if s.differentiable]
+FD_SPECS = [s for s in DIFF_SPECS if s.exact_gradient]
+# The root mean squared error is the one loss whose "sum"/"mean" are not sums of its
+# per-element values: they are sqrt(sum w e^2) and sqrt(sum w e^2 / sum w) (see its docstring
+# and test_founding.py). The linear identities below are checked on its square instead.
+ROOT_REDUCED = {"root_mean_squared_error"}
+BATCH = (6,)
+REDUCTIONS = ("none", "sum", "mean")
+HALF = (jnp.bfloat16, jnp.float16)
+
+
+def ids(specs):
+    return [s.name for s in specs]
+
+
+def key_for(spec, salt: int = 0) -> jax.Array:
+    # a fixed seed per loss (crc32 of its name), so that every run draws the same inputs
+    return jax.random.PRNGKey(zlib.crc32(spec.name.encode()) + salt)
+
+
+def sample(spec, batch=BATCH, dtype=jnp.float64, salt=0):
+    args, kwargs = spec.sample(key_for(spec, salt), batch, dtype)
+    return tuple(args), dict(kwargs)
+
+
+def take(spec, args, index):
+    """Indexes the batch-carrying arguments (``spec.batch_argnums``) along their batch axis."""
+    return tuple(
+        a[index] if i in spec.batch_argnums else a for i, a in enumerate(args)
+    )
+
+
+def is_float(x) -> bool:
+    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
+
+
+def grads(spec, args, kwargs, reduction="mean"):
+    fn = spec.fn
+
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(spec.diff_argnums, diff, strict=True):
+            full[i] = d
+        return fn(*full, reduction=reduction, **kwargs)
+
+    return jax.grad(f, argnums=tuple(range(len(spec.diff_argnums))))(
+        *(args[i] for i in spec.diff_argnums)
+    )
+
+
+def as64(x):
+    return np.asarray(jnp.asarray(x, jnp.float64))
+
+
+def close(a, b, rtol=1e-10, atol=1e-12):
+    np.testing.assert_allclose(as64(a), as64(b), rtol=rtol, atol=atol)
+
+
+def mask_for(spec, batch=BATCH):
+    """A seeded boolean mask with at least one kept and one dropped unit."""
+    m = np.array(jax.random.bernoulli(key_for(spec, 7), 0.5, batch))
+    m.flat[0], m.flat[-1] = True, False
+    return jnp.asarray(m)
+
+
+# ------------------------------------------------------------------------------ registry
+
+
+def test_registry_is_not_empty_and_names_resolve():
+    assert len(SPECS) >= 24
+    for s in SPECS:
+        assert lossjax.get(s.name) is s.fn
+        for alias in s.aliases:
+            assert lossjax.get(alias) is s.fn
+            assert lossjax.spec(alias) is s
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.builtin], ids=lambda s: s.name)
+def test_every_builtin_has_a_reference_a_doc_and_boundary_inputs(spec):
+    assert spec.name in REFERENCES, f"add a float64 reference for {spec.name!r} in references*.py"
+    doc = spec.fn.__doc__ or ""
+    for section in ("Args:", "Returns:", "Example:"):
+        assert section in doc, f"{spec.name}: docstring lacks {section!r}"
+    assert spec.reference, spec.name
+    assert spec.boundary is not None and spec.boundary(jnp.float32), (
+        f"{spec.name}: no boundary inputs"
+    )
+
+
+# ----------------------------------------------------------------------------- references
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_matches_float64_reference(spec):
+    ref = REFERENCES.get(spec.name)
+    if ref is None:
+        pytest.skip("custom loss without a reference")
+    args, kwargs = sample(spec, (7,))
+    got = spec.fn(*args, reduction="none", **kwargs)
+    want = ref(*[np.asarray(a) for a in args], **kwargs)
+    assert got.shape == (7,)
+    assert got.dtype == jnp.float64
+    close(got, want, rtol=1e-9, atol=1e-10)
+
+
+# ------------------------------------------------------------------------------ transforms
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_jit_equals_eager_and_the_kernel_is_cached(spec):
+    args, kwargs = sample(spec)
+    for r in REDUCTIONS:
+        compiled = spec.fn(*args, reduction=r, **kwargs)
+        with jax.disable_jit():
+            eager = spec.fn(*args, reduction=r, **kwargs)
+        close(compiled, eager)
+        close(jax.jit(lambda *a, r=r: spec.fn(*a, reduction=r, **kwargs))(*args), compiled)
+    # an eager call runs a cached compiled kernel: new values of the same shape do not retrace
+    size = spec.fn.jitted._cache_size()
+    args2, _ = sample(spec, salt=1)
+    spec.fn(*args2, reduction="mean", **kwargs)
+    assert spec.fn.jitted._cache_size() == size
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_vmap_equals_python_loop(spec):
+    args, kwargs = sample(spec)
+    in_axes = tuple(0 if i in spec.batch_argnums else None for i in range(len(args)))
+    per_unit = jax.vmap(lambda *a: spec.fn(*a, reduction="mean", **kwargs), in_axes)(*args)
+    loop = [spec.fn(*take(spec, args, i), reduction="mean", **kwargs) for i in range(BATCH[0])]
+    close(per_unit, jnp.stack(loop))
+    if not spec.batch_coupled:  # otherwise a unit's loss depends on the rest of the batch
+        close(per_unit, spec.fn(*args, reduction="none", **kwargs))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_where_equals_slicing(spec):
+    args, kwargs = sample(spec)
+    mask = mask_for(spec)
+    kept = np.flatnonzero(np.asarray(mask))
+    sliced = take(spec, args, kept)
+    for r in ("sum", "mean"):
+        close(spec.fn(*args, where=mask, reduction=r, **kwargs),
+              spec.fn(*sliced, reduction=r, **kwargs))
+    none = spec.fn(*args, where=mask, reduction="none", **kwargs)
+    close(none[kept], spec.fn(*sliced, reduction="none", **kwargs))
+    assert np.all(as64(none)[~np.asarray(mask)] == 0.0)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_garbage_at_masked_positions_changes_nothing(spec):
+    """NaN (float inputs) at positions dropped by `where`: value and gradient stay clean."""
+    args, kwargs = sample(spec)
+    mask = mask_for(spec)
+    drop = ~np.asarray(mask)
+    dirty = list(args)
+    for i in spec.batch_argnums:
+        if is_float(args[i]):
+            a = np.array(args[i])
+            a[drop] = np.nan
+            dirty[i] = jnp.asarray(a)
+    clean_value = spec.fn(*args, where=mask, **kwargs)
+    value = spec.fn(*dirty, where=mask, **kwargs)
+    close(value, clean_value)
+    if spec.differentiable:
+        g = grads(spec, tuple(dirty), dict(kwargs, where=mask))
+        g_clean = grads(spec, args, dict(kwargs, where=mask))
+        chex.assert_tree_all_finite(g)
+        for gi, gc, argnum in zip(g, g_clean, spec.diff_argnums, strict=True):
+            close(gi, gc)
+            if argnum in spec.batch_argnums:
+                assert np.all(as64(gi)[drop] == 0.0)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_weights_and_reductions(spec):
+    args, kwargs = sample(spec)
+    w = jax.random.uniform(key_for(spec, 3), BATCH, jnp.float64, 0.1, 2.0)
+    sq = (lambda x: as64(x) ** 2) if spec.name in ROOT_REDUCED else as64
+    per = as64(spec.fn(*args, reduction="none", **kwargs))
+    none = as64(spec.fn(*args, weights=w, reduction="none", **kwargs))
+    if spec.name in ROOT_REDUCED:  # "none" is w * |e|; the reductions see w * e^2
+        close(none, as64(w) * per)
+        none = as64(w) * per**2
+        per = per**2
+    elif spec.batch_coupled:  # weights also enter the other units' losses
+        pass
+    else:
+        close(none, as64(w) * per)
+    close(sq(spec.fn(*args, weights=w, reduction="sum", **kwargs)), np.sum(none))
+    close(sq(spec.fn(*args, weights=w, reduction="mean", **kwargs)),
+          np.sum(none) / np.sum(as64(w)))
+    close(sq(spec.fn(*args, reduction="mean", **kwargs)), np.mean(per))
+    close(sq(spec.fn(*args, reduction="sum", **kwargs)), np.sum(per))
+    # the default reduction is the mean
+    close(sq(spec.fn(*args, **kwargs)), np.mean(per))
+    # zero weights act like `where`
+    mask = mask_for(spec)
+    close(spec.fn(*args, weights=jnp.where(mask, w, 0.0), **kwargs),
+          spec.fn(*args, weights=w, where=mask, **kwargs))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_nothing_kept_gives_zero_and_a_finite_gradient(spec):
+    args, kwargs = sample(spec)
+    nothing = jnp.zeros(BATCH, bool)
+    for r in ("mean", "sum"):
+        assert float(spec.fn(*args, where=nothing, reduction=r, **kwargs)) == 0.0
+    assert float(spec.fn(*args, weights=jnp.zeros(BATCH), **kwargs)) == 0.0
+    if spec.differentiable:
+        for g in grads(spec, args, dict(kwargs, where=nothing)):
+            chex.assert_tree_all_finite(g)
+            assert not np.any(as64(g)), "masked units must get a zero gradient"
+
+
+@pytest.mark.parametrize("spec", FD_SPECS, ids=ids(FD_SPECS))
+def test_gradients_match_finite_differences_in_float64(spec):
+    args, kwargs = sample(spec, (3,))
+
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(spec.diff_argnums, diff, strict=True):
+            full[i] = d
+        return spec.fn(*full, reduction="mean", **kwargs)
+
+    primals = tuple(args[i] for i in spec.diff_argnums)
+    modes = ("fwd", "rev") if spec.forward_mode else ("rev",)
+    order = 2 if spec.twice_differentiable else 1
+    check_grads(f, primals, order=order, modes=modes, eps=1e-6, atol=1e-5, rtol=1e-5)
+    if spec.twice_differentiable:  # jax.hessian is forward over reverse
+        chex.assert_tree_all_finite(jax.hessian(f)(*primals))
+
+
+# ------------------------------------------------------------------------ dtypes, boundary
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16, jnp.float64],
+                         ids=lambda d: jnp.dtype(d).name)
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_dtypes(spec, dtype):
+    """Half precision computes in float32; float32 stays float32; float64 stays float64."""
+    args, kwargs = sample(spec, dtype=dtype)
+    want = jnp.float64 if dtype == jnp.float64 else jnp.float32
+    for r in REDUCTIONS:
+        out = spec.fn(*args, reduction=r, **kwargs)
+        assert out.dtype == want, (r, out.dtype)
+        chex.assert_tree_all_finite(out)
+    # the half-precision value agrees with the float32 value on the same (rounded) inputs
+    if dtype in HALF:
+        up = tuple(a.astype(jnp.float32) if is_float(a) else a for a in args)
+        np.testing.assert_allclose(as64(spec.fn(*args, **kwargs)), as64(spec.fn(*up, **kwargs)),
+                                   rtol=1e-5, atol=1e-6)
+    if spec.differentiable:
+        for g, i in zip(grads(spec, args, kwargs), spec.diff_argnums, strict=True):
+            assert g.dtype == args[i].dtype
+            chex.assert_tree_all_finite(g)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16],
+                         ids=lambda d: jnp.dtype(d).name)
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_boundary_values_and_gradients_are_finite(spec, dtype):
+    cases = spec.boundary(dtype) if spec.boundary else []
+    if not cases:
+        pytest.skip("no boundary inputs registered")
+    for label, args, kwargs in cases:
+        for r in REDUCTIONS:
+            out = spec.fn(*args, reduction=r, **kwargs)
+            assert out.dtype == jnp.float32, label
+            chex.assert_tree_all_finite(out, custom_message=f"{spec.name}: {label}")
+        if spec.differentiable:
+            g = grads(spec, tuple(args), dict(kwargs))
+            chex.assert_tree_all_finite(g, custom_message=f"{spec.name}: {label} (gradient)")
+
+
+@pytest.mark.parametrize(
+    "spec", [s for s in SPECS if s.has_axis and s.granularity == "example"],
+    ids=lambda s: s.name,
+)
+def test_class_axis_can_be_moved(spec):
+    args, kwargs = sample(spec)
+    ref_shape = args[0].shape
+    moved = tuple(
+        jnp.moveaxis(a, -1, 0) if a.ndim == len(ref_shape) and a.shape == ref_shape else a
+        for a in args
+    )
+    for r in REDUCTIONS:
+        close(spec.fn(*moved, axis=0, reduction=r, **kwargs),
+              spec.fn(*args, reduction=r, **kwargs))
+
+
+# --------------------------------------------------------------------------------- errors
+
+
+def _param_names(spec):
+    import inspect
+
+    return list(inspect.signature(spec.fn).parameters)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_unknown_reduction_raises(spec):
+    args, kwargs = sample(spec)
+    with pytest.raises(ValueError, match="reduction"):
+        spec.fn(*args, reduction="average", **kwargs)
+    with pytest.raises(ValueError, match="reduction"):
+        spec.fn(*args, reduction=None, **kwargs)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_integer_predictions_raise_naming_the_argument(spec):
+    args, kwargs = sample(spec)
+    name = _param_names(spec)[0]
+    bad = (jnp.round(args[0]).astype(jnp.int32), *args[1:])
+    with pytest.raises(TypeError, match=f"`{name}`"):
+        spec.fn(*bad, **kwargs)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_mismatched_batch_shapes_raise_naming_the_argument(spec):
+    args, kwargs = sample(spec)
+    i = spec.batch_argnums[-1]
+    name = _param_names(spec)[i]
+    bad = list(args)
+    bad[i] = args[i][:-1]
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        spec.fn(*bad, **kwargs)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_bad_where_and_weights_raise(spec):
+    args, kwargs = sample(spec)
+    with pytest.raises(TypeError, match="`where`"):
+        spec.fn(*args, where=jnp.ones(BATCH, jnp.float32), **kwargs)
+    with pytest.raises(ValueError, match="`where`"):
+        spec.fn(*args, where=jnp.ones((BATCH[0] + 1,), bool), **kwargs)
+    with pytest.raises(ValueError, match="`weights`"):
+        spec.fn(*args, weights=jnp.ones((BATCH[0] + 1,)), **kwargs)
+
+
+def _out_of_domain(domain):
+    if isinstance(domain, registry.Interval):
+        if math.isfinite(domain.low):
+            return domain.low if domain.low_open else domain.low - 1.0
+        if math.isfinite(domain.high):
+            return domain.high if domain.high_open else domain.high + 1.0
+        return math.nan
+    if isinstance(domain, registry.Choice):
+        return "not-a-valid-choice"
+    return None
+
+
+HYPER_CASES = [
+    (s, h, _out_of_domain(hyp.domain))
+    for s in SPECS
+    for h, hyp in s.hyperparameters.items()
+    if _out_of_domain(hyp.domain) is not None
+]
+
+
+@pytest.mark.parametrize("spec,hyper,bad", HYPER_CASES,
+                         ids=[f"{s.name}-{h}" for s, h, _ in HYPER_CASES])
+def test_hyperparameter_out_of_range_raises_naming_it(spec, hyper, bad):
+    args, kwargs = sample(spec)
+    kwargs[hyper] = bad
+    with pytest.raises((ValueError, TypeError), match=f"`{hyper}`"):
+        spec.fn(*args, **kwargs)
+
+
+def test_every_numeric_hyperparameter_has_a_domain():
+    """A hyperparameter given as a Python number is range-checked (delta > 0, gamma >= 0...)."""
+    missing = [
+        f"{s.name}.{h}"
+        for s in SPECS
+        if s.builtin
+        for h, hyp in s.hyperparameters.items()
+        if isinstance(hyp.default, float) and hyp.domain is None
+    ]
+    assert not missing, missing
+
+
+# ------------------------------------------------------- the same checks, as chex variants
+
+
+class ReductionVariantsTest(chex.TestCase, parameterized.TestCase):
+    """The mean/sum identities under jit and without, run through chex's variants."""
+
+    @chex.variants(with_jit=True, without_jit=True)
+    @parameterized.named_parameters(
+        (s.name, s.name) for s in SPECS if s.builtin and s.name != "linear_cross_entropy"
+    )
+    def test_mean_is_weighted_sum_over_weight_sum(self, name):
+        spec = registry.spec(name)
+        args, kwargs = sample(spec)
+        w = jax.random.uniform(key_for(spec, 11), BATCH, jnp.float64, 0.5, 1.5)
+        fn = self.variant(lambda *a, w=w: (
+            spec.fn(*a, weights=w, reduction="mean", **kwargs),
+            spec.fn(*a, weights=w, reduction="sum", **kwargs),
+        ))
+        mean, total = fn(*args)
+        if name in ROOT_REDUCED:
+            mean, total = mean**2, total**2
+        np.testing.assert_allclose(float(mean), float(total) / float(jnp.sum(w)), rtol=1e-10)

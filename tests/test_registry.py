@@ -1,0 +1,163 @@
+"""The registry, the README's generated table, and the docstring examples."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lossjax
+from lossjax import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The names the foundation issue promises, canonical name -> aliases.
+FOUNDING = {
+    "squared_error": ["mse"],
+    "absolute_error": ["mae", "l1"],
+    "root_mean_squared_error": ["rmse"],
+    "l2": [],
+    "huber": [],
+    "pseudo_huber": [],
+    "log_cosh": [],
+    "binary_cross_entropy": ["bce"],
+    "binary_cross_entropy_with_logits": ["sigmoid_cross_entropy"],
+    "sigmoid_focal": ["focal"],
+    "hinge": [],
+    "squared_hinge": [],
+    "nll": [],
+    "softmax_cross_entropy": ["cross_entropy"],
+    "categorical_cross_entropy": [],
+    "multiclass_hinge": [],
+    "kl_divergence": [],
+    "iou": [],
+    "giou": [],
+    "diou": [],
+    "ciou": [],
+    "zero_one": [],
+    "accuracy": [],
+    "chance_cross_entropy": [],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOUNDING))
+def test_founding_names_and_aliases_resolve(name):
+    fn = lossjax.get(name)
+    assert fn is getattr(lossjax, name)
+    assert name in lossjax.names()
+    for alias in FOUNDING[name]:
+        assert lossjax.get(alias) is fn
+        assert lossjax.aliases()[alias] == name
+
+
+def test_public_names_are_exported():
+    for name in lossjax.names():
+        if lossjax.spec(name).builtin:
+            assert name in lossjax.__all__, name
+    for name in lossjax.__all__:
+        assert hasattr(lossjax, name), name
+    assert lossjax.__all__ == sorted(lossjax.__all__)
+
+
+def test_metadata():
+    s = lossjax.spec("focal")
+    assert s.name == "sigmoid_focal" and s.task == "binary" and s.predictions == "logits"
+    assert s.hyperparameters["gamma"].default == 2.0
+    assert not lossjax.spec("accuracy").differentiable
+    assert lossjax.spec("huber").convex and not lossjax.spec("huber").bounded
+    assert set(lossjax.names(task="boxes")) >= {"iou", "giou", "diou", "ciou"}
+    assert "accuracy" in lossjax.names(differentiable=False)
+    assert "accuracy" not in lossjax.names(differentiable=True)
+    for name in lossjax.names():
+        s = lossjax.spec(name)
+        assert s.task in registry.TASKS
+        assert s.predictions in registry.PREDICTION_KINDS
+        assert s.granularity in registry.GRANULARITIES
+
+
+def test_unknown_names_get_a_helpful_error():
+    with pytest.raises(KeyError, match="huber"):
+        lossjax.get("hubber")
+    with pytest.raises(TypeError):
+        lossjax.get(3)
+
+
+def test_custom_losses_are_registered_and_have_the_contract():
+    # registered in custom_losses.py (imported by conftest), as a user would
+    assert "test_quartic" in lossjax.names() and "test_brier" in lossjax.names()
+    q = lossjax.get("test_quartic")
+    p, t = jnp.array([1.0, 2.0, 3.0]), jnp.zeros(3)
+    np.testing.assert_allclose(float(q(p, t, scale=2.0, reduction="sum")), 2 * (1 + 16 + 81))
+    np.testing.assert_allclose(float(q(p, t, where=jnp.array([True, False, True]))), 41.0)
+    with pytest.raises(ValueError, match="`scale`"):
+        q(p, t, scale=-1.0)
+    with pytest.raises(ValueError, match="reduction"):
+        q(p, t, reduction="avg")
+    assert not lossjax.spec("test_quartic").builtin
+    assert "test_quartic" not in registry.markdown_table()
+
+
+def test_register_rejects_duplicates_and_unregister_removes():
+    @lossjax.register_elementwise("tmp_cube", bounded=False, convex=False, reference="x^3")
+    def cube(p, t):
+        return (p - t) ** 3
+
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            lossjax.register_elementwise("tmp_cube", bounded=False, convex=False,
+                                         reference="x^3")(cube)
+        assert float(lossjax.get("tmp_cube")(jnp.array([2.0]), jnp.array([0.0]))) == 8.0
+    finally:
+        lossjax.unregister("tmp_cube")
+    assert "tmp_cube" not in lossjax.names()
+    with pytest.raises(KeyError):
+        lossjax.unregister("tmp_cube")
+
+
+def test_register_validates_its_metadata():
+    with pytest.raises(ValueError, match="task"):
+        lossjax.register_elementwise("tmp_bad", task="nonsense", bounded=True, convex=True,
+                                     reference="-")(lambda p, t: p - t)
+    assert "tmp_bad" not in lossjax.names()
+
+
+def test_readme_table_is_in_sync_with_the_registry():
+    text = (ROOT / "README.md").read_text()
+    assert registry.TABLE_BEGIN in text and registry.TABLE_END in text
+    assert registry.readme_with_table(text) == text, (
+        "README.md's loss table is stale: run `make readme`"
+    )
+    table = registry.markdown_table()
+    for name in lossjax.names():
+        if lossjax.spec(name).builtin:
+            assert f"`{name}`" in table
+
+
+def test_readme_shows_the_two_commands_on_its_first_screen():
+    head = "\n".join((ROOT / "README.md").read_text().splitlines()[:30])
+    assert "make demo" in head and "make test" in head
+
+
+def _lossjax_modules():
+    pkg = importlib.import_module("lossjax")
+    return ["lossjax"] + [
+        f"lossjax.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
+    ]
+
+
+@pytest.mark.parametrize("module", _lossjax_modules())
+def test_docstring_examples_run(module):
+    mod = importlib.import_module(module)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    for test in finder.find(mod, module):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} doctest(s) failed in {module}"
