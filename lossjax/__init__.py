@@ -28,6 +28,16 @@ from lossjax.divergence import (
     total_variation,
 )
 from lossjax.linear_ce import linear_cross_entropy, linear_cross_entropy_with_lse
+from lossjax.metric_learning import (
+    circle,
+    contrastive,
+    cosine_embedding,
+    hinge_embedding,
+    margin_ranking,
+    ntxent,
+    supervised_contrastive,
+    triplet_margin,
+)
 from lossjax.metrics import accuracy, chance_cross_entropy, zero_one
 from lossjax.multiclass import (
     bi_tempered_logistic,
@@ -46,6 +56,7 @@ from lossjax.multiclass import (
     sparsemax,
     symmetric_cross_entropy,
 )
+from lossjax.ranking import pairwise_hinge, pairwise_logistic, ranking_softmax
 from lossjax.registry import (
     LossSpec,
     aliases,
@@ -74,6 +85,15 @@ from lossjax.regression import (
     squared_error,
     tweedie,
 )
+from lossjax.segmentation import (
+    dice,
+    focal_tversky,
+    jaccard,
+    lovasz_hinge,
+    lovasz_softmax,
+    tversky,
+)
+from lossjax.sequence import ctc
 
 __version__ = "0.1.0"
 
@@ -91,24 +111,35 @@ __all__ = [
     "chance_cross_entropy",
     "checked",
     "ciou",
+    "circle",
+    "contrastive",
     "cosine_distance",
+    "cosine_embedding",
+    "ctc",
     "diagnostics",
+    "dice",
     "diou",
     "exponential",
+    "focal_tversky",
     "gaussian_nll",
     "generalized_cross_entropy",
     "generalized_kl_divergence",
     "get",
     "giou",
     "hinge",
+    "hinge_embedding",
     "huber",
     "iou",
+    "jaccard",
     "js_divergence",
     "kl_divergence",
     "l2",
     "linear_cross_entropy",
     "linear_cross_entropy_with_lse",
     "log_cosh",
+    "lovasz_hinge",
+    "lovasz_softmax",
+    "margin_ranking",
     "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error",
     "modified_huber",
@@ -119,11 +150,15 @@ __all__ = [
     "multilabel_soft_margin",
     "names",
     "nll",
+    "ntxent",
+    "pairwise_hinge",
+    "pairwise_logistic",
     "perceptron",
     "poisson_nll",
     "poly1_cross_entropy",
     "pseudo_huber",
     "quantile",
+    "ranking_softmax",
     "register",
     "register_elementwise",
     "register_per_example",
@@ -137,8 +172,11 @@ __all__ = [
     "spec",
     "squared_error",
     "squared_hinge",
+    "supervised_contrastive",
     "symmetric_cross_entropy",
     "total_variation",
+    "triplet_margin",
+    "tversky",
     "tweedie",
     "unregister",
     "zero_one",

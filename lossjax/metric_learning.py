@@ -1,0 +1,849 @@
+"""Metric-learning losses: pairs, triplets and in-batch contrastive objectives on embeddings.
+
+Three shapes of input occur here:
+
+* **pairs and triplets** (:func:`contrastive`, :func:`triplet_margin`,
+  :func:`cosine_embedding`): embeddings ``[..., D]`` with the feature axis last;
+  ``reduction="none"`` gives one loss per pair or triplet (shape ``[...]``).
+* **scores** (:func:`margin_ranking`, :func:`hinge_embedding`): element-wise, like PyTorch.
+* **sets** (:func:`ntxent`, :func:`supervised_contrastive`, :func:`circle`): every example
+  contrasts with the others of its set, so the unit of the contract is a *set*: embeddings
+  ``[..., N, D]`` with integer labels ``[..., N]`` give one loss per set (shape ``[...]``);
+  ``where``/``weights`` act on whole sets. A single batch ``[N, D]`` is one set and gives a
+  scalar. This keeps ``where`` equal to slicing: dropping a set cannot change another's loss.
+
+Distances and norms are safe at zero: identical embeddings and zero vectors give finite values
+and gradients (the gradient of a norm at 0 is taken as 0, a subgradient).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from lossjax import _core
+from lossjax._core import Array, ArrayLike
+from lossjax.registry import NONNEGATIVE, POSITIVE, Choice, Hyper, Interval, _builtin
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _safe_pnorm(v: Array, p) -> Array:
+    """``||v||_p`` along the last axis; scaled (no underflow) and with gradient 0 at ``v = 0``."""
+    m = jax.lax.stop_gradient(jnp.max(jnp.abs(v), axis=-1, keepdims=True))
+    m_safe = jnp.where(m > 0, m, 1.0)
+    s = jnp.sum(jnp.abs(v / m_safe) ** p, axis=-1)
+    pos = s > 0
+    return jnp.where(pos, m_safe[..., 0] * jnp.where(pos, s, 1.0) ** (1.0 / p), 0.0)
+
+
+def _unit(x: Array) -> Array:
+    """``x / ||x||_2`` along the last axis; 0 (with gradient 0) for a zero vector."""
+    n2 = jnp.sum(x * x, axis=-1, keepdims=True)
+    pos = n2 > 0
+    return jnp.where(pos, x * jax.lax.rsqrt(jnp.where(pos, n2, 1.0)), 0.0)
+
+
+def _cosine_matrix(x: Array) -> Array:
+    """Cosine similarities ``[..., N, N]`` of the rows of ``x`` ``[..., N, D]``."""
+    u = _unit(x)
+    return jnp.einsum("...id,...jd->...ij", u, u)
+
+
+def _masked_lse(x: Array, mask: Array, axis: int = -1) -> tuple[Array, Array]:
+    """``log sum_{mask} exp(x)`` along ``axis`` and whether the set is non-empty.
+
+    An empty set gives 0 (not ``-inf``) with zero gradient; callers use the flag.
+    """
+    has = jnp.any(mask, axis=axis)
+    m = jnp.max(jnp.where(mask, x, -jnp.inf), axis=axis, keepdims=True)
+    m = jax.lax.stop_gradient(jnp.where(jnp.isfinite(m), m, 0.0))
+    e = jnp.exp(jnp.where(mask, x - m, -jnp.inf))
+    total = jnp.sum(e, axis=axis)
+    return jnp.where(has, jnp.log(jnp.where(has, total, 1.0)) + jnp.squeeze(m, axis), 0.0), has
+
+
+def _finish(name, loss, mask, w, reduction):
+    return _core.reduce(loss, weights=w, where=mask, reduction=reduction, loss_name=name)
+
+
+def _embedding(name: str, arg: str, x: ArrayLike) -> Array:
+    a = _core.float_input(arg, x, name)
+    if a.ndim == 0:
+        raise ValueError(f"{name}: `{arg}` must have a feature axis [..., D]; got a scalar.")
+    return a
+
+
+def _signed_boundary_check(name, y):
+    return [(jnp.isin(jnp.asarray(y), jnp.array([-1, 1])), f"{name}: targets must be 1 or -1")]
+
+
+# ---------------------------------------------------------------------------- contrastive
+
+
+def _pair_sample(key, batch, dtype=jnp.float32):
+    k1, k2, k3 = jax.random.split(key, 3)
+    a = jax.random.normal(k1, (*batch, 4), jnp.float32)
+    b = a + 0.8 * jax.random.normal(k2, (*batch, 4), jnp.float32)
+    y = jax.random.bernoulli(k3, 0.5, batch).astype(dtype)
+    return (a.astype(dtype), b.astype(dtype), y), {}
+
+
+def _pair_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    x = a([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0], [1e4, -1e4, 1e4]])
+    return [
+        ("identical embeddings and zero vectors", (x, x, a([1, 0, 0])), {}),
+        ("far apart", (x, -x, a([1, 0, 1])), {}),
+        ("NaN pair dropped by where", (a([[jnp.nan] * 3, [1, 2, 3]]), a([[0] * 3, [1, 2, 2]]),
+                                       a([0, 1])), {"where": jnp.array([False, True])}),
+    ]
+
+
+@_builtin(
+    "contrastive",
+    task="metric_learning",
+    predictions="embeddings",
+    targets="binary (1 = similar pair)",
+    granularity="example",
+    bounded=False,
+    convex=False,
+    twice_differentiable=False,
+    hyper={"margin": NONNEGATIVE},
+    sample=_pair_sample,
+    boundary=_pair_boundary,
+    diff_argnums=(0, 1),
+    batch_argnums=(0, 1, 2),
+    reference="Hadsell, Chopra and LeCun, Dimensionality Reduction by Learning an Invariant "
+    "Mapping, CVPR (2006), eq. 4",
+    peers={},
+)
+def contrastive(
+    embeddings_a: ArrayLike,
+    embeddings_b: ArrayLike,
+    targets: ArrayLike,
+    *,
+    margin: float = 1.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Contrastive pair loss: ``y d**2 / 2 + (1 - y) max(0, margin - d)**2 / 2``.
+
+    ``d = ||a - b||_2`` is the Euclidean distance of a pair and ``y = 1`` marks a similar
+    pair (Hadsell et al. write ``Y = 0`` for similar pairs; the targets here follow the
+    more common ``1 = similar``). Similar pairs are pulled together, dissimilar pairs pushed
+    apart until they are ``margin`` away. The gradient of ``d`` at ``d = 0`` is taken as 0.
+
+    Args:
+      embeddings_a: embeddings ``[..., D]``.
+      embeddings_b: embeddings of the same shape.
+      targets: ``[...]``, 1 for a similar pair and 0 for a dissimilar one.
+      margin: the distance beyond which dissimilar pairs cost nothing (``>= 0``).
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask over pairs ``[...]``.
+      reduction: ``"none"`` (per pair), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> a, b = jnp.array([[0.0, 0.0], [0.0, 0.0]]), jnp.array([[0.6, 0.8], [0.3, 0.4]])
+      >>> losses = lossjax.contrastive(a, b, jnp.array([1.0, 0.0]), reduction="none")
+      >>> [round(v, 4) for v in losses.tolist()]
+      [0.5, 0.125]
+
+    Reference:
+      Hadsell, Chopra and LeCun, "Dimensionality Reduction by Learning an Invariant
+      Mapping", CVPR (2006), eq. 4.
+    """
+    name = "contrastive"
+    a = _embedding(name, "embeddings_a", embeddings_a)
+    b = _core.float_input("embeddings_b", embeddings_b, name)
+    _core.check_same_shape("embeddings_a", a, "embeddings_b", b, name)
+    y = _core.numeric_input("targets", targets, name)
+    unit = a.shape[:-1]
+    _core.check_shape("targets", y, unit, name, "one target per pair")
+    dtype = _core.compute_dtype(a, b, y)
+    mask = _core.prepare_where(where, unit, name)
+    w = _core.prepare_weights(weights, unit, dtype, name)
+    a = _core.mask_safe(mask, a.astype(dtype), 0.0, axis=-1)
+    b = _core.mask_safe(mask, b.astype(dtype), 0.0, axis=-1)
+    y = _core.mask_safe(mask, y.astype(dtype), 0.0)
+    diff = a - b
+    d2 = jnp.sum(diff * diff, axis=-1)
+    d = _safe_pnorm(diff, 2.0)
+    loss = 0.5 * (y * d2 + (1.0 - y) * jax.nn.relu(margin - d) ** 2)
+    return _finish(name, loss, mask, w, reduction)
+
+
+# -------------------------------------------------------------------------------- triplet
+
+
+def _triplet_sample(key, batch, dtype=jnp.float32):
+    k1, k2, k3 = jax.random.split(key, 3)
+    a = jax.random.normal(k1, (*batch, 4), jnp.float32)
+    p = a + 0.5 * jax.random.normal(k2, (*batch, 4), jnp.float32)
+    n = a + 0.9 * jax.random.normal(k3, (*batch, 4), jnp.float32)
+    return (a.astype(dtype), p.astype(dtype), n.astype(dtype)), {}
+
+
+def _triplet_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    x = a([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0], [1e4, -1e4, 1e4]])
+    z = jnp.zeros_like(x)
+    return [
+        ("identical embeddings", (x, x, x), {}),
+        ("zero vectors", (z, z, z), {"eps": 0.0}),
+        ("identical, eps=0, swap", (x, x, x), {"eps": 0.0, "swap": True}),
+        ("far negatives", (x, x, -x), {"p": 1.0}),
+        ("large p", (x, x + 1, x - 1), {"p": 7.0}),
+        ("NaN triplet dropped by where", (a([[jnp.nan] * 3, [1, 2, 3]]), a([[0] * 3, [1, 2, 2]]),
+                                          a([[0] * 3, [0, 2, 2]])),
+         {"where": jnp.array([False, True])}),
+    ]
+
+
+@_builtin(
+    "triplet_margin",
+    aliases=("triplet",),
+    task="metric_learning",
+    predictions="embeddings",
+    targets="embeddings (positives, negatives)",
+    granularity="example",
+    bounded=False,
+    convex=False,
+    twice_differentiable=False,
+    hyper={
+        "margin": NONNEGATIVE,
+        "p": Interval(1.0, math.inf),
+        "eps": NONNEGATIVE,
+        "swap": Hyper(False, Choice((False, True)), static=True),
+        "distance": Hyper(None, None, static=True, optional=True),
+    },
+    sample=_triplet_sample,
+    boundary=_triplet_boundary,
+    diff_argnums=(0, 1, 2),
+    batch_argnums=(0, 1, 2),
+    reference="Balntas et al., Learning local feature descriptors with triplets and shallow "
+    "convolutional neural networks, BMVC (2016); Schroff et al., FaceNet, CVPR (2015)",
+    peers={
+        "optax": "triplet_margin_loss",
+        "torch": "triplet_margin_loss / triplet_margin_with_distance_loss",
+    },
+)
+def triplet_margin(
+    anchors: ArrayLike,
+    positives: ArrayLike,
+    negatives: ArrayLike,
+    *,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    distance: Callable[[Array, Array], Array] | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Triplet margin loss: ``max(d(a, p) - d(a, n) + margin, 0)``.
+
+    By default ``d(x, y) = ||x - y + eps||_p`` (``eps`` added to every coordinate of the
+    difference, as ``torch.nn.functional.pairwise_distance``), so the value matches
+    ``torch.nn.functional.triplet_margin_loss``; optax's ``triplet_margin_loss`` instead adds
+    ``eps`` inside the sum (``(sum |x - y|**p + eps)**(1/p)``), which differs by ``O(eps)``.
+    With ``eps=0`` both agree exactly; the gradient of the norm at 0 is then taken as 0.
+    ``swap=True`` uses ``min(d(a, n), d(p, n))`` as the negative distance (Balntas et al.).
+    ``distance`` (static; a Python callable ``(x, y) -> [...]`` on ``[..., D]`` arrays)
+    replaces the p-norm, as ``torch.nn.functional.triplet_margin_with_distance_loss``; it
+    must be hashable and safe at identical inputs.
+
+    Args:
+      anchors: embeddings ``[..., D]``.
+      positives: embeddings of the same shape (should be close to the anchors).
+      negatives: embeddings of the same shape (should be far from the anchors).
+      margin: required gap between the negative and the positive distance (``>= 0``).
+      p: norm degree (``>= 1``).
+      eps: added to the difference before the norm (``>= 0``).
+      swap: use the distance swap (static).
+      distance: optional distance function (static); ``p`` and ``eps`` are then unused.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask over triplets ``[...]``.
+      reduction: ``"none"`` (per triplet), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> a = jnp.array([[0.0, 0.0]])
+      >>> pos, neg = jnp.array([[0.0, 1.0]]), jnp.array([[1.5, 0.0]])
+      >>> float(lossjax.triplet_margin(a, pos, neg, eps=0.0))
+      0.5
+
+    Reference:
+      Balntas, Riba, Ponsa and Mikolajczyk, "Learning local feature descriptors with
+      triplets and shallow convolutional neural networks", BMVC (2016); Schroff, Kalenichenko
+      and Philbin, "FaceNet", CVPR (2015).
+    """
+    name = "triplet_margin"
+    a = _embedding(name, "anchors", anchors)
+    pos = _core.float_input("positives", positives, name)
+    neg = _core.float_input("negatives", negatives, name)
+    _core.check_same_shape("anchors", a, "positives", pos, name)
+    _core.check_same_shape("anchors", a, "negatives", neg, name)
+    if distance is not None and not callable(distance):
+        raise TypeError(f"{name}: `distance` must be a callable (x, y) -> distances.")
+    unit = a.shape[:-1]
+    dtype = _core.compute_dtype(a, pos, neg)
+    mask = _core.prepare_where(where, unit, name)
+    w = _core.prepare_weights(weights, unit, dtype, name)
+    a, pos, neg = (_core.mask_safe(mask, x.astype(dtype), 0.0, axis=-1) for x in (a, pos, neg))
+    if distance is None:
+        dist = lambda x, y: _safe_pnorm(x - y + eps, p)
+    else:
+        def dist(x, y):
+            d = jnp.asarray(distance(x, y))
+            if d.shape != unit:
+                raise ValueError(
+                    f"{name}: `distance` returned shape {d.shape}; expected {unit} (one "
+                    "distance per row)."
+                )
+            return d.astype(dtype)
+    d_ap = dist(a, pos)
+    d_an = dist(a, neg)
+    if swap:
+        d_an = jnp.minimum(d_an, dist(pos, neg))
+    loss = jax.nn.relu(d_ap - d_an + margin)
+    return _finish(name, loss, mask, w, reduction)
+
+
+# ------------------------------------------------------------------- margin / hinge on scores
+
+
+def _score_triple_sample(key, batch, dtype=jnp.float32):
+    k1, k2, k3 = jax.random.split(key, 3)
+    x1 = jax.random.normal(k1, batch, jnp.float32).astype(dtype)
+    x2 = jax.random.normal(k2, batch, jnp.float32).astype(dtype)
+    y = (2.0 * jax.random.bernoulli(k3, 0.5, batch) - 1.0).astype(dtype)
+    return (x1, x2, y), {"margin": 0.25}
+
+
+def _score_triple_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    return [
+        ("huge scores", (a([1e4, -1e4, 1e4, 0.0]), a([-1e4, 1e4, 1e4, 0.0]), a([1, 1, -1, -1])),
+         {}),
+        ("on the margin", (a([1.0, 0.0]), a([0.0, 1.0]), a([1, -1])), {"margin": 1.0}),
+    ]
+
+
+@_builtin(
+    "margin_ranking",
+    task="metric_learning",
+    predictions="scores",
+    targets="signed (1: first should rank higher)",
+    granularity="element",
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    hyper={"margin": Interval()},
+    sample=_score_triple_sample,
+    boundary=_score_triple_boundary,
+    diff_argnums=(0, 1),
+    batch_argnums=(0, 1, 2),
+    reference="Herbrich, Graepel and Obermayer, Large Margin Rank Boundaries for Ordinal "
+    "Regression (2000); PyTorch's margin_ranking_loss",
+    peers={"torch": "margin_ranking_loss"},
+)
+def margin_ranking(
+    scores_a: ArrayLike,
+    scores_b: ArrayLike,
+    targets: ArrayLike,
+    *,
+    margin: float = 0.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Margin ranking loss: ``max(0, -y (a - b) + margin)``, element-wise.
+
+    ``y = 1`` says ``a`` should score higher than ``b`` by at least ``margin``; ``y = -1``
+    the opposite.
+
+    Args:
+      scores_a: scores of any shape.
+      scores_b: scores of the same shape.
+      targets: ``1`` or ``-1``, same shape.
+      margin: the required gap (any real; default 0).
+      weights: optional weights broadcastable to the scores' shape.
+      where: optional boolean mask of the scores' shape.
+      reduction: ``"none"`` (per element), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> a, b, y = jnp.array([1.0, 1.0]), jnp.array([0.5, 0.5]), jnp.array([1.0, -1.0])
+      >>> lossjax.margin_ranking(a, b, y, margin=1.0, reduction="none").tolist()
+      [0.5, 1.5]
+
+    Reference:
+      Herbrich, Graepel and Obermayer, "Large Margin Rank Boundaries for Ordinal Regression"
+      (2000); the same formula as ``torch.nn.functional.margin_ranking_loss``.
+    """
+    name = "margin_ranking"
+    a = _core.float_input("scores_a", scores_a, name)
+    b = _core.float_input("scores_b", scores_b, name)
+    y = _core.numeric_input("targets", targets, name)
+    _core.check_same_shape("scores_a", a, "scores_b", b, name)
+    _core.check_same_shape("scores_a", a, "targets", y, name)
+    dtype = _core.compute_dtype(a, b, y)
+    mask = _core.prepare_where(where, a.shape, name)
+    w = _core.prepare_weights(weights, a.shape, dtype, name)
+    a, b, y = (_core.mask_safe(mask, x.astype(dtype), 0.0) for x in (a, b, y))
+    return _finish(name, jax.nn.relu(margin - y * (a - b)), mask, w, reduction)
+
+
+def _hinge_emb_sample(key, batch, dtype=jnp.float32):
+    k1, k2 = jax.random.split(key)
+    x = jax.random.uniform(k1, batch, jnp.float32, 0.0, 2.0).astype(dtype)
+    y = (2.0 * jax.random.bernoulli(k2, 0.5, batch) - 1.0).astype(dtype)
+    return (x, y), {}
+
+
+def _hinge_emb_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    return [
+        ("zero and huge distances", (a([0.0, 0.0, 1e4, 1e4]), a([1, -1, 1, -1])), {}),
+        ("on the margin", (a([1.0, 1.0]), a([1, -1])), {}),
+    ]
+
+
+@_builtin(
+    "hinge_embedding",
+    task="metric_learning",
+    predictions="values",
+    targets="signed (1 = similar)",
+    granularity="element",
+    bounded=False,
+    convex=True,
+    twice_differentiable=False,
+    hyper={"margin": Interval()},
+    sample=_hinge_emb_sample,
+    boundary=_hinge_emb_boundary,
+    reference="PyTorch's hinge_embedding_loss (torch.nn.HingeEmbeddingLoss documentation)",
+    peers={"torch": "hinge_embedding_loss"},
+)
+def hinge_embedding(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    margin: float = 1.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Hinge embedding loss: ``x`` for ``y = 1`` and ``max(0, margin - x)`` for ``y = -1``.
+
+    ``x`` is usually a distance between two embeddings (e.g. an L1 distance): similar pairs
+    (``y = 1``) are pulled to distance 0, dissimilar ones pushed beyond ``margin``. As in
+    PyTorch, a target that is neither 1 nor -1 gets both terms.
+
+    Args:
+      predictions: distances (or any scores) of any shape.
+      targets: ``1`` or ``-1``, same shape.
+      margin: the margin for dissimilar pairs.
+      weights: optional weights broadcastable to the predictions' shape.
+      where: optional boolean mask of the predictions' shape.
+      reduction: ``"none"`` (per element), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x, y = jnp.array([0.25, 0.25, 2.0]), jnp.array([1.0, -1.0, -1.0])
+      >>> lossjax.hinge_embedding(x, y, reduction="none").tolist()
+      [0.25, 0.75, 0.0]
+
+    Reference:
+      The definition of ``torch.nn.HingeEmbeddingLoss`` (PyTorch documentation).
+    """
+    name = "hinge_embedding"
+
+    def fn(x, y):
+        return jnp.where(y != -1, x, 0.0) + jnp.where(y != 1, jax.nn.relu(margin - x), 0.0)
+
+    return _core.elementwise(name, fn, predictions, targets, weights=weights, where=where,
+                             reduction=reduction, safe=(0.0, 1.0))
+
+
+# -------------------------------------------------------------------------- cosine embedding
+
+
+def _cosine_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    x = a([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0], [1e4, -1e4, 1e4], [1.0, 0.0, 0.0]])
+    y = a([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1e4, -1e4, 1e4], [-1.0, 0.0, 0.0]])
+    return [
+        ("zero vectors, parallel and antiparallel", (x, y, a([1, -1, 1, -1])), {}),
+        ("zero vectors, dissimilar", (x, y, a([-1, -1, -1, 1])), {"margin": -0.5}),
+    ]
+
+
+def _cosine_sample(key, batch, dtype=jnp.float32):
+    (a, b, y), _ = _pair_sample(key, batch, dtype)
+    return (a, b, (2.0 * y - 1.0).astype(dtype)), {"margin": 0.1}
+
+
+@_builtin(
+    "cosine_embedding",
+    task="metric_learning",
+    predictions="embeddings",
+    targets="signed (1 = similar pair)",
+    granularity="example",
+    bounded=True,
+    convex=False,
+    twice_differentiable=False,
+    hyper={"margin": Interval(-1.0, 1.0)},
+    sample=_cosine_sample,
+    boundary=_cosine_boundary,
+    diff_argnums=(0, 1),
+    batch_argnums=(0, 1, 2),
+    reference="PyTorch's cosine_embedding_loss (torch.nn.CosineEmbeddingLoss documentation)",
+    peers={"torch": "cosine_embedding_loss"},
+)
+def cosine_embedding(
+    embeddings_a: ArrayLike,
+    embeddings_b: ArrayLike,
+    targets: ArrayLike,
+    *,
+    margin: float = 0.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Cosine embedding loss: ``1 - cos(a, b)`` for ``y = 1``, ``max(0, cos(a, b) - margin)``
+    for ``y = -1``.
+
+    ``cos(a, b) = a.b / sqrt((|a|**2 + eps) (|b|**2 + eps))`` with ``eps = 1e-12`` as in
+    PyTorch, so a zero vector has cosine 0 and a finite gradient (for float16 inputs
+    ``eps`` is about 1e-9, which keeps that gradient, about ``1 / sqrt(eps)``, finite). As in
+    PyTorch, a target that is neither 1 nor -1 gets loss 0.
+
+    Args:
+      embeddings_a: embeddings ``[..., D]``.
+      embeddings_b: embeddings of the same shape.
+      targets: ``[...]``, ``1`` (similar) or ``-1`` (dissimilar).
+      margin: in ``[-1, 1]``; dissimilar pairs cost nothing below this cosine.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask over pairs ``[...]``.
+      reduction: ``"none"`` (per pair), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> a, b = jnp.array([[1.0, 0.0], [1.0, 0.0]]), jnp.array([[1.0, 1.0], [1.0, 1.0]])
+      >>> [round(v, 4) for v in lossjax.cosine_embedding(a, b, jnp.array([1.0, -1.0]),
+      ...                                                 reduction="none").tolist()]
+      [0.2929, 0.7071]
+
+    Reference:
+      The definition of ``torch.nn.CosineEmbeddingLoss`` (PyTorch documentation).
+    """
+    name = "cosine_embedding"
+    a = _embedding(name, "embeddings_a", embeddings_a)
+    b = _core.float_input("embeddings_b", embeddings_b, name)
+    _core.check_same_shape("embeddings_a", a, "embeddings_b", b, name)
+    y = _core.numeric_input("targets", targets, name)
+    unit = a.shape[:-1]
+    _core.check_shape("targets", y, unit, name, "one target per pair")
+    # PyTorch's 1e-12; for float16 inputs the square of the gradient floor, so that the
+    # gradient at a zero vector (about 1 / sqrt(eps)) stays finite in float16
+    eps0 = max(1e-12, _core.grad_floor(a.dtype) ** 2, _core.grad_floor(b.dtype) ** 2)
+    dtype = _core.compute_dtype(a, b, y)
+    mask = _core.prepare_where(where, unit, name)
+    w = _core.prepare_weights(weights, unit, dtype, name)
+    a = _core.mask_safe(mask, a.astype(dtype), 0.0, axis=-1)
+    b = _core.mask_safe(mask, b.astype(dtype), 0.0, axis=-1)
+    y = _core.mask_safe(mask, y.astype(dtype), 1.0)
+    # scale each pair by its largest coordinate first: the products cannot overflow float32
+    scale = jax.lax.stop_gradient(jnp.maximum(jnp.max(jnp.abs(a), -1, keepdims=True),
+                                              jnp.max(jnp.abs(b), -1, keepdims=True)))
+    scale = jnp.where(scale > 1.0, scale, 1.0)
+    sa, sb = a / scale, b / scale
+    s2 = scale[..., 0] ** 2
+    eps = eps0 / s2
+    cos = jnp.sum(sa * sb, -1) * jax.lax.rsqrt(
+        (jnp.sum(sa * sa, -1) + eps) * (jnp.sum(sb * sb, -1) + eps))
+    loss = jnp.where(y == 1, 1.0 - cos, 0.0) + jnp.where(y == -1, jax.nn.relu(cos - margin), 0.0)
+    return _finish(name, loss, mask, w, reduction)
+
+
+# ------------------------------------------------------------------------------- set losses
+
+_SET_SIZE = 6
+
+
+def _set_sample(key, batch, dtype=jnp.float32, n=_SET_SIZE, d=3, classes=3):
+    k1, k2 = jax.random.split(key)
+    x = jax.random.normal(k1, (*batch, n, d), jnp.float32).astype(dtype)
+    labels = jax.random.randint(k2, (*batch, n), 0, classes)
+    return (x, labels), {}
+
+
+def _set_boundary(extra=None):
+    def boundary(dtype):
+        a = lambda v: jnp.asarray(v, dtype)
+        same = a([[[1.0, 2.0]] * 4])
+        zeros = a([[[0.0, 0.0]] * 4])
+        mixed = a([[[1e4, 0.0], [0.0, 0.0], [-1e4, 1e4], [1e4, 1e-4]]])
+        labels = jnp.array([[0, 0, 1, 1]])
+        cases = [
+            ("identical embeddings", (same, labels), {}),
+            ("zero vectors", (zeros, labels), {}),
+            ("huge and zero vectors", (mixed, labels), {}),
+            ("no positive pair", (mixed, jnp.array([[0, 1, 2, 3]])), {}),
+            ("no negative", (mixed, jnp.array([[5, 5, 5, 5]])), {}),
+            ("a set of one", (a([[[1.0, 2.0]]]), jnp.array([[0]])), {}),
+            ("NaN set dropped by where", (jnp.concatenate([a([[[jnp.nan] * 2] * 4]), same]),
+                                          jnp.concatenate([labels, labels])),
+             {"where": jnp.array([False, True])}),
+        ]
+        return cases + (extra(dtype) if extra else [])
+
+    return boundary
+
+
+def _set_inputs(name, embeddings, labels, weights, where):
+    x = _core.float_input("embeddings", embeddings, name)
+    if x.ndim < 2:
+        raise ValueError(
+            f"{name}: `embeddings` must be a set [..., N, D] (N embeddings of size D); got "
+            f"shape {tuple(x.shape)}."
+        )
+    y = _core.integer_input("labels", labels, name)
+    _core.check_shape("labels", y, x.shape[:-1], name, "one integer label per embedding")
+    unit = x.shape[:-2]
+    dtype = _core.compute_dtype(x)
+    mask = _core.prepare_where(where, unit, name)
+    w = _core.prepare_weights(weights, unit, dtype, name)
+    m = None if mask is None else mask[..., None]
+    x = _core.mask_safe(m, x.astype(dtype), 0.0, axis=-1)
+    same = y[..., :, None] == y[..., None, :]
+    eye = jnp.eye(x.shape[-2], dtype=bool)
+    return x, same & ~eye, ~same, eye, mask, w
+
+
+_SET = dict(
+    task="metric_learning",
+    predictions="embeddings",
+    targets="labels",
+    granularity="example",
+    bounded=False,
+    convex=False,
+    sample=_set_sample,
+    boundary=_set_boundary(),
+)
+
+
+@_builtin(
+    "ntxent",
+    aliases=("info_nce", "nt_xent"),
+    hyper={"temperature": POSITIVE},
+    reference="Chen et al., A Simple Framework for Contrastive Learning of Visual "
+    "Representations (SimCLR), ICML (2020); van den Oord et al., Representation Learning with "
+    "Contrastive Predictive Coding (2018)",
+    peers={"optax": "ntxent"},
+    **_SET,
+)
+def ntxent(
+    embeddings: ArrayLike,
+    labels: ArrayLike,
+    *,
+    temperature: float = 0.07,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """NT-Xent (normalized temperature-scaled cross-entropy; InfoNCE with in-set negatives).
+
+    With ``s_ij = cos(x_i, x_j) / temperature``, every ordered positive pair ``(i, j)``
+    (``i != j``, same label) costs ``-log(exp(s_ij) / (exp(s_ij) + sum_{k: y_k != y_i}
+    exp(s_ik)))``; the loss of a set is the mean over its positive pairs (0 when it has none).
+    This is the formulation of optax's ``ntxent`` (and pytorch-metric-learning's
+    ``NTXentLoss``), which agrees with SimCLR when each label occurs exactly twice.
+
+    A set is the unit of the contract: ``embeddings [..., N, D]`` and ``labels [..., N]``
+    give one loss per set; a single ``[N, D]`` batch gives a scalar, equal to
+    ``optax.ntxent``. Zero vectors have cosine 0 with every vector (and gradient 0).
+
+    Args:
+      embeddings: ``[..., N, D]``: sets of ``N`` embeddings.
+      labels: integer ``[..., N]``; equal labels within a set mark positive pairs.
+      temperature: ``> 0``.
+      weights: optional weights broadcastable to ``[...]`` (per set).
+      where: optional boolean mask over sets ``[...]``.
+      reduction: ``"none"`` (per set), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
+      >>> round(float(lossjax.ntxent(x, jnp.array([0, 0, 1, 1]), temperature=0.5)), 4)
+      0.2899
+
+    Reference:
+      Chen, Kornblith, Norouzi and Hinton, "A Simple Framework for Contrastive Learning of
+      Visual Representations", ICML (2020); van den Oord, Li and Vinyals, "Representation
+      Learning with Contrastive Predictive Coding" (2018).
+    """
+    name = "ntxent"
+    x, pos, neg, _, mask, w = _set_inputs(name, embeddings, labels, weights, where)
+    s = _cosine_matrix(x) / temperature
+    neg_lse, _ = _masked_lse(s, neg)  # [..., N]; 0 (unused) where there is no negative
+    has_neg = jnp.any(neg, -1)
+    # -log(exp(s_ij) / (exp(s_ij) + exp(neg_lse_i))) = softplus(neg_lse_i - s_ij)
+    pair = jnp.where(has_neg[..., None], jax.nn.softplus(neg_lse[..., None] - s), 0.0)
+    n_pairs = jnp.sum(pos, axis=(-2, -1))
+    total = jnp.sum(jnp.where(pos, pair, 0.0), axis=(-2, -1))
+    loss = _core.safe_divide(total, n_pairs.astype(total.dtype))
+    return _finish(name, loss, mask, w, reduction)
+
+
+@_builtin(
+    "supervised_contrastive",
+    aliases=("supcon",),
+    hyper={"temperature": POSITIVE},
+    reference="Khosla et al., Supervised Contrastive Learning, NeurIPS (2020), eq. 2 (L_out)",
+    peers={},
+    **_SET,
+)
+def supervised_contrastive(
+    embeddings: ArrayLike,
+    labels: ArrayLike,
+    *,
+    temperature: float = 0.1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Supervised contrastive loss (SupCon, ``L_out``).
+
+    With unit embeddings ``z`` and ``s_ia = z_i . z_a / temperature``, anchor ``i`` with
+    positives ``P(i)`` (same label, ``!= i``) costs
+    ``-1/|P(i)| sum_{p in P(i)} (s_ip - log sum_{a != i} exp(s_ia))``. The loss of a set is
+    the mean over its anchors that have at least one positive (0 when none has). The official
+    code's extra factor ``temperature / base_temperature`` is left out (it is 1 by default).
+
+    Args:
+      embeddings: ``[..., N, D]``: sets of ``N`` embeddings (normalized inside).
+      labels: integer ``[..., N]``.
+      temperature: ``> 0``.
+      weights: optional weights broadcastable to ``[...]`` (per set).
+      where: optional boolean mask over sets ``[...]``.
+      reduction: ``"none"`` (per set), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
+      >>> round(float(lossjax.supervised_contrastive(x, jnp.array([0, 0, 1, 1]))), 4)
+      0.0003
+
+    Reference:
+      Khosla et al., "Supervised Contrastive Learning", NeurIPS (2020), eq. 2.
+    """
+    name = "supervised_contrastive"
+    x, pos, _, eye, mask, w = _set_inputs(name, embeddings, labels, weights, where)
+    s = _cosine_matrix(x) / temperature
+    lse, _ = _masked_lse(s, jnp.broadcast_to(~eye, s.shape))
+    n_pos = jnp.sum(pos, -1)
+    has_pos = n_pos > 0
+    anchor = jnp.sum(jnp.where(pos, lse[..., None] - s, 0.0), -1)
+    anchor = jnp.where(has_pos, anchor / jnp.where(has_pos, n_pos, 1).astype(s.dtype), 0.0)
+    n_anchors = jnp.sum(has_pos, -1).astype(s.dtype)
+    loss = _core.safe_divide(jnp.sum(anchor, -1), n_anchors)
+    return _finish(name, loss, mask, w, reduction)
+
+
+def _circle_sample(key, batch, dtype=jnp.float32):
+    args, _ = _set_sample(key, batch, dtype)
+    return args, {"gamma": 8.0, "margin": 0.25}
+
+
+@_builtin(
+    "circle",
+    hyper={"gamma": POSITIVE, "margin": Interval(0.0, 1.0)},
+    reference="Sun et al., Circle Loss: A Unified Perspective of Pair Similarity "
+    "Optimization, CVPR (2020), eqs. 4-6",
+    peers={"keras": "Circle"},
+    twice_differentiable=False,
+    **{**_SET, "sample": _circle_sample},
+)
+def circle(
+    embeddings: ArrayLike,
+    labels: ArrayLike,
+    *,
+    gamma: float = 80.0,
+    margin: float = 0.4,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Circle loss on the cosine similarities within a set.
+
+    For anchor ``i`` with positives ``s_p`` and negatives ``s_n`` (cosine similarities to the
+    other members with the same / another label), ``alpha_p = max(0, 1 + m - s_p)``,
+    ``alpha_n = max(0, s_n + m)`` and the loss is
+    ``softplus(logsumexp_p(-gamma alpha_p (s_p - 1 + m)) + logsumexp_n(gamma alpha_n
+    (s_n - m)))``; 0 for an anchor without a positive or a negative. The loss of a set is the
+    mean over all its anchors, as ``keras.losses.Circle`` (whose default ``gamma=80``,
+    ``margin=0.4`` are kept). The weights ``alpha`` are differentiated (as Keras; the
+    authors' code holds them constant).
+
+    Args:
+      embeddings: ``[..., N, D]``: sets of ``N`` embeddings (normalized inside).
+      labels: integer ``[..., N]``.
+      gamma: scale ``> 0``.
+      margin: relaxation ``m`` in ``[0, 1]``.
+      weights: optional weights broadcastable to ``[...]`` (per set).
+      where: optional boolean mask over sets ``[...]``.
+      reduction: ``"none"`` (per set), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
+      >>> round(float(lossjax.circle(x, jnp.array([0, 0, 1, 1]), gamma=8.0)), 4)
+      0.1614
+
+    Reference:
+      Sun et al., "Circle Loss: A Unified Perspective of Pair Similarity Optimization",
+      CVPR (2020), eqs. 4-6.
+    """
+    name = "circle"
+    x, pos, neg, _, mask, w = _set_inputs(name, embeddings, labels, weights, where)
+    s = _cosine_matrix(x)
+    pos_logits = -gamma * jax.nn.relu(1.0 + margin - s) * (s - 1.0 + margin)
+    neg_logits = gamma * jax.nn.relu(s + margin) * (s - margin)
+    lse_p, has_p = _masked_lse(pos_logits, pos)
+    lse_n, has_n = _masked_lse(neg_logits, neg)
+    ok = has_p & has_n
+    anchor = jnp.where(ok, jax.nn.softplus(jnp.where(ok, lse_p + lse_n, 0.0)), 0.0)
+    loss = jnp.mean(anchor, axis=-1)
+    return _finish(name, loss, mask, w, reduction)

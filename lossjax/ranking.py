@@ -1,0 +1,250 @@
+"""Learning-to-rank losses over lists: listwise softmax and pairwise hinge / logistic.
+
+Inputs are lists: ``scores [..., L]`` and graded relevance ``labels [..., L]`` (non-negative
+numbers; higher is more relevant). The unit of the contract is a *list*: ``reduction="none"``
+gives one loss per list (shape ``[...]``), and ``weights``/``where`` act on whole lists.
+Padded items are marked by the optional third argument ``item_mask [..., L]`` (boolean, True
+for real items): they contribute nothing, get zero gradient, and may hold any value (NaN,
+``-inf``). A list without a real item (or, for the pairwise losses, without a pair of
+differently labelled items) has loss 0.
+
+This is the item-level ``where`` of optax's ranking losses: ``optax.ranking_softmax_loss(s,
+y, where=m, reduce_fn=None)`` equals ``ranking_softmax(s, y, m, reduction="none")``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from lossjax import _core
+from lossjax._core import Array, ArrayLike
+from lossjax.registry import _builtin
+
+
+def _list_inputs(name, scores, labels, item_mask, weights, where):
+    s = _core.float_input("scores", scores, name)
+    if s.ndim == 0:
+        raise ValueError(f"{name}: `scores` must be lists [..., L]; got a scalar.")
+    y = _core.numeric_input("labels", labels, name)
+    _core.check_same_shape("scores", s, "labels", y, name)
+    unit = s.shape[:-1]
+    dtype = _core.compute_dtype(s, y)
+    mask = _core.prepare_where(where, unit, name)
+    w = _core.prepare_weights(weights, unit, dtype, name)
+    if item_mask is None:
+        valid = jnp.ones(s.shape, bool)
+    else:
+        valid = jnp.asarray(item_mask)
+        if valid.dtype != jnp.bool_:
+            raise TypeError(f"{name}: `item_mask` must be a boolean array; got dtype "
+                            f"{valid.dtype}.")
+        _core.check_shape("item_mask", valid, s.shape, name, "one flag per item")
+    if mask is not None:
+        valid = valid & mask[..., None]
+    s = jnp.where(valid, s.astype(dtype), 0.0)
+    y = jnp.where(valid, y.astype(dtype), 0.0)
+    return s, y, valid, mask, w
+
+
+def _finish(name, loss, mask, w, reduction):
+    return _core.reduce(loss, weights=w, where=mask, reduction=reduction, loss_name=name)
+
+
+def _pairs(s, y, valid):
+    """Score differences ``s_i - s_j`` and the pair mask ``y_i > y_j`` (both items valid)."""
+    diff = s[..., :, None] - s[..., None, :]
+    pair = (y[..., :, None] > y[..., None, :]) & valid[..., :, None] & valid[..., None, :]
+    return diff, pair
+
+
+def _pair_mean(per_pair, pair):
+    n = jnp.sum(pair, axis=(-2, -1)).astype(per_pair.dtype)
+    return _core.safe_divide(jnp.sum(jnp.where(pair, per_pair, 0.0), axis=(-2, -1)), n)
+
+
+def _list_sample(key, batch, dtype=jnp.float32, length=5):
+    k1, k2, k3 = jax.random.split(key, 3)
+    s = 2.0 * jax.random.normal(k1, (*batch, length), jnp.float32)
+    y = jax.random.randint(k2, (*batch, length), 0, 4).astype(dtype)
+    m = jax.random.bernoulli(k3, 0.8, (*batch, length))
+    return (s.astype(dtype), y, m), {}
+
+
+def _list_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    nan, ninf = jnp.nan, -jnp.inf
+    return [
+        ("huge scores", (a([[1e4, -1e4, 0.0, 1e4]]), a([[0, 3, 1, 1]]),
+                         jnp.ones((1, 4), bool)), {}),
+        ("padded items hold NaN and -inf", (a([[1.0, nan, ninf, 2.0]]), a([[1, 2, 5, 0]]),
+                                            jnp.array([[True, False, False, True]])), {}),
+        ("every item padded", (a([[nan, ninf, 0.0, 1.0]]), a([[1, 2, 0, 0]]),
+                               jnp.zeros((1, 4), bool)), {}),
+        ("all labels equal (no pair)", (a([[1.0, 2.0, 3.0, 4.0]]), a([[2, 2, 2, 2]]),
+                                        jnp.ones((1, 4), bool)), {}),
+        ("all labels zero", (a([[1.0, 2.0, 3.0, 4.0]]), a([[0, 0, 0, 0]]), None), {}),
+        ("NaN list dropped by where", (a([[nan] * 4, [1, 2, 3, 4]]), a([[1, 0, 0, 0]] * 2),
+                                       None), {"where": jnp.array([False, True])}),
+    ]
+
+
+_RANKING = dict(
+    task="ranking",
+    predictions="scores",
+    targets="graded relevance",
+    granularity="example",
+    bounded=False,
+    convex=True,
+    sample=_list_sample,
+    boundary=_list_boundary,
+    batch_argnums=(0, 1, 2),
+)
+
+_ARGS = """Args:
+      scores: ``[..., L]`` item scores.
+      labels: ``[..., L]`` graded relevance (non-negative; higher is better).
+      item_mask: optional boolean ``[..., L]``; False marks padded items.
+      weights: optional list weights broadcastable to ``[...]``.
+      where: optional boolean mask over lists ``[...]``.
+      reduction: ``"none"`` (per list), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss."""
+
+
+def _doc(fn):
+    fn.__doc__ = fn.__doc__.replace("{args}", _ARGS)
+    return fn
+
+
+@_builtin(
+    "ranking_softmax",
+    aliases=("listwise_softmax",),
+    reference="Cao et al., Learning to Rank: From Pairwise Approach to Listwise Approach "
+    "(ListNet), ICML (2007); Bruch et al., An Analysis of the Softmax Cross Entropy Loss for "
+    "Learning-to-Rank with Binary Relevance, ICTIR (2019)",
+    peers={"optax": "ranking_softmax_loss"},
+    **_RANKING,
+)
+@_doc
+def ranking_softmax(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    item_mask: ArrayLike | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Listwise softmax cross-entropy: ``-sum_i y_i log softmax(s)_i`` over a list's items.
+
+    The softmax runs over the real items only. Labels are not normalized (as optax's
+    ``ranking_softmax_loss``; TF-Ranking's ``SoftmaxLoss`` normalizes them and weighs the
+    list by their sum, which gives the same value).
+
+    {args}
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> s, y = jnp.array([[2.0, 1.0, 0.0]]), jnp.array([[1.0, 0.0, 0.0]])
+      >>> round(float(lossjax.ranking_softmax(s, y)), 4)
+      0.4076
+
+    Reference:
+      Cao, Qin, Liu, Tsai and Li, "Learning to Rank: From Pairwise Approach to Listwise
+      Approach", ICML (2007); Bruch, Wang, Bendersky and Najork, ICTIR (2019).
+    """
+    name = "ranking_softmax"
+    s, y, valid, mask, w = _list_inputs(name, scores, labels, item_mask, weights, where)
+    has = jnp.any(valid, axis=-1, keepdims=True)
+    m = jnp.max(jnp.where(valid, s, -jnp.inf), axis=-1, keepdims=True)
+    m = jax.lax.stop_gradient(jnp.where(has, m, 0.0))
+    total = jnp.sum(jnp.exp(jnp.where(valid, s - m, -jnp.inf)), axis=-1, keepdims=True)
+    lse = jnp.log(jnp.where(has, total, 1.0)) + m
+    loss = -jnp.sum(jnp.where(valid, y * (s - lse), 0.0), axis=-1)
+    return _finish(name, loss, mask, w, reduction)
+
+
+@_builtin(
+    "pairwise_hinge",
+    twice_differentiable=False,
+    reference="Herbrich, Graepel and Obermayer, Large Margin Rank Boundaries for Ordinal "
+    "Regression (2000); Joachims, Optimizing Search Engines using Clickthrough Data (RankSVM), "
+    "KDD (2002); TF-Ranking's PairwiseHingeLoss",
+    peers={},
+    **_RANKING,
+)
+@_doc
+def pairwise_hinge(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    item_mask: ArrayLike | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Pairwise hinge loss: ``max(0, 1 - (s_i - s_j))`` averaged over pairs with ``y_i > y_j``.
+
+    Every ordered pair of real items whose labels differ counts once (from the more relevant
+    item); a list's loss is the mean over its pairs, 0 when it has none. TF-Ranking and Rax
+    divide the batch total by the batch's number of pairs instead; pass
+    ``weights=number_of_pairs`` with ``reduction="mean"`` to get that.
+
+    {args}
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> s, y = jnp.array([[2.0, 1.5, 0.0]]), jnp.array([[2.0, 1.0, 0.0]])
+      >>> round(float(lossjax.pairwise_hinge(s, y)), 4)
+      0.1667
+
+    Reference:
+      Herbrich, Graepel and Obermayer (2000); Joachims, KDD (2002); TF-Ranking
+      (Pasumarthi et al., KDD 2019) ``PairwiseHingeLoss``.
+    """
+    name = "pairwise_hinge"
+    s, y, valid, mask, w = _list_inputs(name, scores, labels, item_mask, weights, where)
+    diff, pair = _pairs(s, y, valid)
+    return _finish(name, _pair_mean(jax.nn.relu(1.0 - diff), pair), mask, w, reduction)
+
+
+@_builtin(
+    "pairwise_logistic",
+    aliases=("ranknet",),
+    reference="Burges et al., Learning to Rank using Gradient Descent (RankNet), ICML (2005); "
+    "TF-Ranking's PairwiseLogisticLoss",
+    peers={},
+    **_RANKING,
+)
+@_doc
+def pairwise_logistic(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    item_mask: ArrayLike | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Pairwise logistic (RankNet) loss: ``log(1 + exp(-(s_i - s_j)))`` over ``y_i > y_j``.
+
+    Averaged over the list's pairs as :func:`pairwise_hinge` (0 for a list without a pair).
+
+    {args}
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> s, y = jnp.array([[2.0, 1.5, 0.0]]), jnp.array([[2.0, 1.0, 0.0]])
+      >>> round(float(lossjax.pairwise_logistic(s, y)), 4)
+      0.2675
+
+    Reference:
+      Burges et al., "Learning to Rank using Gradient Descent", ICML (2005); TF-Ranking
+      ``PairwiseLogisticLoss``.
+    """
+    name = "pairwise_logistic"
+    s, y, valid, mask, w = _list_inputs(name, scores, labels, item_mask, weights, where)
+    diff, pair = _pairs(s, y, valid)
+    return _finish(name, _pair_mean(jax.nn.softplus(-diff), pair), mask, w, reduction)

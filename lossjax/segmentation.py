@@ -1,0 +1,759 @@
+"""Segmentation losses: region overlaps (Dice, Tversky, focal Tversky, Jaccard) and Lovász.
+
+Layout (channels last; move a channels-first array with ``jnp.moveaxis(x, 1, -1)``), with
+``B`` any number of leading batch axes (none for a single image) and ``S`` the
+``spatial_dims`` pixel axes (static, default 2):
+
+* ``mode="binary"``: predictions ``[*B, *S]`` (one logit or probability per pixel), targets
+  ``[*B, *S]``: 0/1 floats, or integers where ``ignore_index`` marks pixels to skip.
+* ``mode="multilabel"``: predictions ``[*B, *S, C]`` (independent sigmoids), targets of the
+  same shape (0/1 floats or integers with ``ignore_index``).
+* ``mode="multiclass"``: predictions ``[*B, *S, C]`` (a softmax over ``C``), targets are
+  integer labels ``[*B, *S]`` (with ``ignore_index``, default -100 as in PyTorch) or
+  probabilities / one-hot rows ``[*B, *S, C]``. A label outside ``[0, C)`` that is not
+  ``ignore_index`` makes the image's loss NaN (never a silently wrong number).
+
+``from_logits=True`` (default) applies the sigmoid or softmax; ``from_logits=False`` takes
+probabilities.
+
+``per_image=True`` (default): one loss per image (``reduction="none"`` gives shape ``B``);
+``weights`` and ``where`` act on images. ``per_image=False``: the pixels of all the kept
+images are pooled into one region before the ratio is taken (Keras's and
+segmentation_models_pytorch's default), so the loss is a scalar for every ``reduction``;
+``where`` still drops images, and ``weights`` are refused (a weighted pool has no meaning).
+
+Region losses take a soft count per class ``c``: ``TP_c = sum p t``, ``P_c = sum p``,
+``T_c = sum t`` over the valid pixels, a ratio per class with ``smooth`` added to numerator
+and denominator, then the mean over classes (``ignore_background=True`` leaves out class 0).
+A ratio ``0 / 0`` (``smooth=0``, nothing predicted, nothing present) counts as a perfect 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from lossjax import _core
+from lossjax._core import Array, ArrayLike
+from lossjax.registry import NONNEGATIVE, POSITIVE, Choice, Hyper, Interval, _builtin
+
+MODES = ("binary", "multiclass", "multilabel")
+
+
+class _Seg:
+    """Prepared inputs: ``probs``/``scores``, ``t`` and validity ``v`` all ``[N, P, C]``.
+
+    ``N`` is the flattened batch of images (shape ``batch``); ``mask``/``w`` have ``batch``.
+    """
+
+    def __init__(self, probs, scores, t, v, mask, w, bad, per_image, batch):
+        self.probs, self.scores, self.t, self.v = probs, scores, t, v
+        self.mask, self.w, self.bad, self.per_image, self.batch = mask, w, bad, per_image, batch
+
+
+def _check_spatial_dims(name, spatial_dims):
+    if isinstance(spatial_dims, bool) or not isinstance(spatial_dims, int) or spatial_dims < 1:
+        raise ValueError(f"{name}: `spatial_dims` must be a Python int >= 1; got "
+                         f"{spatial_dims!r}.")
+
+
+def _seg_inputs(name, predictions, targets, *, mode, from_logits, ignore_index, per_image,
+                weights, where, spatial_dims) -> _Seg:
+    _check_spatial_dims(name, spatial_dims)
+    x = _core.float_input("predictions", predictions, name)
+    t = _core.numeric_input("targets", targets, name)
+    if mode == "binary":
+        if x.ndim < spatial_dims:
+            raise ValueError(f"{name}: `predictions` must be [..., *pixels] with "
+                             f"{spatial_dims} pixel axes in binary mode; got shape "
+                             f"{tuple(x.shape)}.")
+        _core.check_same_shape("predictions", x, "targets", t, name)
+        x, t = x[..., None], t[..., None]
+    else:
+        if x.ndim < spatial_dims + 1:
+            raise ValueError(f"{name}: `predictions` must be [..., *pixels, C] with "
+                             f"{spatial_dims} pixel axes in {mode} mode; got shape "
+                             f"{tuple(x.shape)}.")
+        if mode == "multiclass" and t.shape == x.shape[:-1]:
+            if not jnp.issubdtype(t.dtype, jnp.integer):
+                raise TypeError(f"{name}: `targets` of shape {t.shape} must be integer labels; "
+                                f"got dtype {t.dtype}.")
+        else:
+            _core.check_shape("targets", t, x.shape, name,
+                              "the predictions' shape" + (", or integer labels without the "
+                                                          "class axis" if mode == "multiclass"
+                                                          else ""))
+    if not per_image and weights is not None:
+        raise ValueError(f"{name}: `weights` apply to images; with per_image=False the images "
+                         "are pooled into one region, so pass `where` to drop images instead.")
+    sparse = mode == "multiclass" and t.shape == x.shape[:-1]
+    batch = tuple(x.shape[: x.ndim - 1 - spatial_dims])
+    k = x.shape[-1]
+    dtype = _core.compute_dtype(x, t)
+    mask = _core.prepare_where(where, batch, name)
+    w = _core.prepare_weights(weights, batch, dtype, name)
+    x = x.astype(dtype).reshape(-1, math.prod(x.shape[len(batch):-1]), k)
+    n = x.shape[0]
+    img = None if mask is None else mask.reshape(n, 1, 1)
+    bad = None
+    if sparse:
+        labels = t.reshape(n, -1)
+        valid = jnp.ones(labels.shape, bool) if ignore_index is None else labels != ignore_index
+        invalid = valid & ((labels < 0) | (labels >= k))
+        bad = jnp.any(invalid, axis=-1)
+        tt = jax.nn.one_hot(jnp.where(valid & ~invalid, labels, 0), k, dtype=dtype)
+        v = jnp.broadcast_to(valid[..., None], tt.shape)
+    else:
+        tt = t.reshape(x.shape)
+        if jnp.issubdtype(tt.dtype, jnp.integer) and ignore_index is not None:
+            v = tt != ignore_index
+            tt = jnp.where(v, tt, 0)
+        else:
+            v = jnp.ones(tt.shape, bool)
+        tt = tt.astype(dtype)
+    if img is not None:
+        v = v & img
+        x = jnp.where(img, x, 0.0)
+        tt = jnp.where(img, tt, 0.0)
+        if bad is not None:
+            bad = bad & img[:, 0, 0]
+    if from_logits:
+        probs = jax.nn.softmax(x, axis=-1) if mode == "multiclass" else jax.nn.sigmoid(x)
+    else:
+        probs = x
+    return _Seg(probs, x, tt, v.astype(dtype), mask, w, bad, per_image, batch)
+
+
+def _counts(s: _Seg) -> tuple[Array, Array, Array]:
+    """Soft ``TP``, ``P`` and ``T`` per unit and class ``[U, C]``."""
+    axes = (1,) if s.per_image else (0, 1)
+    p, t = s.probs * s.v, s.t * s.v
+    tp = jnp.sum(p * t, axis=axes)
+    ps = jnp.sum(p, axis=axes)
+    ts = jnp.sum(t, axis=axes)
+    if not s.per_image:
+        tp, ps, ts = tp[None], ps[None], ts[None]
+    return tp, ps, ts
+
+
+def _ratio(num: Array, den: Array) -> Array:
+    """``num / den``, and 1 (perfect overlap) where ``den == 0``."""
+    pos = den > 0
+    return jnp.where(pos, num / jnp.where(pos, den, 1.0), 1.0)
+
+
+def _class_mean(per_class: Array, ignore_background: bool) -> Array:
+    if ignore_background and per_class.shape[-1] > 1:
+        per_class = per_class[..., 1:]
+    return jnp.mean(per_class, axis=-1)
+
+
+def _finish(name: str, s: _Seg, loss: Array, reduction: str) -> Array:
+    """``loss`` is ``[N]`` (per image) or ``[1]`` (pooled)."""
+    if s.bad is not None:
+        bad = s.bad if s.per_image else jnp.any(s.bad)[None]
+        loss = jnp.where(bad, jnp.nan, loss)
+    if s.per_image:
+        return _core.reduce(loss.reshape(s.batch), weights=s.w, where=s.mask,
+                            reduction=reduction, loss_name=name)
+    loss = loss[0]
+    if s.mask is not None:
+        loss = jnp.where(jnp.any(s.mask), loss, 0.0)
+    return loss
+
+
+# ------------------------------------------------------------------------- samples, boundary
+
+
+def _seg_sample(mode, kwargs=None, h=3, w=3, classes=3, with_mode=True):
+    kwargs = dict(kwargs or {})
+
+    def sample(key, batch, dtype=jnp.float32):
+        k1, k2 = jax.random.split(key)
+        (b,) = batch
+        if mode == "binary":
+            x = 2.0 * jax.random.normal(k1, (b, h, w), jnp.float32)
+            t = jax.random.bernoulli(k2, 0.4, (b, h, w)).astype(dtype)
+            if kwargs.get("integer_targets"):
+                t = jax.random.randint(k2, (b, h, w), 0, 2)
+                t = t.at[:, 0, 0].set(-100)
+            return (x.astype(dtype), t), {k: v for k, v in kwargs.items()
+                                          if k != "integer_targets"}
+        x = 2.0 * jax.random.normal(k1, (b, h, w, classes), jnp.float32)
+        if mode == "multilabel":
+            t = jax.random.bernoulli(k2, 0.4, (b, h, w, classes)).astype(dtype)
+        else:
+            t = jax.random.randint(k2, (b, h, w), 0, classes).at[:, 0, 0].set(-100)
+        if not kwargs.get("from_logits", True):
+            x = jax.nn.softmax(x, -1) if mode == "multiclass" else jax.nn.sigmoid(x)
+        return (x.astype(dtype), t), ({"mode": mode} if with_mode else {}) | kwargs
+
+    return sample
+
+
+def _seg_boundary(kind="region"):
+    """Few cases, each a batch of edge images (every case compiles anew)."""
+
+    def boundary(dtype):
+        a = lambda v: jnp.asarray(v, dtype)
+        big, nan = 1e4, jnp.nan
+        x0 = [[big, -big], [-big, big]]
+        # perfect, all wrong, empty targets, every pixel ignored, NaN dropped by `where`
+        xb = a([x0, [[-big, big], [big, -big]], [[0, 0], [0, 0]], x0, [[nan, nan], [nan, nan]]])
+        tb = jnp.array([[[1, 0], [0, 1]]] * 2 + [[[0, 0], [0, 0]]] + [[[-100] * 2] * 2] * 2)
+        keep = jnp.array([True, True, True, True, False])
+        cases = [
+            ("binary edge images", (xb, tb), {"where": keep}),
+            ("binary edge images, per batch", (xb, tb), {"where": keep, "per_image": False}),
+        ]
+        # huge logits with an ignored pixel, every label ignored, NaN dropped by `where`
+        xm = a([[[[big, -big, 0], [-big, big, 0]], [[0, 0, big], [0, 0, 0]]]] * 2
+               + [[[[nan] * 3] * 2] * 2])
+        lab = jnp.array([[[0, 1], [2, -100]], [[-100, -100], [-100, -100]], [[0, 0], [0, 0]]])
+        multi = ("multiclass edge images", (xm, lab), {"where": jnp.array([True, True, False])})
+        if kind == "lovasz_softmax":
+            probs = jax.nn.softmax(a([[[[big, -big, 0], [-big, big, 0]]]]).astype(jnp.float32),
+                                   -1).astype(dtype)
+            return [multi, ("exact probabilities, every class", (probs, lab[:1, :1]),
+                            {"from_logits": False, "classes": "all"})]
+        if kind == "region":
+            probs = a([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]]])
+            perfect = a([[[1, 0], [0, 1]], [[0, 0], [0, 0]]])
+            cases += [
+                (multi[0], multi[1], {"mode": "multiclass", **multi[2]}),
+                ("exact probabilities, empty image, smooth 0", (probs, perfect),
+                 {"from_logits": False, "smooth": 0.0}),
+                ("multilabel, huge logits", (xm[:2], (xm[:2] > 0).astype(dtype)),
+                 {"mode": "multilabel", "ignore_background": True}),
+            ]
+        return cases
+
+    return boundary
+
+
+_COMMON_HYPERS = {
+    "mode": Hyper("binary", Choice(MODES), static=True),
+    "from_logits": Hyper(True, Choice((True, False)), static=True),
+    "per_image": Hyper(True, Choice((True, False)), static=True),
+    "ignore_index": Hyper(-100, None, static=True, optional=True),
+    "ignore_background": Hyper(False, Choice((False, True)), static=True),
+    "smooth": NONNEGATIVE,
+    "spatial_dims": Hyper(2, Interval(1, math.inf), static=True),
+}
+_SEG = dict(task="segmentation", predictions="logits", targets="masks or labels",
+            granularity="example", convex=False)
+
+_DOC_COMMON = """mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (static; see the module).
+      from_logits: apply the sigmoid/softmax (static); False for probabilities.
+      per_image: one loss per image (static); False pools the images.
+      ignore_index: integer target marking pixels to skip (static; None for none).
+      ignore_background: leave class 0 out of the class mean (static).
+      smooth: added to numerator and denominator (``>= 0``).
+      spatial_dims: number of pixel axes (static, default 2).
+      weights: optional image weights, broadcastable to ``B`` (``per_image=True`` only).
+      where: optional boolean mask over images, broadcastable to ``B``."""
+
+
+def _doc(fn):
+    fn.__doc__ = fn.__doc__.replace("{common}", _DOC_COMMON)
+    return fn
+
+
+# ---------------------------------------------------------------------------- region losses
+
+
+@_builtin(
+    "dice",
+    aliases=("soft_dice",),
+    bounded=True,
+    hyper={**_COMMON_HYPERS,
+           "class_weighting": Hyper(None, Choice((None, "generalized")), static=True)},
+    sample=_seg_sample("multiclass"),
+    boundary=_seg_boundary(),
+    reference="Milletari, Navab and Ahmadi, V-Net, 3DV (2016); generalized: Sudre et al., "
+    "Generalised Dice overlap as a deep learning loss function for highly unbalanced "
+    "segmentations, DLMIA (2017)",
+    peers={
+        "optax": "dice_loss / binary_dice_loss / multiclass_generalized_dice_loss",
+        "keras": "Dice",
+    },
+    **_SEG,
+)
+@_doc
+def dice(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    mode: str = "binary",
+    from_logits: bool = True,
+    per_image: bool = True,
+    ignore_index: int | None = -100,
+    ignore_background: bool = False,
+    smooth: float = 1.0,
+    spatial_dims: int = 2,
+    class_weighting: str | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Soft Dice loss: ``1 - (2 TP_c + smooth) / (P_c + T_c + smooth)``, mean over classes.
+
+    ``class_weighting="generalized"`` gives the generalized Dice loss of Sudre et al.:
+    ``1 - (2 sum_c w_c TP_c + smooth) / (sum_c w_c (P_c + T_c) + smooth)`` with
+    ``w_c = 1 / T_c**2`` per unit (image or pool); a class absent from the targets gets the
+    largest weight of the present classes (as MONAI), all weights 1 when none is present.
+
+    Peers: optax's ``dice_loss(smooth=s)`` writes the ratio as ``(TP + s) / (TP + (FP + FN)
+    / 2 + s)``, which is this loss with ``smooth = 2 s``; optax's
+    ``multiclass_generalized_dice_loss`` instead weights the per-class Dice losses with
+    batch-wide normalized ``1 / T_c**2`` weights (not the paper's ratio of sums). Keras's
+    ``Dice`` is ``per_image=False, smooth=1e-7`` on flattened inputs.
+
+    Args:
+      predictions: logits (or probabilities), ``[*B, *S]`` or ``[*B, *S, C]`` by ``mode``.
+      targets: masks or labels matching ``mode``.
+      {common}
+      class_weighting: None (plain class mean) or ``"generalized"`` (static).
+      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss (a scalar for ``per_image=False``).
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p = jnp.array([[[0.9, 0.1], [0.8, 0.0]]])
+      >>> t = jnp.array([[[1.0, 0.0], [1.0, 0.0]]])
+      >>> round(float(lossjax.dice(p, t, from_logits=False, smooth=0.0)), 4)
+      0.1053
+
+    Reference:
+      Milletari, Navab and Ahmadi, "V-Net", 3DV (2016); Sudre, Li, Vercauteren, Ourselin and
+      Cardoso, "Generalised Dice overlap as a deep learning loss function for highly
+      unbalanced segmentations", DLMIA (2017).
+    """
+    name = "dice"
+    s = _seg_inputs(name, predictions, targets, mode=mode, from_logits=from_logits,
+                    ignore_index=ignore_index, per_image=per_image, weights=weights,
+                    where=where, spatial_dims=spatial_dims)
+    tp, ps, ts = _counts(s)
+    if class_weighting == "generalized":
+        if ignore_background and tp.shape[-1] > 1:
+            tp, ps, ts = tp[..., 1:], ps[..., 1:], ts[..., 1:]
+        present = ts > 0
+        inv = jnp.where(present, 1.0 / jnp.where(present, ts, 1.0) ** 2, 0.0)
+        top = jnp.max(inv, axis=-1, keepdims=True)
+        cw = jnp.where(present, inv, jnp.where(top > 0, top, 1.0))
+        loss = 1.0 - _ratio(2.0 * jnp.sum(cw * tp, -1) + smooth,
+                            jnp.sum(cw * (ps + ts), -1) + smooth)
+    else:
+        loss = _class_mean(1.0 - _ratio(2.0 * tp + smooth, ps + ts + smooth), ignore_background)
+    return _finish(name, s, loss, reduction)
+
+
+def _tversky_index(tp, ps, ts, alpha, beta, smooth):
+    return _ratio(tp + smooth, tp + alpha * (ps - tp) + beta * (ts - tp) + smooth)
+
+
+@_builtin(
+    "tversky",
+    bounded=True,
+    hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE},
+    sample=_seg_sample("binary", {"alpha": 0.3, "beta": 0.7}),
+    boundary=_seg_boundary(),
+    reference="Salehi, Erdogmus and Gholipour, Tversky loss function for image segmentation "
+    "using 3D fully convolutional deep networks, MLMI (2017)",
+    peers={"keras": "Tversky", "optax": "dice_loss(alpha, beta)"},
+    **_SEG,
+)
+@_doc
+def tversky(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    mode: str = "binary",
+    from_logits: bool = True,
+    per_image: bool = True,
+    ignore_index: int | None = -100,
+    ignore_background: bool = False,
+    smooth: float = 1.0,
+    spatial_dims: int = 2,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Tversky loss: ``1 - (TP + smooth) / (TP + alpha FP + beta FN + smooth)``, class mean.
+
+    ``FP_c = P_c - TP_c`` and ``FN_c = T_c - TP_c`` (soft counts); ``alpha`` weighs false
+    positives and ``beta`` false negatives. ``alpha = beta = 0.5`` is the Dice loss with
+    ``2 * smooth``; ``alpha = beta = 1`` is the Jaccard loss. It equals optax's
+    ``dice_loss(alpha=alpha, beta=beta, smooth=smooth)`` and, with ``per_image=False,
+    smooth=1e-7``, Keras's ``Tversky``.
+
+    Args:
+      predictions: logits (or probabilities), ``[*B, *S]`` or ``[*B, *S, C]`` by ``mode``.
+      targets: masks or labels matching ``mode``.
+      {common}
+      alpha: weight of false positives (``>= 0``).
+      beta: weight of false negatives (``>= 0``).
+      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss (a scalar for ``per_image=False``).
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p = jnp.array([[[0.9, 0.1], [0.8, 0.0]]])
+      >>> t = jnp.array([[[1.0, 0.0], [1.0, 0.0]]])
+      >>> round(float(lossjax.tversky(p, t, from_logits=False, smooth=0.0, alpha=0.3,
+      ...                             beta=0.7)), 4)
+      0.1237
+
+    Reference:
+      Salehi, Erdogmus and Gholipour, "Tversky loss function for image segmentation using 3D
+      fully convolutional deep networks", MLMI (2017).
+    """
+    name = "tversky"
+    s = _seg_inputs(name, predictions, targets, mode=mode, from_logits=from_logits,
+                    ignore_index=ignore_index, per_image=per_image, weights=weights,
+                    where=where, spatial_dims=spatial_dims)
+    tp, ps, ts = _counts(s)
+    loss = _class_mean(1.0 - _tversky_index(tp, ps, ts, alpha, beta, smooth), ignore_background)
+    return _finish(name, s, loss, reduction)
+
+
+@_builtin(
+    "focal_tversky",
+    bounded=True,
+    hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE, "gamma": POSITIVE},
+    sample=_seg_sample("multilabel", {"alpha": 0.3, "beta": 0.7}),
+    boundary=_seg_boundary(),
+    reference="Abraham and Khan, A Novel Focal Tversky Loss Function with Improved Attention "
+    "U-Net for Lesion Segmentation, ISBI (2019), eq. 4",
+    peers={},
+    **_SEG,
+)
+@_doc
+def focal_tversky(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    mode: str = "binary",
+    from_logits: bool = True,
+    per_image: bool = True,
+    ignore_index: int | None = -100,
+    ignore_background: bool = False,
+    smooth: float = 1.0,
+    spatial_dims: int = 2,
+    alpha: float = 0.3,
+    beta: float = 0.7,
+    gamma: float = 0.75,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Focal Tversky loss: ``(1 - TI_c) ** gamma``, mean over classes.
+
+    ``TI_c`` is the Tversky index of :func:`tversky`. The paper writes the exponent as
+    ``1 / gamma`` with ``gamma`` in [1, 3] and recommends ``gamma = 4/3``; ``gamma`` here is
+    the exponent itself, default ``0.75 = 1 / (4/3)``. The paper's ``alpha = 0.7`` weighs
+    false negatives; here, as in :func:`tversky` (Salehi et al.), ``alpha`` weighs false
+    positives and ``beta`` false negatives, so the defaults ``alpha=0.3, beta=0.7`` are the
+    paper's.
+    At a perfect overlap (``TI = 1``) the gradient of the power is taken as 0.
+
+    Args:
+      predictions: logits (or probabilities), ``[*B, *S]`` or ``[*B, *S, C]`` by ``mode``.
+      targets: masks or labels matching ``mode``.
+      {common}
+      alpha: weight of false positives (``>= 0``).
+      beta: weight of false negatives (``>= 0``).
+      gamma: the exponent (``> 0``; below 1 focuses on hard classes and images).
+      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss (a scalar for ``per_image=False``).
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p = jnp.array([[[0.9, 0.1], [0.8, 0.0]]])
+      >>> t = jnp.array([[[1.0, 0.0], [1.0, 0.0]]])
+      >>> round(float(lossjax.focal_tversky(p, t, from_logits=False, smooth=0.0)), 4)
+      0.2086
+
+    Reference:
+      Abraham and Khan, "A Novel Focal Tversky Loss Function with Improved Attention U-Net
+      for Lesion Segmentation", ISBI (2019), eq. 4.
+    """
+    name = "focal_tversky"
+    s = _seg_inputs(name, predictions, targets, mode=mode, from_logits=from_logits,
+                    ignore_index=ignore_index, per_image=per_image, weights=weights,
+                    where=where, spatial_dims=spatial_dims)
+    tp, ps, ts = _counts(s)
+    base = jnp.maximum(1.0 - _tversky_index(tp, ps, ts, alpha, beta, smooth), 0.0)
+    pos = base > 0
+    per_class = jnp.where(pos, jnp.where(pos, base, 1.0) ** gamma, 0.0)
+    return _finish(name, s, _class_mean(per_class, ignore_background), reduction)
+
+
+@_builtin(
+    "jaccard",
+    aliases=("soft_iou", "soft_jaccard"),
+    bounded=True,
+    hyper=_COMMON_HYPERS,
+    sample=_seg_sample("multiclass", {"from_logits": False}),
+    boundary=_seg_boundary(),
+    reference="Rahman and Wang, Optimizing Intersection-Over-Union in Deep Neural Networks "
+    "for Image Segmentation, ISVC (2016)",
+    peers={},
+    **_SEG,
+)
+@_doc
+def jaccard(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    mode: str = "binary",
+    from_logits: bool = True,
+    per_image: bool = True,
+    ignore_index: int | None = -100,
+    ignore_background: bool = False,
+    smooth: float = 1.0,
+    spatial_dims: int = 2,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Soft Jaccard (IoU) loss: ``1 - (TP_c + smooth) / (P_c + T_c - TP_c + smooth)``.
+
+    The soft intersection over the soft union per class, then the mean over classes.
+
+    Args:
+      predictions: logits (or probabilities), ``[*B, *S]`` or ``[*B, *S, C]`` by ``mode``.
+      targets: masks or labels matching ``mode``.
+      {common}
+      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss (a scalar for ``per_image=False``).
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p = jnp.array([[[0.9, 0.1], [0.8, 0.0]]])
+      >>> t = jnp.array([[[1.0, 0.0], [1.0, 0.0]]])
+      >>> round(float(lossjax.jaccard(p, t, from_logits=False, smooth=0.0)), 4)
+      0.1905
+
+    Reference:
+      Rahman and Wang, "Optimizing Intersection-Over-Union in Deep Neural Networks for Image
+      Segmentation", ISVC (2016).
+    """
+    name = "jaccard"
+    s = _seg_inputs(name, predictions, targets, mode=mode, from_logits=from_logits,
+                    ignore_index=ignore_index, per_image=per_image, weights=weights,
+                    where=where, spatial_dims=spatial_dims)
+    tp, ps, ts = _counts(s)
+    loss = _class_mean(1.0 - _ratio(tp + smooth, ps + ts - tp + smooth), ignore_background)
+    return _finish(name, s, loss, reduction)
+
+
+# ----------------------------------------------------------------------------------- Lovász
+
+
+def _lovasz_grad(gt_sorted: Array) -> Array:
+    """Gradient of the Lovász extension of the Jaccard loss at sorted 0/1 ground truth."""
+    gts = jnp.sum(gt_sorted, axis=-1, keepdims=True)
+    inter = gts - jnp.cumsum(gt_sorted, axis=-1)
+    union = gts + jnp.cumsum(1.0 - gt_sorted, axis=-1)
+    jac = 1.0 - _ratio(inter, union)
+    return jnp.concatenate([jac[..., :1], jac[..., 1:] - jac[..., :-1]], axis=-1)
+
+
+def _lovasz(errors: Array, gt: Array, valid: Array) -> Array:
+    """``sum_i errors_(i) g_i`` with errors sorted descending along the last axis.
+
+    Invalid entries sort last (their error is replaced by -inf for the sort) with ``gt = 0``,
+    so they change neither the weights of the valid ones nor the value; they get no gradient.
+    """
+    key = jnp.where(valid, jax.lax.stop_gradient(errors), -jnp.inf)
+    order = jnp.argsort(-key, axis=-1)
+    e = jnp.take_along_axis(jnp.where(valid, errors, 0.0), order, axis=-1)
+    g = jnp.take_along_axis(jnp.where(valid, gt, 0.0), order, axis=-1)
+    return jnp.sum(e * jax.lax.stop_gradient(_lovasz_grad(g)), axis=-1)
+
+
+def _pool(x: Array, per_image: bool) -> Array:
+    """``[B, P, ...]`` -> ``[U, P', ...]``: per image, or all images as one unit."""
+    return x if per_image else x.reshape(1, -1, *x.shape[2:])
+
+
+@_builtin(
+    "lovasz_hinge",
+    task="segmentation",
+    predictions="logits",
+    targets="binary masks",
+    granularity="example",
+    bounded=False,
+    convex=False,
+    twice_differentiable=False,
+    hyper={
+        "per_image": Hyper(True, Choice((True, False)), static=True),
+        "ignore_index": Hyper(-100, None, static=True, optional=True),
+        "spatial_dims": Hyper(2, Interval(1, math.inf), static=True),
+    },
+    sample=_seg_sample("binary", {"integer_targets": True}),
+    boundary=_seg_boundary("lovasz_hinge"),
+    reference="Berman, Rannen Triki and Blaschko, The Lovász-Softmax loss: A tractable "
+    "surrogate for the optimization of the intersection-over-union measure in neural "
+    "networks, CVPR (2018), section 3.1",
+    peers={},
+)
+def lovasz_hinge(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    per_image: bool = True,
+    ignore_index: int | None = -100,
+    spatial_dims: int = 2,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Lovász hinge loss: the Lovász extension of the Jaccard loss applied to hinge errors.
+
+    With signs ``s = 2 t - 1`` and errors ``e_i = max(0, 1 - x_i s_i)`` sorted in decreasing
+    order, the loss is ``sum_i e_(i) g_i`` where ``g`` is the gradient of the Lovász
+    extension of the Jaccard loss at the sorted ground truth (Berman et al., Alg. 1). The
+    sort order is piecewise constant, so the loss is piecewise linear in the logits.
+    Binary only: predictions ``[*B, *S]`` are logits, targets ``[*B, *S]`` are 0/1 (floats are
+    thresholded at 0.5) or integers with ``ignore_index``.
+
+    Args:
+      predictions: logits ``[*B, *S]``.
+      targets: binary masks ``[*B, *S]``.
+      per_image: one loss per image (static); False pools all pixels of the kept images
+        (Berman et al.'s ``per_image=False``).
+      ignore_index: integer target marking pixels to skip (static; None for none).
+      spatial_dims: number of pixel axes (static, default 2).
+      weights: optional image weights, broadcastable to ``B`` (``per_image=True`` only).
+      where: optional boolean mask over images, broadcastable to ``B``.
+      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss (a scalar for ``per_image=False``).
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.array([[2.0, -1.0, 0.5, -3.0]])
+      >>> t = jnp.array([[1, 0, 0, 0]])
+      >>> round(float(lossjax.lovasz_hinge(x, t)), 4)
+      0.75
+
+    Reference:
+      Berman, Rannen Triki and Blaschko, "The Lovász-Softmax loss", CVPR (2018), sec. 3.1.
+    """
+    name = "lovasz_hinge"
+    s = _seg_inputs(name, predictions, targets, mode="binary", from_logits=False,
+                    ignore_index=ignore_index, per_image=per_image, weights=weights,
+                    where=where, spatial_dims=spatial_dims)
+    x, t, v = (_pool(a[..., 0], per_image) for a in (s.scores, s.t, s.v))
+    gt = (t > 0.5).astype(x.dtype)
+    errors = jax.nn.relu(1.0 - x * (2.0 * gt - 1.0))
+    return _finish(name, s, _lovasz(errors, gt, v > 0), reduction)
+
+
+@_builtin(
+    "lovasz_softmax",
+    task="segmentation",
+    predictions="logits",
+    targets="labels",
+    granularity="example",
+    bounded=True,
+    convex=False,
+    twice_differentiable=False,
+    hyper={
+        "from_logits": Hyper(True, Choice((True, False)), static=True),
+        "per_image": Hyper(True, Choice((True, False)), static=True),
+        "ignore_index": Hyper(-100, None, static=True, optional=True),
+        "classes": Hyper("present", Choice(("present", "all")), static=True),
+        "spatial_dims": Hyper(2, Interval(1, math.inf), static=True),
+    },
+    sample=_seg_sample("multiclass", with_mode=False),
+    boundary=_seg_boundary("lovasz_softmax"),
+    reference="Berman, Rannen Triki and Blaschko, The Lovász-Softmax loss: A tractable "
+    "surrogate for the optimization of the intersection-over-union measure in neural "
+    "networks, CVPR (2018), section 3.2, eq. 12",
+    peers={},
+)
+def lovasz_softmax(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    from_logits: bool = True,
+    per_image: bool = True,
+    ignore_index: int | None = -100,
+    classes: str = "present",
+    spatial_dims: int = 2,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Lovász-softmax loss: the Lovász extension of the per-class Jaccard loss.
+
+    For class ``c`` the pixel errors are ``m_i(c) = |[y_i = c] - p_i(c)|``; sorted in
+    decreasing order they are weighted by the gradient of the Lovász extension of the
+    Jaccard loss at the sorted ground truth ``[y = c]`` (Berman et al., eq. 12). The loss is
+    the mean over classes: those present in the targets of the unit (``classes="present"``,
+    the paper's default; 0 when none is) or all (``"all"``). Berman et al. take
+    probabilities; here ``from_logits=True`` (default) applies the softmax first.
+
+    Args:
+      predictions: logits (or probabilities) ``[*B, *S, C]``.
+      targets: integer labels ``[*B, *S]``.
+      from_logits: apply the softmax (static); False for probabilities.
+      per_image: one loss per image (static); False pools the images.
+      ignore_index: integer label marking pixels to skip (static; None for none).
+      classes: ``"present"`` or ``"all"`` (static).
+      spatial_dims: number of pixel axes (static, default 2).
+      weights: optional image weights, broadcastable to ``B`` (``per_image=True`` only).
+      where: optional boolean mask over images, broadcastable to ``B``.
+      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss (a scalar for ``per_image=False``).
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p = jnp.array([[[0.8, 0.2], [0.4, 0.6], [0.3, 0.7]]])
+      >>> y = jnp.array([[0, 0, 1]])
+      >>> round(float(lossjax.lovasz_softmax(p, y, from_logits=False)), 4)
+      0.4333
+
+    Reference:
+      Berman, Rannen Triki and Blaschko, "The Lovász-Softmax loss", CVPR (2018), sec. 3.2.
+    """
+    name = "lovasz_softmax"
+    pr = _core.float_input("predictions", predictions, name)
+    t = _core.numeric_input("targets", targets, name)
+    if pr.ndim < 2 or t.shape != pr.shape[:-1]:
+        raise ValueError(f"{name}: `targets` must be integer labels of shape "
+                         f"{tuple(pr.shape[:-1])} (the predictions' shape without the class "
+                         f"axis); got {tuple(t.shape)}.")
+    if not jnp.issubdtype(t.dtype, jnp.integer):
+        raise TypeError(f"{name}: `targets` must be integer labels; got dtype {t.dtype}.")
+    s = _seg_inputs(name, pr, t, mode="multiclass", from_logits=from_logits,
+                    ignore_index=ignore_index, per_image=per_image, weights=weights,
+                    where=where, spatial_dims=spatial_dims)
+    p, fg, v = (jnp.swapaxes(_pool(a, per_image), -1, -2) for a in (s.probs, s.t, s.v))
+    valid = v > 0  # [U, C, P]
+    per_class = _lovasz(jnp.abs(fg - p), fg, valid)  # [U, C]
+    if classes == "present":
+        present = jnp.sum(fg * v, axis=-1) > 0
+        n = jnp.sum(present, axis=-1).astype(per_class.dtype)
+        loss = _core.safe_divide(jnp.sum(jnp.where(present, per_class, 0.0), -1), n)
+    else:
+        loss = jnp.mean(per_class, axis=-1)
+    return _finish(name, s, loss, reduction)

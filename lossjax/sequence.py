@@ -1,0 +1,170 @@
+"""Sequence losses: connectionist temporal classification (CTC).
+
+The unit of the contract is a sequence: ``logits [..., T, K]`` with integer ``labels [..., U]``
+give one loss per sequence (shape ``[...]``); ``weights``/``where`` act on sequences.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from lossjax import _core
+from lossjax._core import Array, ArrayLike
+from lossjax.registry import Choice, Hyper, _builtin
+
+
+def _lengths(name, arg, value, unit, full):
+    if value is None:
+        return jnp.full(unit, full, jnp.int32)
+    n = _core.integer_input(arg, value, name)
+    _core.check_shape(arg, n, unit, name, "one length per sequence")
+    return jnp.clip(n, 0, full).astype(jnp.int32)
+
+
+def _ctc_sample(key, batch, dtype=jnp.float32, t=6, k=4, u=3):
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    logits = 2.0 * jax.random.normal(k1, (*batch, t, k), jnp.float32)
+    labels = jax.random.randint(k2, (*batch, u), 1, k)
+    logit_lengths = jax.random.randint(k3, batch, 4, t + 1)
+    label_lengths = jax.random.randint(k4, batch, 0, u + 1)
+    return (logits.astype(dtype), labels, logit_lengths, label_lengths), {}
+
+
+def _ctc_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    big = 1e4
+    onehot = a([[[big, -big, -big], [-big, big, -big], [big, -big, -big], [-big, -big, big]]])
+    lab = jnp.array([[1, 2]])
+    return [
+        ("huge logits, the right path", (onehot, lab, jnp.array([4]), jnp.array([2])), {}),
+        ("huge logits, the wrong path", (-onehot, lab, jnp.array([4]), jnp.array([2])), {}),
+        ("empty label", (onehot, lab, jnp.array([4]), jnp.array([0])), {}),
+        ("impossible alignment, zero_infinity", (onehot, jnp.array([[1, 1]]), jnp.array([2]),
+                                                 jnp.array([2])), {"zero_infinity": True}),
+        ("repeated label, just enough frames", (onehot * 0, jnp.array([[1, 1]]),
+                                                jnp.array([3]), jnp.array([2])), {}),
+        ("NaN sequence dropped by where",
+         (jnp.concatenate([a(jnp.full((1, 4, 3), jnp.nan)), onehot]), jnp.array([[1, 2]] * 2),
+          jnp.array([4, 4]), jnp.array([2, 2])), {"where": jnp.array([False, True])}),
+    ]
+
+
+@_builtin(
+    "ctc",
+    task="sequence",
+    predictions="logits",
+    targets="label sequences",
+    granularity="example",
+    bounded=False,
+    convex=False,
+    twice_differentiable=False,
+    hyper={
+        "blank_id": Hyper(0, None, static=True),
+        "zero_infinity": Hyper(False, Choice((False, True)), static=True),
+    },
+    sample=_ctc_sample,
+    boundary=_ctc_boundary,
+    batch_argnums=(0, 1, 2, 3),
+    reference="Graves, Fernández, Gomez and Schmidhuber, Connectionist Temporal "
+    "Classification, ICML (2006)",
+    peers={
+        "optax": "ctc_loss / ctc_loss_with_forward_probs",
+        "torch": "ctc_loss",
+        "keras": "CTC",
+    },
+)
+def ctc(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    logit_lengths: ArrayLike | None = None,
+    label_lengths: ArrayLike | None = None,
+    *,
+    blank_id: int = 0,
+    zero_infinity: bool = False,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """CTC loss: ``-log sum_{a in B^-1(y)} prod_t softmax(x_t)[a_t]`` per sequence.
+
+    The sum runs over every frame-level alignment ``a`` (labels and blanks) that collapses to
+    the label sequence ``y`` (merge repeats, then drop blanks). Computed with optax's
+    ``ctc_loss`` (the forward algorithm in log space) on the float32 (or wider) logits, with
+    lengths turned into optax's paddings and the labels past ``label_lengths`` masked out.
+
+    An *impossible* alignment (fewer frames than labels plus repeated neighbours) has
+    probability 0: the loss is ``inf`` as in PyTorch (optax alone returns a large finite
+    number, about ``1e5`` per missing frame), or 0 with a zero gradient for
+    ``zero_infinity=True`` (as PyTorch's flag).
+
+    ``reduction="mean"`` is the contract's mean over sequences of the per-sequence loss.
+    PyTorch's default ``reduction="mean"`` divides each loss by its target length first:
+    ``ctc(..., weights=1 / label_lengths, reduction="sum") / batch_size`` gives that.
+
+    Args:
+      logits: ``[..., T, K]`` unnormalized log-probabilities per frame (``K`` includes the
+        blank).
+      labels: integer ``[..., U]`` label sequences (right-padded; no blanks).
+      logit_lengths: optional integer ``[...]``: frames used per sequence (default ``T``).
+      label_lengths: optional integer ``[...]``: labels per sequence (default ``U``).
+      blank_id: the blank class (static).
+      zero_infinity: impossible alignments give 0 instead of ``inf`` (static).
+      weights: optional sequence weights broadcastable to ``[...]``.
+      where: optional boolean mask over sequences ``[...]``.
+      reduction: ``"none"`` (per sequence), ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> x = jnp.zeros((1, 2, 2))  # two frames, uniform over {blank, a}
+      >>> round(float(lossjax.ctc(x, jnp.array([[1]]))), 4)  # paths a-, -a, aa: 3/4
+      0.2877
+
+    Reference:
+      Graves, Fernández, Gomez and Schmidhuber, "Connectionist Temporal Classification:
+      Labelling Unsegmented Sequence Data with Recurrent Neural Networks", ICML (2006).
+    """
+    name = "ctc"
+    x = _core.float_input("logits", logits, name)
+    if x.ndim < 2:
+        raise ValueError(f"{name}: `logits` must be [..., T, K]; got shape {tuple(x.shape)}.")
+    y = _core.integer_input("labels", labels, name)
+    unit = x.shape[:-2]
+    t, k = x.shape[-2:]
+    if y.ndim != len(unit) + 1 or y.shape[:-1] != unit:
+        raise ValueError(f"{name}: `labels` must have shape {(*unit, 'U')} (the logits' batch "
+                         f"shape, then the label axis); got {tuple(y.shape)}.")
+    if isinstance(blank_id, bool) or not isinstance(blank_id, int) or not 0 <= blank_id < k:
+        raise ValueError(f"{name}: `blank_id` must be a Python int in [0, {k}); got "
+                         f"{blank_id!r}.")
+    u = y.shape[-1]
+    n_x = _lengths(name, "logit_lengths", logit_lengths, unit, t)
+    n_y = _lengths(name, "label_lengths", label_lengths, unit, u)
+    dtype = _core.compute_dtype(x)
+    mask = _core.prepare_where(where, unit, name)
+    w = _core.prepare_weights(weights, unit, dtype, name)
+    x = x.astype(dtype)
+    if mask is not None:  # dropped sequences: safe logits, empty label (always possible)
+        x = jnp.where(mask[..., None, None], x, 0.0)
+        n_x = jnp.where(mask, n_x, t)
+        n_y = jnp.where(mask, n_y, 0)
+    pos = jnp.arange(u)
+    real = pos < n_y[..., None]
+    y = jnp.where(real, y, -1)  # -1: matches no class and no real label (repeats are exact)
+    repeats = jnp.sum(real[..., 1:] & (y[..., 1:] == y[..., :-1]), axis=-1)
+    possible = n_x >= n_y + repeats
+
+    flat_x = x.reshape(-1, t, k)
+    logit_pad = (jnp.arange(t) >= n_x[..., None]).astype(dtype).reshape(-1, t)
+    label_pad = (~real).astype(dtype).reshape(-1, u)
+    per_seq = optax.ctc_loss(flat_x, logit_pad, y.reshape(-1, u), label_pad, blank_id=blank_id)
+    per_seq = per_seq.astype(dtype).reshape(unit)
+    if zero_infinity:
+        loss = jnp.where(possible, per_seq, 0.0)
+    else:
+        loss = jnp.where(possible, per_seq, jnp.inf)
+    return _core.reduce(loss, weights=w, where=mask, reduction=reduction, loss_name=name)
