@@ -24,6 +24,7 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/python -m experiments.demo --out results
 
 test: $(VENV)/.dev-installed
+	$(BIN)/ruff check lossjax tests experiments
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup tests
 
 lint: $(VENV)/.dev-installed

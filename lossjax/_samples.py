@@ -24,7 +24,9 @@ def finfo_max(dtype: Any) -> float:
     return float(jnp.finfo(dtype).max)
 
 
-def predictions_of(kind: str, key: jax.Array, shape: tuple[int, ...], dtype: Any, per_example: bool):
+def predictions_of(
+    kind: str, key: jax.Array, shape: tuple[int, ...], dtype: Any, per_example: bool
+):
     if kind == "values":
         return jax.random.normal(key, shape, dtype)
     if kind in ("logits", "scores"):

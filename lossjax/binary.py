@@ -313,7 +313,10 @@ def _focal_boundary(dtype):
     granularity="element",
     bounded=False,
     convex=False,
-    hyper={"alpha": Hyper(None, UNIT, optional=True), "gamma": Hyper(2.0, NONNEGATIVE, static=True)},
+    hyper={
+        "alpha": Hyper(None, UNIT, optional=True),
+        "gamma": Hyper(2.0, NONNEGATIVE, static=True),
+    },
     boundary=_focal_boundary,
     checks=_binary_targets_check,
     reference="Lin et al., Focal Loss for Dense Object Detection, ICCV (2017), eq. 5",

@@ -31,7 +31,11 @@ def _kl_boundary(dtype):
     return [
         ("zero targets, log(0) predictions", (lq, t), {}),
         ("zero targets as -inf log targets", (lq, jnp.log(t)), {"log_targets": True}),
-        ("-inf rows dropped by where", (a([[ninf] * 5, [-1.6] * 5]), t), {"where": jnp.array([False, True])}),
+        (
+            "-inf rows dropped by where",
+            (a([[ninf] * 5, [-1.6] * 5]), t),
+            {"where": jnp.array([False, True])},
+        ),
     ]
 
 

@@ -359,7 +359,8 @@ def test_boundary_values_and_gradients_are_finite(spec, dtype):
     if not cases:
         pytest.skip("no boundary inputs registered")
     # all cases in one compiled program (compilation dominates the battery's time)
-    static = [tuple(sorted((k, v) for k, v in kw.items() if not _is_array(v))) for _, _, kw in cases]
+    static = [tuple(sorted((k, v) for k, v in kw.items() if not _is_array(v)))
+              for _, _, kw in cases]
     arrays = [{k: v for k, v in kw.items() if _is_array(v)} for _, _, kw in cases]
 
     @jax.jit
