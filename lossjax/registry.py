@@ -230,6 +230,8 @@ def _public(body: Callable[..., jax.Array], name: str, hypers: Mapping[str, Hype
                 hypers[arg].check(arg, value, name)
         if "reduction" in bound.arguments:
             _core.check_reduction(bound.arguments["reduction"], name)
+        # defaults made explicit: f(x, y) and f(x, y, reduction="mean") share one compiled kernel
+        bound.apply_defaults()
         return jitted(*bound.args, **bound.kwargs)
 
     loss.jitted = jitted  # type: ignore[attr-defined]  # exposed for cache inspection in tests

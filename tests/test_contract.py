@@ -22,7 +22,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from absl.testing import parameterized
-from jax.test_util import check_grads
 
 import lossjax
 from lossjax import registry
@@ -73,15 +72,43 @@ def key_for(spec, salt: int = 0) -> jax.Array:
     return jax.random.PRNGKey(zlib.crc32(spec.name.encode()) + salt)
 
 
+def rng_for(spec, salt: int) -> np.random.Generator:
+    """NumPy generator with the same per-loss seed, for masks and weights (no XLA kernels)."""
+    return np.random.default_rng(zlib.crc32(spec.name.encode()) + salt)
+
+
+def _cast(x, dtype):
+    """Host-side cast of a floating array (NumPy with ml_dtypes: no XLA kernel to compile)."""
+    if not _is_array(x) or not np.issubdtype(np.asarray(x).dtype, np.floating):
+        return x
+    return jnp.asarray(np.asarray(x).astype(jnp.dtype(dtype)))
+
+
+@functools.cache
+def _sample64(name, batch, salt):
+    spec = registry.spec(name)
+    args, kwargs = spec.sample(key_for(spec, salt), batch, jnp.float64)
+    return tuple(args), tuple(kwargs.items())
+
+
 def sample(spec, batch=BATCH, dtype=jnp.float64, salt=0):
-    args, kwargs = spec.sample(key_for(spec, salt), batch, dtype)
+    """The loss's own float64 sample, cast to `dtype` on the host.
+
+    Random kernels cost more to compile than most losses, so each loss draws once per batch
+    shape and seed, in float64; lower precisions are the same inputs rounded.
+    """
+    args, kwargs = _sample64(spec.name, tuple(batch), salt)
+    if jnp.dtype(dtype) != jnp.float64:
+        args = tuple(_cast(a, dtype) for a in args)
+        kwargs = tuple((k, _cast(v, dtype)) for k, v in kwargs)
     return tuple(args), dict(kwargs)
 
 
 def take(spec, args, index):
     """Indexes the batch-carrying arguments (``spec.batch_argnums``) along their batch axis."""
     return tuple(
-        a[index] if i in spec.batch_argnums else a for i, a in enumerate(args)
+        jnp.asarray(np.asarray(a)[index]) if i in spec.batch_argnums else a
+        for i, a in enumerate(args)
     )
 
 
@@ -104,7 +131,7 @@ def grads(spec, args, kwargs, reduction="mean"):
 
 
 def as64(x):
-    return np.asarray(jnp.asarray(x, jnp.float64))
+    return np.asarray(x).astype(np.float64)  # on the host: no conversion kernel to compile
 
 
 def close(a, b, rtol=1e-10, atol=1e-12):
@@ -113,7 +140,7 @@ def close(a, b, rtol=1e-10, atol=1e-12):
 
 def mask_for(spec, batch=BATCH):
     """A seeded boolean mask with at least one kept and one dropped unit."""
-    m = np.array(jax.random.bernoulli(key_for(spec, 7), 0.5, batch))
+    m = rng_for(spec, 7).random(batch) < 0.5
     m.flat[0], m.flat[-1] = True, False
     return jnp.asarray(m)
 
@@ -133,7 +160,8 @@ def _program(name: str, static: tuple, array_keys: tuple, has_weights: bool, has
         if has_where:
             kwargs["where"] = where
         values = {r: spec.fn(*args, reduction=r, **kwargs) for r in REDUCTIONS}
-        g = grads(spec, args, kwargs) if spec.differentiable else ()
+        # metrics (differentiable=False) too: their gradient must be a finite zero, not an error
+        g = grads(spec, args, kwargs)
         return values, g
 
     return jax.jit(program)
@@ -148,7 +176,17 @@ def run(spec, args, kwargs, *, weights=None, where=None):
     """
     static = tuple(sorted((k, v) for k, v in kwargs.items() if not _is_array(v)))
     array_keys = tuple(sorted(k for k, v in kwargs.items() if _is_array(v)))
-    prog = _program(spec.name, static, array_keys, weights is not None, where is not None)
+    if weights is None or where is None:
+        # unit weights and an all-True mask stand in for None, so that the plain, weighted and
+        # masked calls of a test share one compiled program (None itself goes through the
+        # eager kernel in test_jit_equals_eager and test_weights_and_reductions)
+        shape = jax.eval_shape(lambda: spec.fn(*args, reduction="none", **kwargs)).shape
+        wide = any(is_float(a) and jnp.asarray(a).dtype == jnp.float64 for a in args)
+        if weights is None:
+            weights = np.ones(shape, np.float64 if wide else np.float32)
+        if where is None:
+            where = np.ones(shape, bool)
+    prog = _program(spec.name, static, array_keys, True, True)
     return prog(tuple(args), tuple(kwargs[k] for k in array_keys), weights, where)
 
 
@@ -184,10 +222,10 @@ def test_matches_float64_reference(spec):
     ref = REFERENCES.get(spec.name)
     if ref is None:
         pytest.skip("custom loss without a reference")
-    args, kwargs = sample(spec, (7,))
-    got = spec.fn(*args, reduction="none", **kwargs)
+    args, kwargs = sample(spec)
+    got = run(spec, args, kwargs)[0]["none"]  # unit weights: the per-unit losses
     want = ref(*[np.asarray(a) for a in args], **kwargs)
-    assert got.shape == (7,)
+    assert got.shape == BATCH
     assert got.dtype == jnp.float64
     close(got, want, rtol=1e-9, atol=1e-10)
 
@@ -200,14 +238,10 @@ def test_jit_equals_eager_and_the_kernel_is_cached(spec):
     args, kwargs = sample(spec)
     traced, _ = run(spec, args, kwargs)
     compiled = spec.fn(*args, **kwargs)
-    with jax.disable_jit():  # op by op, in Python: what a user debugging the loss sees
-        eager = spec.fn(*args, **kwargs)
-    close(compiled, eager)
-    for r in REDUCTIONS:
-        close(traced[r], spec.fn(*args, reduction=r, **kwargs))
+    close(traced["mean"], compiled)
     # an eager call runs a cached compiled kernel: new values of the same shape do not retrace
     size = spec.fn.jitted._cache_size()
-    args2, _ = sample(spec, salt=1)
+    args2 = tuple(jnp.asarray(np.asarray(a) * 0.5) if is_float(a) else a for a in args)
     spec.fn(*args2, reduction="mean", **kwargs)
     assert spec.fn.jitted._cache_size() == size
 
@@ -262,7 +296,7 @@ def test_garbage_at_masked_positions_changes_nothing(spec):
 @pytest.mark.parametrize("spec", params(SPECS))
 def test_weights_and_reductions(spec):
     args, kwargs = sample(spec)
-    w = jax.random.uniform(key_for(spec, 3), BATCH, jnp.float64, 0.1, 2.0)
+    w = jnp.asarray(rng_for(spec, 3).uniform(0.1, 2.0, BATCH))
     sq = (lambda x: as64(x) ** 2) if spec.name in ROOT_REDUCED else as64
     plain, _ = run(spec, args, kwargs)
     weighted, _ = run(spec, args, kwargs, weights=w)
@@ -303,9 +337,22 @@ def test_nothing_kept_gives_zero_and_a_finite_gradient(spec):
         assert not np.any(as64(gi)), "masked units must get a zero gradient"
 
 
+def _vdot(xs, ys):
+    return sum(jnp.vdot(x, y) for x, y in zip(xs, ys, strict=True))
+
+
 @pytest.mark.parametrize("spec", params(FD_SPECS))
 def test_gradients_match_finite_differences_in_float64(spec):
-    args, kwargs = sample(spec, (3,))
+    """Directional derivatives against central differences (step 1e-6, float64), first order
+    in forward and reverse mode, second order as reverse over reverse and forward over
+    reverse; the check of `jax.test_util.check_grads`, written as one compiled program."""
+    args, kwargs = sample(spec)  # its first 3 units: no second draw (random kernels compile)
+    args = take(spec, args, np.arange(3))
+    primals = tuple(args[i] for i in spec.diff_argnums)
+    rng = rng_for(spec, 5)
+    v = tuple(jnp.asarray(rng.standard_normal(p.shape)) for p in primals)  # direction
+    u = tuple(jnp.asarray(rng.standard_normal(p.shape)) for p in primals)  # second direction
+    eps = 1e-6
 
     def f(*diff):
         full = list(args)
@@ -313,67 +360,128 @@ def test_gradients_match_finite_differences_in_float64(spec):
             full[i] = d
         return spec.fn(*full, reduction="mean", **kwargs)
 
-    primals = tuple(args[i] for i in spec.diff_argnums)
-    tol = dict(eps=1e-6, atol=1e-5, rtol=1e-5)
-    if spec.forward_mode:
-        check_grads(f, primals, order=1, modes=("fwd",), **tol)
-    # reverse mode, and reverse over reverse where the loss is twice differentiable
-    check_grads(f, primals, order=2 if spec.twice_differentiable else 1, modes=("rev",), **tol)
-    if spec.twice_differentiable:  # jax.hessian is forward over reverse
-        chex.assert_tree_all_finite(jax.jit(jax.hessian(f))(*primals))
+    def shift(p, t):
+        return tuple(a + t * b for a, b in zip(p, v, strict=True))
+
+    def grad_u(*p):  # <grad f(p), u>
+        return _vdot(jax.grad(f, argnums=tuple(range(len(p))))(*p), u)
+
+    @jax.jit
+    def program(p):
+        out = {
+            "fd": (f(*shift(p, eps)) - f(*shift(p, -eps))) / (2 * eps),
+            "rev": _vdot(jax.grad(f, argnums=tuple(range(len(p))))(*p), v),
+        }
+        if spec.forward_mode:
+            out["fwd"] = jax.jvp(f, p, v)[1]
+        if spec.twice_differentiable:
+            out["fd2"] = (grad_u(*shift(p, eps)) - grad_u(*shift(p, -eps))) / (2 * eps)
+            out["rev2"] = _vdot(jax.grad(grad_u, argnums=tuple(range(len(p))))(*p), v)
+            out["fwd2"] = jax.jvp(grad_u, p, v)[1]
+            out["hessian"] = jax.hessian(f, argnums=tuple(range(len(p))))(*p)
+        return out
+
+    out = program(primals)
+    chex.assert_tree_all_finite(out)
+    tol = dict(rtol=1e-5, atol=1e-5)
+    for mode in ("rev", "fwd"):
+        if mode in out:
+            np.testing.assert_allclose(float(out[mode]), float(out["fd"]), err_msg=mode, **tol)
+    for mode in ("rev2", "fwd2"):
+        if mode in out:
+            np.testing.assert_allclose(float(out[mode]), float(out["fd2"]), err_msg=mode, **tol)
 
 
 # ------------------------------------------------------------------------ dtypes, boundary
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16, jnp.float64],
-                         ids=lambda d: jnp.dtype(d).name)
+LOW = (jnp.float32, jnp.bfloat16, jnp.float16)
+
+
+@functools.cache
+def _low_precision(name):
+    """Values (every reduction) and mean gradients for float32, bfloat16 and float16 inputs,
+    from one compiled program: one compilation of three copies costs about half of three."""
+    spec = registry.spec(name)
+    samples = [sample(spec, dtype=d) for d in LOW]
+    static = tuple(sorted((k, v) for k, v in samples[0][1].items() if not _is_array(v)))
+
+    @jax.jit
+    def program(all_args, all_arrays):
+        out = []
+        for args, arrays in zip(all_args, all_arrays, strict=True):
+            kw = dict(static, **arrays)
+            values = {r: spec.fn(*args, reduction=r, **kw) for r in REDUCTIONS}
+            out.append((values, grads(spec, args, kw)))
+        return out
+
+    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for _, kw in samples]
+    results = program([a for a, _ in samples], arrays)
+    return {jnp.dtype(d).name: (a, kw, r) for d, (a, kw), r in zip(LOW, samples, results,
+                                                                    strict=True)}
+
+
+@pytest.mark.parametrize("dtype", [*LOW, jnp.float64], ids=lambda d: jnp.dtype(d).name)
 @pytest.mark.parametrize("spec", params(SPECS))
 def test_dtypes(spec, dtype):
     """Half precision computes in float32; float32 stays float32; float64 stays float64."""
-    args, kwargs = sample(spec, dtype=dtype)
-    want = jnp.float64 if dtype == jnp.float64 else jnp.float32
-    values, g = run(spec, args, kwargs)
+    if jnp.dtype(dtype) == jnp.float64:
+        args, kwargs = sample(spec)
+        values, g = run(spec, args, kwargs)
+        want = jnp.float64
+    else:
+        args, kwargs, (values, g) = _low_precision(spec.name)[jnp.dtype(dtype).name]
+        want = jnp.float32
     for r, out in values.items():
         assert out.dtype == want, (r, out.dtype)
         chex.assert_tree_all_finite(out)
-    # eager calls (the cached kernel) agree with the traced ones and have the same dtype
-    eager = spec.fn(*args, **kwargs)
-    assert eager.dtype == want
-    np.testing.assert_allclose(as64(eager), as64(values["mean"]), rtol=1e-6, atol=1e-7)
-    # the half-precision value agrees with the float32 value on the same (rounded) inputs
+    # the half-precision value agrees with the exact value on the same (rounded) inputs: the
+    # float64 program of `run` on those inputs, widened
     if dtype in HALF:
-        up = tuple(a.astype(jnp.float32) if is_float(a) else a for a in args)
-        np.testing.assert_allclose(as64(values["mean"]), as64(spec.fn(*up, **kwargs)),
+        up = tuple(_cast(a, jnp.float64) for a in args)
+        np.testing.assert_allclose(as64(values["mean"]), as64(run(spec, up, kwargs)[0]["mean"]),
                                    rtol=1e-5, atol=1e-6)
     for gi, i in zip(g, spec.diff_argnums, strict=True):
         assert gi.dtype == args[i].dtype
         chex.assert_tree_all_finite(gi)
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16],
-                         ids=lambda d: jnp.dtype(d).name)
-@pytest.mark.parametrize("spec", params(SPECS))
-def test_boundary_values_and_gradients_are_finite(spec, dtype):
-    cases = spec.boundary(dtype) if spec.boundary else []
-    if not cases:
-        pytest.skip("no boundary inputs registered")
-    # all cases in one compiled program (compilation dominates the battery's time)
+# float32 and float16 (the narrowest range, 65504): bfloat16 shares float32's exponent range, so
+# its boundary cases are float32's rounded to 8 bits; it keeps its random-input test above.
+BOUNDARY_DTYPES = (jnp.float32, jnp.float16)
+
+
+@functools.cache
+def _boundary(name):
+    """Every boundary case of both dtypes in one compiled program."""
+    spec = registry.spec(name)
+    cases = [(jnp.dtype(d).name, *c) for d in BOUNDARY_DTYPES for c in spec.boundary(d)]
     static = [tuple(sorted((k, v) for k, v in kw.items() if not _is_array(v)))
-              for _, _, kw in cases]
-    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for _, _, kw in cases]
+              for *_, kw in cases]
+    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for *_, kw in cases]
 
     @jax.jit
     def all_cases(all_args, all_arrays):
         out = []
         for args, arr, st in zip(all_args, all_arrays, static, strict=True):
             kw = dict(st, **arr)
-            values = {r: spec.fn(*args, reduction=r, **kw) for r in REDUCTIONS}
-            out.append((values, grads(spec, args, kw) if spec.differentiable else ()))
+            # "sum" is a sum of the finite "none" values: checking it would only add compile time
+            values = {r: spec.fn(*args, reduction=r, **kw) for r in ("none", "mean")}
+            out.append((values, grads(spec, args, kw)))
         return out
 
-    results = all_cases([tuple(a) for _, a, _ in cases], arrays)
-    for (label, _, _), (values, g) in zip(cases, results, strict=True):
+    results = all_cases([tuple(a) for _, _, a, _ in cases], arrays)
+    return [(d, label, r) for (d, label, _, _), r in zip(cases, results, strict=True)]
+
+
+@pytest.mark.parametrize("dtype", BOUNDARY_DTYPES, ids=lambda d: jnp.dtype(d).name)
+@pytest.mark.parametrize("spec", params(SPECS))
+def test_boundary_values_and_gradients_are_finite(spec, dtype):
+    if not (spec.boundary and spec.boundary(dtype)):
+        pytest.skip("no boundary inputs registered")
+    for d, label, (values, g) in _boundary(spec.name):
+        if d != jnp.dtype(dtype).name:
+            continue
         for out in values.values():
             assert out.dtype == jnp.float32, label
             chex.assert_tree_all_finite(out, custom_message=f"{spec.name}: {label}")
@@ -390,9 +498,14 @@ def test_class_axis_can_be_moved(spec):
         jnp.moveaxis(a, -1, 0) if a.ndim == len(ref_shape) and a.shape == ref_shape else a
         for a in args
     )
-    for r in REDUCTIONS:
-        close(spec.fn(*moved, axis=0, reduction=r, **kwargs),
-              spec.fn(*args, reduction=r, **kwargs))
+
+    @jax.jit  # one program for every reduction, both layouts
+    def both(args, moved):
+        return [(spec.fn(*moved, axis=0, reduction=r, **kwargs),
+                 spec.fn(*args, reduction=r, **kwargs)) for r in REDUCTIONS]
+
+    for a, b in both(args, moved):
+        close(a, b)
 
 
 # --------------------------------------------------------------------------------- errors
@@ -417,7 +530,7 @@ def test_unknown_reduction_raises(spec):
 def test_integer_predictions_raise_naming_the_argument(spec):
     args, kwargs = sample(spec)
     name = _param_names(spec)[0]
-    bad = (jnp.round(args[0]).astype(jnp.int32), *args[1:])
+    bad = (jnp.asarray(np.round(np.asarray(args[0])).astype(np.int32)), *args[1:])
     with pytest.raises(TypeError, match=f"`{name}`"):
         spec.fn(*bad, **kwargs)
 
@@ -428,7 +541,7 @@ def test_mismatched_batch_shapes_raise_naming_the_argument(spec):
     i = spec.batch_argnums[-1]
     name = _param_names(spec)[i]
     bad = list(args)
-    bad[i] = args[i][:-1]
+    bad[i] = jnp.asarray(np.asarray(args[i])[:-1])
     with pytest.raises(ValueError, match=f"`{name}`"):
         spec.fn(*bad, **kwargs)
 
@@ -488,17 +601,20 @@ def test_every_numeric_hyperparameter_has_a_domain():
 # ------------------------------------------------------- the same checks, as chex variants
 
 
+PER_TASK = [(n, n) for n in sorted({s.task: s.name for s in reversed(SPECS)
+                                     if s.builtin and s.name != "linear_cross_entropy"}.values())]
+
+
 class ReductionVariantsTest(chex.TestCase, parameterized.TestCase):
     """The mean/sum identities under jit and without, run through chex's variants."""
 
+    # one loss per task: the battery above already runs every loss both ways
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(
-        (s.name, s.name) for s in SPECS if s.builtin and s.name != "linear_cross_entropy"
-    )
+    @parameterized.named_parameters(PER_TASK)
     def test_mean_is_weighted_sum_over_weight_sum(self, name):
         spec = registry.spec(name)
         args, kwargs = sample(spec)
-        w = jax.random.uniform(key_for(spec, 11), BATCH, jnp.float64, 0.5, 1.5)
+        w = jnp.asarray(rng_for(spec, 11).uniform(0.5, 1.5, BATCH))
         fn = self.variant(lambda *a, w=w: (
             spec.fn(*a, weights=w, reduction="mean", **kwargs),
             spec.fn(*a, weights=w, reduction="sum", **kwargs),
@@ -507,3 +623,13 @@ class ReductionVariantsTest(chex.TestCase, parameterized.TestCase):
         if name in ROOT_REDUCED:
             mean, total = mean**2, total**2
         np.testing.assert_allclose(float(mean), float(total) / float(jnp.sum(w)), rtol=1e-10)
+
+    @parameterized.named_parameters(PER_TASK)
+    def test_op_by_op_under_disable_jit_equals_the_compiled_kernel(self, name):
+        """What a user debugging a loss sees: every primitive run alone, in Python."""
+        spec = registry.spec(name)
+        args, kwargs = sample(spec)
+        compiled = spec.fn(*args, reduction="none", **kwargs)
+        with jax.disable_jit():
+            eager = spec.fn(*args, reduction="none", **kwargs)
+        close(compiled, eager)

@@ -43,6 +43,7 @@ def _run_worker() -> dict:
     env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    env["LOSSJAX_KNOWN_EXPLICIT"] = ",".join(KNOWN_EXPLICIT_FAILURES)
     proc = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "sharding_worker.py")],
         capture_output=True, text=True, env=env, timeout=600, cwd=str(ROOT),
@@ -90,7 +91,8 @@ def test_on_eight_devices():
 
     # 3. every registered loss on batch-sharded inputs under jit
     rows = results["registry"]
-    assert {r["loss"] for r in rows} == set(lossjax.names())
+    # the worker imports lossjax alone: every built-in loss (tests register extra ones here)
+    assert {r["loss"] for r in rows} == {n for n in lossjax.names() if lossjax.spec(n).builtin}
     auto = [r for r in rows if r["mesh"] in ("Auto", "none")]
     assert not _failures(auto, lambda r: 1e-5)
     explicit = [r for r in rows if r["mesh"] == "Explicit"]
