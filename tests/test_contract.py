@@ -263,7 +263,15 @@ def test_where_equals_slicing(spec):
     mask = mask_for(spec)
     kept = np.flatnonzero(np.asarray(mask))
     masked, _ = run(spec, args, kwargs, where=mask)
-    sliced, _ = run(spec, take(spec, args, kept), kwargs)
+    if spec.batch_coupled or spec.name in ROOT_REDUCED:
+        # a unit's loss depends on the rest of the batch (or the reduction is not a sum):
+        # compare with the loss of the sliced batch itself
+        sliced, _ = run(spec, take(spec, args, kept), kwargs)
+    else:
+        # independent units: the sliced batch's losses are the full batch's at the kept
+        # positions (the same compiled program; a sliced batch would need its own)
+        per = as64(run(spec, args, kwargs)[0]["none"])[kept]
+        sliced = {"none": per, "sum": np.sum(per), "mean": np.mean(per)}
     for r in ("sum", "mean"):
         close(masked[r], sliced[r])
     close(masked["none"][kept], sliced["none"])
@@ -341,18 +349,28 @@ def _vdot(xs, ys):
     return sum(jnp.vdot(x, y) for x, y in zip(xs, ys, strict=True))
 
 
-@pytest.mark.parametrize("spec", params(FD_SPECS))
-def test_gradients_match_finite_differences_in_float64(spec):
-    """Directional derivatives against central differences (step 1e-6, float64), first order
-    in forward and reverse mode, second order as reverse over reverse and forward over
-    reverse; the check of `jax.test_util.check_grads`, written as one compiled program."""
+# Three checks have inputs fixed in advance: finite differences, low precision and boundary
+# cases. Each is a "part" (inputs, traced function); `_fixed` compiles a loss's parts as one
+# program, because one compilation of several computations costs far less than one each
+# (compilation dominates this battery's time on a CPU). If that program fails, each part is
+# compiled alone so that the failure is reported by the test it belongs to.
+
+FD_EPS = 1e-6
+LOW = (jnp.float32, jnp.bfloat16, jnp.float16)
+# float32 and float16 (the narrowest range, 65504): bfloat16 shares float32's exponent range, so
+# its boundary cases are float32's rounded to 8 bits; it keeps its random-input test below.
+BOUNDARY_DTYPES = (jnp.float32, jnp.float16)
+
+
+def _fd_part(spec):
+    """Directional derivatives and central differences (float64) of the mean loss."""
     args, kwargs = sample(spec)  # its first 3 units: no second draw (random kernels compile)
     args = take(spec, args, np.arange(3))
     primals = tuple(args[i] for i in spec.diff_argnums)
     rng = rng_for(spec, 5)
     v = tuple(jnp.asarray(rng.standard_normal(p.shape)) for p in primals)  # direction
     u = tuple(jnp.asarray(rng.standard_normal(p.shape)) for p in primals)  # second direction
-    eps = 1e-6
+    every = tuple(range(len(primals)))
 
     def f(*diff):
         full = list(args)
@@ -364,24 +382,104 @@ def test_gradients_match_finite_differences_in_float64(spec):
         return tuple(a + t * b for a, b in zip(p, v, strict=True))
 
     def grad_u(*p):  # <grad f(p), u>
-        return _vdot(jax.grad(f, argnums=tuple(range(len(p))))(*p), u)
+        return _vdot(jax.grad(f, argnums=every)(*p), u)
 
-    @jax.jit
     def program(p):
         out = {
-            "fd": (f(*shift(p, eps)) - f(*shift(p, -eps))) / (2 * eps),
-            "rev": _vdot(jax.grad(f, argnums=tuple(range(len(p))))(*p), v),
+            "fd": (f(*shift(p, FD_EPS)) - f(*shift(p, -FD_EPS))) / (2 * FD_EPS),
+            "rev": _vdot(jax.grad(f, argnums=every)(*p), v),
         }
         if spec.forward_mode:
             out["fwd"] = jax.jvp(f, p, v)[1]
         if spec.twice_differentiable:
-            out["fd2"] = (grad_u(*shift(p, eps)) - grad_u(*shift(p, -eps))) / (2 * eps)
-            out["rev2"] = _vdot(jax.grad(grad_u, argnums=tuple(range(len(p))))(*p), v)
+            out["fd2"] = (grad_u(*shift(p, FD_EPS)) - grad_u(*shift(p, -FD_EPS))) / (2 * FD_EPS)
+            out["rev2"] = _vdot(jax.grad(grad_u, argnums=every)(*p), v)
             out["fwd2"] = jax.jvp(grad_u, p, v)[1]
-            out["hessian"] = jax.hessian(f, argnums=tuple(range(len(p))))(*p)
+            out["hessian"] = jax.hessian(f, argnums=every)(*p)
         return out
 
-    out = program(primals)
+    return primals, program, None
+
+
+def _low_part(spec):
+    """Every reduction and the mean gradient for float32, bfloat16 and float16 inputs."""
+    samples = [sample(spec, dtype=d) for d in LOW]
+    static = tuple(sorted((k, v) for k, v in samples[0][1].items() if not _is_array(v)))
+    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for _, kw in samples]
+
+    def program(inputs):
+        out = []
+        for args, arrs in zip(*inputs, strict=True):
+            kw = dict(static, **arrs)
+            values = {r: spec.fn(*args, reduction=r, **kw) for r in REDUCTIONS}
+            out.append((values, grads(spec, args, kw)))
+        return out
+
+    meta = {jnp.dtype(d).name: (i, a, kw)
+            for i, (d, (a, kw)) in enumerate(zip(LOW, samples, strict=True))}
+    return ([a for a, _ in samples], arrays), program, meta
+
+
+def _boundary_part(spec):
+    """Every boundary case of both dtypes: "none" and "mean" values, the mean gradient."""
+    cases = [(jnp.dtype(d).name, *c) for d in BOUNDARY_DTYPES
+             for c in (spec.boundary(d) if spec.boundary else [])]
+    static = [tuple(sorted((k, v) for k, v in kw.items() if not _is_array(v)))
+              for *_, kw in cases]
+    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for *_, kw in cases]
+
+    def program(inputs):
+        out = []
+        for args, arr, st in zip(*inputs, static, strict=True):
+            kw = dict(st, **arr)
+            # "sum" is a sum of the finite "none" values: checking it would only add compile time
+            values = {r: spec.fn(*args, reduction=r, **kw) for r in ("none", "mean")}
+            out.append((values, grads(spec, args, kw)))
+        return out
+
+    return ([tuple(a) for _, _, a, _ in cases], arrays), program, [c[:2] for c in cases]
+
+
+PARTS = {"fd": _fd_part, "low": _low_part, "boundary": _boundary_part}
+
+
+@functools.cache
+def _fixed(name):
+    """{part: (meta, result or the exception it raised)} for one loss."""
+    spec = registry.spec(name)
+    wanted = [k for k in PARTS if k != "fd" or name in {s.name for s in FD_SPECS}]
+    parts, result = {}, {}
+    for k in wanted:
+        try:
+            parts[k] = PARTS[k](spec)
+        except Exception as e:  # reported by the part's test
+            result[k] = (None, e)
+    try:
+        out = jax.jit(lambda ins: {k: parts[k][1](ins[k]) for k in parts})(
+            {k: p[0] for k, p in parts.items()})
+        result.update({k: (parts[k][2], out[k]) for k in parts})
+    except Exception:
+        for k, (inputs, program, meta) in parts.items():
+            try:
+                result[k] = (meta, jax.jit(program)(inputs))
+            except Exception as e:
+                result[k] = (meta, e)
+    return result
+
+
+def fixed(spec, part):
+    meta, out = _fixed(spec.name)[part]
+    if isinstance(out, Exception):
+        raise out
+    return meta, out
+
+
+@pytest.mark.parametrize("spec", params(FD_SPECS))
+def test_gradients_match_finite_differences_in_float64(spec):
+    """Directional derivatives against central differences (step 1e-6, float64), first order
+    in forward and reverse mode, second order as reverse over reverse and forward over
+    reverse (`jax.hessian` finite too): the check of `jax.test_util.check_grads`, compiled."""
+    _, out = fixed(spec, "fd")
     chex.assert_tree_all_finite(out)
     tol = dict(rtol=1e-5, atol=1e-5)
     for mode in ("rev", "fwd"):
@@ -395,32 +493,6 @@ def test_gradients_match_finite_differences_in_float64(spec):
 # ------------------------------------------------------------------------ dtypes, boundary
 
 
-LOW = (jnp.float32, jnp.bfloat16, jnp.float16)
-
-
-@functools.cache
-def _low_precision(name):
-    """Values (every reduction) and mean gradients for float32, bfloat16 and float16 inputs,
-    from one compiled program: one compilation of three copies costs about half of three."""
-    spec = registry.spec(name)
-    samples = [sample(spec, dtype=d) for d in LOW]
-    static = tuple(sorted((k, v) for k, v in samples[0][1].items() if not _is_array(v)))
-
-    @jax.jit
-    def program(all_args, all_arrays):
-        out = []
-        for args, arrays in zip(all_args, all_arrays, strict=True):
-            kw = dict(static, **arrays)
-            values = {r: spec.fn(*args, reduction=r, **kw) for r in REDUCTIONS}
-            out.append((values, grads(spec, args, kw)))
-        return out
-
-    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for _, kw in samples]
-    results = program([a for a, _ in samples], arrays)
-    return {jnp.dtype(d).name: (a, kw, r) for d, (a, kw), r in zip(LOW, samples, results,
-                                                                    strict=True)}
-
-
 @pytest.mark.parametrize("dtype", [*LOW, jnp.float64], ids=lambda d: jnp.dtype(d).name)
 @pytest.mark.parametrize("spec", params(SPECS))
 def test_dtypes(spec, dtype):
@@ -430,7 +502,9 @@ def test_dtypes(spec, dtype):
         values, g = run(spec, args, kwargs)
         want = jnp.float64
     else:
-        args, kwargs, (values, g) = _low_precision(spec.name)[jnp.dtype(dtype).name]
+        meta, out = fixed(spec, "low")
+        i, args, kwargs = meta[jnp.dtype(dtype).name]
+        values, g = out[i]
         want = jnp.float32
     for r, out in values.items():
         assert out.dtype == want, (r, out.dtype)
@@ -446,42 +520,15 @@ def test_dtypes(spec, dtype):
         chex.assert_tree_all_finite(gi)
 
 
-# float32 and float16 (the narrowest range, 65504): bfloat16 shares float32's exponent range, so
-# its boundary cases are float32's rounded to 8 bits; it keeps its random-input test above.
-BOUNDARY_DTYPES = (jnp.float32, jnp.float16)
-
-
-@functools.cache
-def _boundary(name):
-    """Every boundary case of both dtypes in one compiled program."""
-    spec = registry.spec(name)
-    cases = [(jnp.dtype(d).name, *c) for d in BOUNDARY_DTYPES for c in spec.boundary(d)]
-    static = [tuple(sorted((k, v) for k, v in kw.items() if not _is_array(v)))
-              for *_, kw in cases]
-    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for *_, kw in cases]
-
-    @jax.jit
-    def all_cases(all_args, all_arrays):
-        out = []
-        for args, arr, st in zip(all_args, all_arrays, static, strict=True):
-            kw = dict(st, **arr)
-            # "sum" is a sum of the finite "none" values: checking it would only add compile time
-            values = {r: spec.fn(*args, reduction=r, **kw) for r in ("none", "mean")}
-            out.append((values, grads(spec, args, kw)))
-        return out
-
-    results = all_cases([tuple(a) for _, _, a, _ in cases], arrays)
-    return [(d, label, r) for (d, label, _, _), r in zip(cases, results, strict=True)]
-
-
 @pytest.mark.parametrize("dtype", BOUNDARY_DTYPES, ids=lambda d: jnp.dtype(d).name)
 @pytest.mark.parametrize("spec", params(SPECS))
 def test_boundary_values_and_gradients_are_finite(spec, dtype):
-    if not (spec.boundary and spec.boundary(dtype)):
+    labels, results = fixed(spec, "boundary")
+    mine = [(label, r) for (d, label), r in zip(labels, results, strict=True)
+            if d == jnp.dtype(dtype).name]
+    if not mine:
         pytest.skip("no boundary inputs registered")
-    for d, label, (values, g) in _boundary(spec.name):
-        if d != jnp.dtype(dtype).name:
-            continue
+    for label, (values, g) in mine:
         for out in values.values():
             assert out.dtype == jnp.float32, label
             chex.assert_tree_all_finite(out, custom_message=f"{spec.name}: {label}")

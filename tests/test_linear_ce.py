@@ -137,7 +137,9 @@ def _option_matrix(dtype_name):
 
 
 @pytest.mark.parametrize("option", list(OPTIONS))
-@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+@pytest.mark.parametrize("dtype", [
+    pytest.param(d, marks=pytest.mark.xdist_group(f"lce-matrix-{jnp.dtype(d).name}"))
+    for d in (jnp.float64, jnp.float32)])  # one worker compiles each dtype's matrix once
 def test_option_matrix_matches_naive_path(option, dtype):
     results, cases, cot = _option_matrix(jnp.dtype(dtype).name)
     got, want, per_token = results[option]
