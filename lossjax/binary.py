@@ -239,14 +239,20 @@ def binary_cross_entropy_with_logits(
 def _focal_parts(x: Array, y: Array):
     """Cross-entropy, ``p = sigmoid(x)``, ``q = sigmoid(-x)`` and ``u = 1 - p_t``.
 
-    ``u = y q + (1 - y) p`` takes ``q`` and ``p`` from their own logistic (not ``1 - p``), so
+    ``u = y q + (1 - y) p`` forms ``q`` and ``p`` each without subtracting from 1, so
     it is exact where it is tiny (a confident right prediction), which is what
     ``(1 - p_t)**gamma`` needs; it equals ``exp(logaddexp(log y + log q, log(1 - y) + log p))``.
     """
-    lse, xp, xn = _softplus_parts(x)
-    ce = lse + y * xn + (1.0 - y) * xp
-    p = jax.nn.sigmoid(x)
-    q = jax.nn.sigmoid(-x)
+    # One exp for all four: with e = exp(-|x|) and r = 1 / (1 + e), sigmoid of the larger of
+    # x, -x is r and of the smaller e r; s = (1 + sign x) / 2 (1, 0, or 1/2 at x = 0, where
+    # e = 1) picks without a select, which keeps the value fusible into its reduction, and
+    # the products with s in {0, 1/2, 1} are exact (no 1 - p cancellation).
+    e = jnp.exp(-jnp.abs(x))
+    r = 1.0 / (1.0 + e)
+    s = 0.5 * (1.0 + jnp.sign(x))
+    ce = jnp.log1p(e) + y * jnp.maximum(-x, 0.0) + (1.0 - y) * jnp.maximum(x, 0.0)
+    p = r * (s + e * (1.0 - s))
+    q = r * (e * s + (1.0 - s))
     return ce, p, q, y * q + (1.0 - y) * p
 
 

@@ -117,17 +117,29 @@ def is_float(x) -> bool:
 
 
 def grads(spec, args, kwargs, reduction="mean"):
-    fn = spec.fn
+    return outputs(spec, args, kwargs, (), reduction)[1]
+
+
+def outputs(spec, args, kwargs, reductions=REDUCTIONS, differentiate="mean"):
+    """({reduction: value}, gradient of the `differentiate` reduction) traced in one go.
+
+    The differentiated reduction's value comes from the same `value_and_grad` (one forward
+    trace instead of two); the other reductions are traced alongside. Metrics
+    (differentiable=False) too: their gradient must be a finite zero, not an error.
+    """
 
     def f(*diff):
         full = list(args)
         for i, d in zip(spec.diff_argnums, diff, strict=True):
             full[i] = d
-        return fn(*full, reduction=reduction, **kwargs)
+        return spec.fn(*full, reduction=differentiate, **kwargs)
 
-    return jax.grad(f, argnums=tuple(range(len(spec.diff_argnums))))(
+    value, g = jax.value_and_grad(f, argnums=tuple(range(len(spec.diff_argnums))))(
         *(args[i] for i in spec.diff_argnums)
     )
+    values = {r: value if r == differentiate else spec.fn(*args, reduction=r, **kwargs)
+              for r in reductions}
+    return values, g
 
 
 def as64(x):
@@ -159,10 +171,7 @@ def _program(name: str, static: tuple, array_keys: tuple, has_weights: bool, has
             kwargs["weights"] = weights
         if has_where:
             kwargs["where"] = where
-        values = {r: spec.fn(*args, reduction=r, **kwargs) for r in REDUCTIONS}
-        # metrics (differentiable=False) too: their gradient must be a finite zero, not an error
-        g = grads(spec, args, kwargs)
-        return values, g
+        return outputs(spec, args, kwargs)
 
     return jax.jit(program)
 
@@ -409,9 +418,7 @@ def _low_part(spec):
     def program(inputs):
         out = []
         for args, arrs in zip(*inputs, strict=True):
-            kw = dict(static, **arrs)
-            values = {r: spec.fn(*args, reduction=r, **kw) for r in REDUCTIONS}
-            out.append((values, grads(spec, args, kw)))
+            out.append(outputs(spec, args, dict(static, **arrs)))
         return out
 
     meta = {jnp.dtype(d).name: (i, a, kw)
@@ -419,24 +426,63 @@ def _low_part(spec):
     return ([a for a, _ in samples], arrays), program, meta
 
 
+def _signature(x):
+    return (jnp.shape(x), jnp.result_type(x).name) if _is_array(x) else ("static", x)
+
+
 def _boundary_part(spec):
-    """Every boundary case of both dtypes: "none" and "mean" values, the mean gradient."""
+    """Every boundary case of both dtypes: "none" and "mean" values, the mean gradient.
+
+    Cases with the same signature (dtypes, shapes, static hyperparameters) are stacked and run
+    through `lax.map`, whose body is the loss's own unbatched trace compiled once (not a
+    `vmap`, which would turn `lax.cond` into a `select` and so test another program); each
+    group costs one copy of the loss in the compiled program instead of one per case.
+    "sum" is a sum of the finite "none" values: checking it would only add compile time.
+    """
     cases = [(jnp.dtype(d).name, *c) for d in BOUNDARY_DTYPES
              for c in (spec.boundary(d) if spec.boundary else [])]
-    static = [tuple(sorted((k, v) for k, v in kw.items() if not _is_array(v)))
-              for *_, kw in cases]
-    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for *_, kw in cases]
+    groups: dict = {}
+    for index, (_, _, args, kw) in enumerate(cases):
+        static = tuple(sorted((k, v) for k, v in kw.items() if not _is_array(v)))
+        names = tuple(sorted(k for k, v in kw.items() if _is_array(v)))
+        key = (tuple(_signature(a) for a in args), static, names,
+               tuple(_signature(kw[k]) for k in names))
+        groups.setdefault(key, []).append(index)
+    keys = list(groups)
+
+    def stack(xs):  # on the host: no stacking kernel to compile
+        return np.stack([np.asarray(x) for x in xs])
+
+    inputs = []
+    for key in keys:
+        members = [cases[i] for i in groups[key]]
+        arg_sig, _, names, _ = key
+        args = tuple(stack([m[2][j] for m in members]) if s[0] != "static" else None
+                     for j, s in enumerate(arg_sig))
+        arrays = tuple(stack([m[3][k] for m in members]) for k in names)
+        inputs.append((args, arrays))
 
     def program(inputs):
         out = []
-        for args, arr, st in zip(*inputs, static, strict=True):
-            kw = dict(st, **arr)
-            # "sum" is a sum of the finite "none" values: checking it would only add compile time
-            values = {r: spec.fn(*args, reduction=r, **kw) for r in ("none", "mean")}
-            out.append((values, grads(spec, args, kw)))
-        return out
+        for key, (args, arrays) in zip(keys, inputs, strict=True):
+            arg_sig, static, names, _ = key
 
-    return ([tuple(a) for _, _, a, _ in cases], arrays), program, [c[:2] for c in cases]
+            def one(case, arg_sig=arg_sig, static=static, names=names):
+                case_args, case_arrays = case
+                full = tuple(s[1] if s[0] == "static" else a
+                             for s, a in zip(arg_sig, case_args, strict=True))
+                kw = dict(static, **dict(zip(names, case_arrays, strict=True)))
+                return outputs(spec, full, kw, ("none", "mean"))
+
+            out.append(jax.lax.map(one, (args, arrays)))
+        # back to one (values, gradient) per case, in the order of `cases`
+        per_case = [None] * len(cases)
+        for key, result in zip(keys, out, strict=True):
+            for j, i in enumerate(groups[key]):
+                per_case[i] = jax.tree.map(lambda x, j=j: x[j], result)
+        return per_case
+
+    return inputs, program, [c[:2] for c in cases]
 
 
 PARTS = {"fd": _fd_part, "low": _low_part, "boundary": _boundary_part}
