@@ -32,3 +32,24 @@ FIRST = ("tests/test_sharding.py::test_on_eight_devices",)
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: not item.nodeid.endswith(FIRST))
+
+
+def pytest_collection_finish(session):
+    """Warn when `--dist loadgroup` is on but the `xdist_group` marks were not applied.
+
+    The battery caches each loss's compiled programs per process and marks each loss's tests
+    with one xdist group; if the grouping is lost (pytest-dev/pytest-xdist#1386, pytest 9.2)
+    every program is compiled on both workers and the suite takes much longer, silently.
+    """
+    if not session.config.getvalue("loadgroup"):
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        import warnings
+
+        warnings.warn(
+            f"--dist loadgroup did not group {len(lost)} marked tests (e.g. {lost[0]}): "
+            "this pytest / pytest-xdist pair drops xdist_group (pytest-dev/pytest-xdist#1386)",
+            stacklevel=1,
+        )

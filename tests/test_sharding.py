@@ -7,7 +7,7 @@ computation with the same computation on one device: linear cross-entropy data-p
 vocabulary-parallel, both, on ``Auto`` and ``Explicit`` meshes (loss and the gradients with
 respect to hidden, weight and bias, every option on), a plain ``jit`` on sharded inputs, and
 every registered loss on batch-sharded inputs (values with reductions "none" and "mean",
-and the gradient of the mean).
+and the gradient of the mean) on an Auto mesh, and one loss per family on an Explicit mesh.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ def test_on_eight_devices():
     auto = [r for r in rows if r["mesh"] in ("Auto", "none")]
     assert not _failures(auto, lambda r: 1e-5)
     explicit = [r for r in rows if r["mesh"] == "Explicit"]
+    modules = {lossjax.spec(n).fn.__module__ for n in lossjax.names() if lossjax.spec(n).builtin}
+    assert {lossjax.spec(r["loss"]).fn.__module__ for r in explicit} == modules
     unexpected = [r for r in explicit if r["loss"] not in KNOWN_EXPLICIT_FAILURES]
     assert not _failures(unexpected, lambda r: 1e-5)
     for r in explicit:
