@@ -41,7 +41,7 @@ def pytest_collection_finish(session):
     with one xdist group; if the grouping is lost (pytest-dev/pytest-xdist#1386, pytest 9.2)
     every program is compiled on both workers and the suite takes much longer, silently.
     """
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist workers only
         return
     lost = [item.nodeid for item in session.items
             if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
