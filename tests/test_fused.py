@@ -171,6 +171,29 @@ def test_log_cosh_hessian_at_zero():
     np.testing.assert_allclose(h, np.eye(3))
 
 
+def test_log_cosh_float32_keeps_relative_accuracy_from_tiny_to_huge_errors():
+    """float32 log-cosh against a float64 reference over 1e-18 <= |e| <= 1e30.
+
+    Reference: log cosh e = logaddexp(e, -e) - log 2 in float64, and the Taylor series
+    e**2/2 - e**4/12 + e**6/45 below 1e-3 (where the float64 formula itself cancels). The
+    textbook float32 form |e| + log1p(exp(-2|e|)) - log 2 fails this below |e| ~ 1e-3 (an
+    absolute error of ~1e-7 against a value of e**2/2)."""
+    e = np.concatenate([np.geomspace(1e-18, 1e30, 3001), [39.9, 40.0, 40.1, 88.0, 89.0]])
+    e = e.astype(np.float32).astype(np.float64)  # the float32 inputs, exactly
+    want = np.logaddexp(e, -e) - np.log(2.0)
+    small = e < 1e-3
+    want[small] = e[small] ** 2 / 2 - e[small] ** 4 / 12 + e[small] ** 6 / 45
+    got = lossjax.log_cosh(jnp.asarray(e, jnp.float32), jnp.zeros(e.shape, jnp.float32),
+                           reduction="none")
+    assert got.dtype == jnp.float32
+    # 1e-6 relative: a few float32 ulps (the form of the kernel: expm1, a division, log1p)
+    np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=1e-6, atol=0)
+    # both signs give the same value
+    neg = lossjax.log_cosh(-jnp.asarray(e, jnp.float32), jnp.zeros(e.shape, jnp.float32),
+                           reduction="none")
+    np.testing.assert_array_equal(neg, got)
+
+
 def test_hyperparameter_gradient_matches_autodiff():
     # A traced delta / pos_weight is differentiated by the autodiff fallback of the kernel.
     p, t = _pair(3, jnp.float64)
