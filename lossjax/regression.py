@@ -431,8 +431,11 @@ def log_cosh(
     """Log-cosh loss, ``log(cosh(predictions - targets))``.
 
     About ``e**2 / 2`` for small residuals and ``|e| - log 2`` for large ones. Computed as
-    ``|e| + log1p(exp(-2|e|)) - log 2`` so that ``cosh`` never overflows; the derivative is
-    ``tanh(e)`` (a custom JVP), so ``jax.hessian`` is exact at ``e = 0`` too.
+    ``log1p(v**2 / (2 (1 + v)))`` with ``v = expm1(|e|)`` (``cosh - 1`` without cancellation,
+    so float32 values keep their relative accuracy down to tiny residuals, where the usual
+    ``|e| + log1p(exp(-2|e|)) - log 2`` is off by ~1e-7 absolute), linear past
+    ``|e| = 40`` so that nothing overflows; the derivative is ``tanh(e)`` (a custom JVP), so
+    ``jax.hessian`` is exact at ``e = 0`` too.
 
     Args:
       predictions: floating array ``[...]``.
