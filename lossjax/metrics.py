@@ -222,7 +222,10 @@ def chance_cross_entropy(
             w = jnp.where(ci.mask, w, 0.0)
         counts = jnp.einsum("...k,...->k", onehot, w)
         freq = _core.safe_divide(counts, jnp.sum(counts))
-        fy = freq[ci.labels]  # > 0 for every kept example: its own label was counted
+        # f[y] through the one-hot rows already at hand (not a gather: an indexed read with
+        # batch-sharded labels needs an explicit output sharding on an Explicit mesh);
+        # > 0 for every kept example, whose own label was counted
+        fy = jnp.einsum("...k,k->...", onehot, freq)
         loss = -jnp.log(jnp.where(fy > 0, fy, 1.0))
         return finish(ci, jax.lax.stop_gradient(loss), reduction, name)
 
