@@ -672,6 +672,34 @@ def mean_absolute_percentage_error(
 _MSLE_EPS = 1e-7  # Keras's backend epsilon
 
 
+def _log_ratio(p: Array, t: Array) -> Array:
+    """``log1p(a) - log1p(b)`` with ``a, b = max(p, eps), max(t, eps)``, without cancellation.
+
+    ``log((1 + hi) / (1 + lo)) = log1p((hi - lo) / (1 + lo))``: the argument is never negative
+    and ``hi - lo`` is exact when the two are close, so the log ratio keeps its relative
+    accuracy when ``p`` and ``t`` agree to many digits (the plain difference of the two
+    ``log1p`` is then float rounding noise).
+    """
+    a, b = jnp.maximum(p, _MSLE_EPS), jnp.maximum(t, _MSLE_EPS)
+    return jnp.sign(a - b) * jnp.log1p(jnp.abs(a - b) / (1.0 + jnp.minimum(a, b)))
+
+
+def _msle_value(p: Array, t: Array) -> Array:
+    e = _log_ratio(p, t)
+    return e * e
+
+
+# A fused kernel (lossjax._fused) with the slope written out, 2 e / (1 + p) where p > eps: the
+# autodiff of the cancellation-free value goes through (1 + lo)**2, which overflows float32
+# when a prediction is far above 1e19.
+def _msle_slope(p: Array, t: Array) -> Array:
+    return jnp.where(p > _MSLE_EPS, 2.0 * _log_ratio(p, t) / (1.0 + jnp.maximum(p, _MSLE_EPS)),
+                     0.0)
+
+
+_msle = _fused.elementwise_jvp(_msle_value, _msle_slope, "mean_squared_logarithmic_error")
+
+
 def _msle_boundary(dtype):
     a = lambda v: jnp.asarray(v, dtype)
     return [
@@ -704,7 +732,9 @@ def mean_squared_logarithmic_error(
 
     For non-negative predictions and targets (counts, prices): it penalises ratios rather
     than differences. As in Keras, both arguments are clamped below at ``eps = 1e-7``, so a
-    negative prediction costs as much as ``eps`` and gets a zero gradient.
+    negative prediction costs as much as ``eps`` and gets a zero gradient. The log ratio is
+    computed as ``log1p(|a - b| / (1 + min(a, b)))``, which keeps float32's relative accuracy
+    when predictions and targets nearly agree (the difference of two ``log1p`` does not).
 
     Args:
       predictions: non-negative floating array ``[...]``.
@@ -726,12 +756,8 @@ def mean_squared_logarithmic_error(
       Keras's ``MeanSquaredLogarithmicError``.
     """
 
-    def fn(p, t):
-        e = jnp.log1p(jnp.maximum(p, _MSLE_EPS)) - jnp.log1p(jnp.maximum(t, _MSLE_EPS))
-        return e * e
-
     return _core.elementwise(
-        "mean_squared_logarithmic_error", fn, predictions, targets,
+        "mean_squared_logarithmic_error", _msle, predictions, targets,
         weights=weights, where=where, reduction=reduction,
     )
 

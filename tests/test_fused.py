@@ -52,6 +52,14 @@ def _probs(seed, dtype):
     return p.astype(dtype), y.astype(dtype)
 
 
+def _counts(seed, dtype):
+    """Non-negative predictions and targets over several decades, a few predictions < 0."""
+    k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
+    p = jnp.exp(2.0 * jax.random.normal(k1, (N,), jnp.float64)).at[:5].set(-0.5)
+    t = jnp.exp(2.0 * jax.random.normal(k2, (N,), jnp.float64))
+    return p.astype(dtype), t.astype(dtype)
+
+
 # --- naive references (textbook formulas; autodiff gives their derivatives) ----------------
 
 
@@ -97,6 +105,10 @@ CASES = {
                          lambda x, y: ref_focal(x, y, 2.0, 0.25), True),
     "focal_gamma_half": ({"gamma": 0.5}, _binary, lambda x, y: ref_focal(x, y, 0.5), False),
     "focal_gamma_0": ({"gamma": 0.0}, _binary, lambda x, y: ref_focal(x, y, 0.0), True),
+    "mean_squared_logarithmic_error": (
+        {}, _counts,
+        lambda p, t: (jnp.log1p(jnp.maximum(p, 1e-7)) - jnp.log1p(jnp.maximum(t, 1e-7))) ** 2,
+        True),
     "binary_cross_entropy": ({}, _probs,
                              lambda p, y: -(y * jnp.log(p) + (1 - y) * jnp.log1p(-p)), True),
 }
@@ -192,6 +204,28 @@ def test_log_cosh_float32_keeps_relative_accuracy_from_tiny_to_huge_errors():
     neg = lossjax.log_cosh(-jnp.asarray(e, jnp.float32), jnp.zeros(e.shape, jnp.float32),
                            reduction="none")
     np.testing.assert_array_equal(neg, got)
+
+
+def test_msle_float32_keeps_relative_accuracy_when_prediction_and_target_agree():
+    """Reference: (log1p(p) - log1p(t))**2 in float64 on the same float32 inputs, where the
+    difference of the two log1p is exact to ~1e-16 (far below the 1e-7 ratio between p and t);
+    in float32 that difference is rounding noise (relative error ~10 here before the fix)."""
+    rng = np.random.default_rng(3)
+    t = rng.uniform(0.5, 3.0, 400).astype(np.float32)
+    p = (t * (1 + rng.choice([1e-6, 1e-5, 1e-3, 0.5], 400) * rng.standard_normal(400)))
+    p = p.astype(np.float32)
+    p64, t64 = p.astype(np.float64), t.astype(np.float64)
+    keep = p64 != t64
+    want = (np.log1p(p64) - np.log1p(t64)) ** 2
+    got = lossjax.mean_squared_logarithmic_error(jnp.asarray(p), jnp.asarray(t), reduction="none")
+    np.testing.assert_allclose(np.asarray(got, np.float64)[keep], want[keep], rtol=2e-6)
+    # far-apart values (ratios up to 1e30): value and gradient still match float64
+    big_t = np.array([1e10, 1.0, 3.9e28, 1e-9], np.float32)
+    big_p = np.array([1.0, 1e10, 2.6e14, 3e38], np.float32)
+    f = lambda p, t: lossjax.mean_squared_logarithmic_error(p, t, reduction="sum")
+    g32 = jax.grad(f)(jnp.asarray(big_p), jnp.asarray(big_t))
+    g64 = jax.grad(f)(jnp.asarray(big_p, jnp.float64), jnp.asarray(big_t, jnp.float64))
+    np.testing.assert_allclose(np.asarray(g32, np.float64), g64, rtol=2e-6)
 
 
 def test_hyperparameter_gradient_matches_autodiff():
