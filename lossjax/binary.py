@@ -243,14 +243,15 @@ def _focal_parts(x: Array, y: Array):
     it is exact where it is tiny (a confident right prediction), which is what
     ``(1 - p_t)**gamma`` needs; it equals ``exp(logaddexp(log y + log q, log(1 - y) + log p))``.
     """
-    # One exp for all four: with e = exp(-|x|) and r = 1 / (1 + e), sigmoid of the larger of
-    # x, -x is r and of the smaller e r; s = (1 + sign x) / 2 (1, 0, or 1/2 at x = 0, where
-    # e = 1) picks without a select, which keeps the value fusible into its reduction, and
-    # the products with s in {0, 1/2, 1} are exact (no 1 - p cancellation).
+    ce = _sigmoid_ce_value(x, y)
+    # One exp for all four: e = exp(-|x|) is the one inside the softplus (XLA merges the two),
+    # and with r = 1 / (1 + e) the sigmoid of the larger of x, -x is r and of the smaller e r;
+    # s = (1 + sign x) / 2 (1, 0, or 1/2 at x = 0, where e = 1) picks without a select, which
+    # keeps the value fusible into its reduction, and the products with s in {0, 1/2, 1} are
+    # exact (no 1 - p cancellation).
     e = jnp.exp(-jnp.abs(x))
     r = 1.0 / (1.0 + e)
     s = 0.5 * (1.0 + jnp.sign(x))
-    ce = jnp.log1p(e) + y * jnp.maximum(-x, 0.0) + (1.0 - y) * jnp.maximum(x, 0.0)
     p = r * (s + e * (1.0 - s))
     q = r * (e * s + (1.0 - s))
     return ce, p, q, y * q + (1.0 - y) * p

@@ -391,7 +391,6 @@ def pseudo_huber(
     )
 
 
-
 def _log_cosh_value(p: Array, t: Array) -> Array:
     # With a = |e|, b = min(a, 40) and v = expm1(b): cosh b - 1 = v**2 / (2 (1 + v)), a sum of
     # positive terms, so log cosh b = log1p(v**2 / (2 (1 + v))) keeps full relative accuracy
@@ -672,8 +671,8 @@ def mean_absolute_percentage_error(
 _MSLE_EPS = 1e-7  # Keras's backend epsilon
 
 
-def _log_ratio(p: Array, t: Array) -> Array:
-    """``log1p(a) - log1p(b)`` with ``a, b = max(p, eps), max(t, eps)``, without cancellation.
+def _log_ratio(p: Array, t: Array) -> tuple[Array, Array]:
+    """``|log1p(a) - log1p(b)|`` with ``a, b = max(p, eps), max(t, eps)``, and ``a - b``.
 
     ``log((1 + hi) / (1 + lo)) = log1p((hi - lo) / (1 + lo))``: the argument is never negative
     and ``hi - lo`` is exact when the two are close, so the log ratio keeps its relative
@@ -681,11 +680,11 @@ def _log_ratio(p: Array, t: Array) -> Array:
     ``log1p`` is then float rounding noise).
     """
     a, b = jnp.maximum(p, _MSLE_EPS), jnp.maximum(t, _MSLE_EPS)
-    return jnp.sign(a - b) * jnp.log1p(jnp.abs(a - b) / (1.0 + jnp.minimum(a, b)))
+    return jnp.log1p(jnp.abs(a - b) / (1.0 + jnp.minimum(a, b))), a - b
 
 
 def _msle_value(p: Array, t: Array) -> Array:
-    e = _log_ratio(p, t)
+    e = _log_ratio(p, t)[0]
     return e * e
 
 
@@ -693,7 +692,9 @@ def _msle_value(p: Array, t: Array) -> Array:
 # autodiff of the cancellation-free value goes through (1 + lo)**2, which overflows float32
 # when a prediction is far above 1e19.
 def _msle_slope(p: Array, t: Array) -> Array:
-    return jnp.where(p > _MSLE_EPS, 2.0 * _log_ratio(p, t) / (1.0 + jnp.maximum(p, _MSLE_EPS)),
+    e, d = _log_ratio(p, t)
+    # max(p, eps) keeps the unused branch finite (p = -1) for the derivative of this slope
+    return jnp.where(p > _MSLE_EPS, 2.0 * jnp.sign(d) * e / (1.0 + jnp.maximum(p, _MSLE_EPS)),
                      0.0)
 
 

@@ -116,28 +116,30 @@ def is_float(x) -> bool:
     return jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
 
 
-def grads(spec, args, kwargs, reduction="mean"):
-    return outputs(spec, args, kwargs, (), reduction)[1]
+def _split(kwargs):
+    """(sorted static items, sorted names of array values) of a loss's keyword arguments."""
+    static = tuple(sorted((k, v) for k, v in kwargs.items() if not _is_array(v)))
+    return static, tuple(sorted(k for k, v in kwargs.items() if _is_array(v)))
 
 
-def outputs(spec, args, kwargs, reductions=REDUCTIONS, differentiate="mean"):
-    """({reduction: value}, gradient of the `differentiate` reduction) traced in one go.
+def outputs(spec, args, kwargs, reductions=REDUCTIONS):
+    """({reduction: value}, gradient of the mean) traced in one go.
 
-    The differentiated reduction's value comes from the same `value_and_grad` (one forward
-    trace instead of two); the other reductions are traced alongside. Metrics
-    (differentiable=False) too: their gradient must be a finite zero, not an error.
+    The mean's value comes from the same `value_and_grad` (one forward trace instead of two);
+    the other reductions are traced alongside. Metrics (differentiable=False) too: their
+    gradient must be a finite zero, not an error.
     """
 
     def f(*diff):
         full = list(args)
         for i, d in zip(spec.diff_argnums, diff, strict=True):
             full[i] = d
-        return spec.fn(*full, reduction=differentiate, **kwargs)
+        return spec.fn(*full, reduction="mean", **kwargs)
 
-    value, g = jax.value_and_grad(f, argnums=tuple(range(len(spec.diff_argnums))))(
+    mean, g = jax.value_and_grad(f, argnums=tuple(range(len(spec.diff_argnums))))(
         *(args[i] for i in spec.diff_argnums)
     )
-    values = {r: value if r == differentiate else spec.fn(*args, reduction=r, **kwargs)
+    values = {r: mean if r == "mean" else spec.fn(*args, reduction=r, **kwargs)
               for r in reductions}
     return values, g
 
@@ -183,8 +185,7 @@ def run(spec, args, kwargs, *, weights=None, where=None):
     program (one per loss, static hyperparameters and input signature) instead of compiling
     one kernel per reduction and transformation.
     """
-    static = tuple(sorted((k, v) for k, v in kwargs.items() if not _is_array(v)))
-    array_keys = tuple(sorted(k for k, v in kwargs.items() if _is_array(v)))
+    static, array_keys = _split(kwargs)
     if weights is None or where is None:
         # unit weights and an all-True mask stand in for None, so that the plain, weighted and
         # masked calls of a test share one compiled program (None itself goes through the
@@ -413,8 +414,8 @@ def _fd_part(spec):
 def _low_part(spec):
     """Every reduction and the mean gradient for float32, bfloat16 and float16 inputs."""
     samples = [sample(spec, dtype=d) for d in LOW]
-    static = tuple(sorted((k, v) for k, v in samples[0][1].items() if not _is_array(v)))
-    arrays = [{k: v for k, v in kw.items() if _is_array(v)} for _, kw in samples]
+    static, names = _split(samples[0][1])
+    arrays = [{k: kw[k] for k in names} for _, kw in samples]
 
     def program(inputs):
         out = []
@@ -432,7 +433,7 @@ def _signature(x):
 
 
 def _boundary_part(spec):
-    """Every boundary case of both dtypes: "none" and "mean" values, the mean gradient.
+    """Every boundary case of each BOUNDARY_DTYPES: "none" and "mean" values, the mean gradient.
 
     Cases with the same signature (dtypes, shapes, static hyperparameters) are stacked and run
     through `lax.map`, whose body is the loss's own unbatched trace compiled once (not a
@@ -444,8 +445,7 @@ def _boundary_part(spec):
              for c in (spec.boundary(d) if spec.boundary else [])]
     groups: dict = {}
     for index, (_, _, args, kw) in enumerate(cases):
-        static = tuple(sorted((k, v) for k, v in kw.items() if not _is_array(v)))
-        names = tuple(sorted(k for k, v in kw.items() if _is_array(v)))
+        static, names = _split(kw)
         key = (tuple(_signature(a) for a in args), static, names,
                tuple(_signature(kw[k]) for k in names))
         groups.setdefault(key, []).append(index)
