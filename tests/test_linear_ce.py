@@ -355,7 +355,7 @@ def test_with_lse_returns_the_log_sum_exp():
         lossjax.linear_cross_entropy_with_lse(h, w, y, label_smoothing=2.0)
 
 
-# Finite values and gradients at the boundary cases (float32, float16) are the contract
+# Finite values and gradients at the boundary cases (float32, bfloat16, float16) are the contract
 # battery's test_boundary_values_and_gradients_are_finite, which reads the same spec.boundary.
 
 
