@@ -189,6 +189,17 @@ def mask_safe(mask: Array | None, x: Array, safe: Any, axis: int | None = None) 
     return jnp.where(m, x, jnp.asarray(safe, x.dtype))
 
 
+def lookup(table: Array, index: Array) -> Array:
+    """``table[index]`` with the result sharded like ``index``.
+
+    A plain indexed read of a small replicated table (class weights, say) with batch-sharded
+    indices has no output sharding that JAX can infer on a mesh with ``Explicit`` axes
+    (``jax.make_mesh``'s default); naming it keeps the gather per device there, and changes
+    nothing off a mesh.
+    """
+    return table.at[index].get(out_sharding=jax.typeof(index).sharding)
+
+
 def grad_floor(dtype: Any) -> float:
     """Floor for a denominator in a hand-written gradient, chosen for the *input* dtype.
 

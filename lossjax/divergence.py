@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -118,7 +120,7 @@ def kl_divergence(
 # --------------------------------------------------------------------------------------------
 # More divergences (issue 5): Jensen-Shannon, generalized KL, total variation.
 
-_LOG2 = float(jnp.log(2.0))
+_LOG2 = math.log(2.0)
 
 
 def _xlog_ratio(log_a: Array, log_b: Array) -> Array:

@@ -108,7 +108,7 @@ def class_inputs(
         labels = jnp.where(invalid, 0, t)
         labels = _core.mask_safe(mask, labels, 0)
         if cw is not None:
-            w = _core.mul_weights(w, cw[labels])
+            w = _core.mul_weights(w, _core.lookup(cw, labels))
         y = None
     else:
         y = _core.mask_safe(mask, jnp.moveaxis(t.astype(dtype), ax, -1), 0.0, axis=-1)
