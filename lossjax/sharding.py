@@ -106,6 +106,33 @@ def _sharded(hidden, weight, labels, *, mesh, batch_axes, vocab_axis, **kwargs):
     )
 
 
+def _explicitly_sharded(x: Any) -> bool:
+    """Whether ``x``'s type carries a mesh with ``Explicit`` axes."""
+    try:
+        return bool(jax.typeof(x).sharding.mesh.explicit_axes)
+    except (AttributeError, TypeError):  # a Python number, a NumPy array, ...
+        return False
+
+
+def _kernel_mesh(mesh: Mesh, *arrays: Any) -> Mesh:
+    """The mesh to run the kernel on: ``mesh``, or its ``Auto`` twin where nothing is explicit.
+
+    With ``Explicit`` axes (``jax.make_mesh``'s default) the loss's output type carries the
+    mesh, so a caller who differentiates outside ``jit`` and outside ``jax.set_mesh`` would
+    get JAX's "enter your jit into a mesh context" error from the cotangent of the scalar
+    loss, although neither the inputs nor the context asked for explicit sharding. When no
+    mesh is set as context and no input is explicitly sharded, the kernel therefore runs on
+    the same devices and axis names with ``Auto`` axes: same layout, same collectives, an
+    output typed like the inputs. Otherwise the caller's mesh is used as given.
+    """
+    if not mesh.explicit_axes or not jax.sharding.get_abstract_mesh().empty:
+        return mesh
+    if any(_explicitly_sharded(x) for x in arrays):
+        return mesh
+    auto = (jax.sharding.AxisType.Auto,) * len(mesh.axis_names)
+    return Mesh(mesh.devices, mesh.axis_names, axis_types=auto)
+
+
 def sharded_linear_cross_entropy(
     hidden: ArrayLike,
     weight: ArrayLike,
@@ -194,7 +221,8 @@ def sharded_linear_cross_entropy(
     _core.check_reduction(reduction, fn)
     if not isinstance(return_lse, bool):
         raise TypeError(f"{fn}: `return_lse` must be a bool; got {return_lse!r}.")
-    loss, lse = _sharded(hidden, weight, labels, mesh=mesh, batch_axes=batch_axes,
+    run_mesh = _kernel_mesh(mesh, hidden, weight, labels, bias, class_weights, weights, where)
+    loss, lse = _sharded(hidden, weight, labels, mesh=run_mesh, batch_axes=batch_axes,
                          vocab_axis=vaxis, weights=weights, where=where, reduction=reduction,
                          **given)
     return (loss, lse) if return_lse else loss

@@ -227,6 +227,79 @@ def _all_reductions(spec, kwargs):
     return jax.jit(run)
 
 
+def check_mesh_defaults(out):
+    """Every entry point of lossjax.sharding with ``jax.make_mesh``'s default (Explicit) axes
+    and with Auto axes; under ``jit`` and outside it; inside ``jax.set_mesh`` and outside it;
+    on inputs placed on the mesh and on plain single-device arrays. Value and gradient of
+    the mean are compared with one device.
+
+    One combination is JAX's own rule, not lossjax's: differentiating outside ``jit`` and
+    outside ``jax.set_mesh`` when the *inputs* are explicitly sharded (``jax.grad`` of
+    ``jnp.sum`` fails the same way, because the cotangent of the loss is made without a
+    mesh). There JAX's error must say what to write (``jax.set_mesh``), which the test checks.
+    """
+    import contextlib
+    import itertools
+
+    k = jax.random.split(jax.random.key(4), 6)
+    h = jax.random.normal(k[0], (16, 8), jnp.float32)
+    w = jax.random.normal(k[1], (24, 8), jnp.float32)
+    y = jax.random.randint(k[2], (16,), 0, 24)
+    logits = jax.random.normal(k[3], (16, 6), jnp.float32)
+    labels = jax.random.randint(k[4], (16,), 0, 6)
+    cw = jnp.linspace(0.5, 2.0, 6, dtype=jnp.float32)
+    opts = dict(label_smoothing=0.1, chunk_size=4)
+
+    def lce(fn, **axes):
+        return lambda mesh: lambda h, w: fn(h, w, y, mesh=mesh, **axes, **opts)
+
+    def lce_single(h, w):
+        return lossjax.linear_cross_entropy(h, w, y, **opts)
+
+    def ce(mesh):
+        return lambda x, t: lossjax.softmax_cross_entropy(x, t, class_weights=cw)
+
+    # name: (loss on a mesh, loss on one device, inputs, the inputs placed on a mesh)
+    entry = {
+        "sharded_linear_cross_entropy": (
+            lce(ls.sharded_linear_cross_entropy, batch_axis="data", vocab_axis="model"),
+            lce_single, (h, w),
+            lambda m: (ls.shard_batch(h, m), jax.device_put(w, ls.vocab_sharding(m)))),
+        "vocab_parallel_linear_cross_entropy": (
+            lce(ls.vocab_parallel_linear_cross_entropy), lce_single, (h, w),
+            lambda m: (h, jax.device_put(w, ls.vocab_sharding(m)))),
+        "data_parallel_linear_cross_entropy": (
+            lce(ls.data_parallel_linear_cross_entropy), lce_single, (h, w),
+            lambda m: (ls.shard_batch(h, m), ls.replicate(w, m))),
+        "shard_batch + softmax_cross_entropy": (
+            ce, ce(None), (logits, labels), lambda m: ls.shard_batch((logits, labels), m)),
+    }
+    want = {name: jax.value_and_grad(single)(*args)
+            for name, (_, single, args, _) in entry.items()}
+    # The two wrappers only fix an argument of sharded_linear_cross_entropy: the README's
+    # case (default mesh, eager, no context, plain arrays) and its mirror image for them.
+    wrappers = {"vocab_parallel_linear_cross_entropy", "data_parallel_linear_cross_entropy"}
+    for (name, (make, _, args, place)), kind, jitted, ctx, placed in itertools.product(
+            entry.items(), ("Explicit", "Auto"), (True, False), (True, False), (True, False)):
+        if name in wrappers and (kind, jitted, ctx, placed) not in (
+                ("Explicit", False, False, False), ("Explicit", True, False, True)):
+            continue
+        case = (f"{name} {kind} {'jit' if jitted else 'eager'} "
+                f"{'set_mesh' if ctx else 'no context'} {'placed' if placed else 'plain'}")
+        mesh = jax.make_mesh((2, 4), ("data", "model")) if kind == "Explicit" else \
+            mesh_of((2, 4), ("data", "model"), kind)
+        jax_rule = kind == "Explicit" and placed and not jitted and not ctx
+        try:
+            with jax.set_mesh(mesh) if ctx else contextlib.nullcontext():
+                a = place(mesh) if placed else args
+                f = jax.value_and_grad(make(mesh))
+                got = (jax.jit(f) if jitted else f)(*a)
+            out.append({"case": case, "dtype": "float32", "dev": max_rel_dev(got, want[name]),
+                        "jax_rule": jax_rule})
+        except Exception as e:
+            out.append({"case": case, "error": _err(e), "jax_rule": jax_rule})
+
+
 def _err(e: Exception) -> str:
     lines = traceback.format_exception_only(type(e), e)
     return "".join(lines).strip().splitlines()[0][:300]
@@ -234,10 +307,11 @@ def _err(e: Exception) -> str:
 
 def main():
     assert jax.device_count() == 8, jax.devices()
-    results = {"lce": [], "plain_jit": [], "registry": []}
+    results = {"lce": [], "plain_jit": [], "registry": [], "mesh_defaults": []}
     check_lce_sharded(results["lce"])
     check_plain_jit(results["plain_jit"])
     check_registry(results["registry"])
+    check_mesh_defaults(results["mesh_defaults"])
     json.dump(results, sys.stdout)
 
 

@@ -106,6 +106,16 @@ def test_on_eight_devices():
                           "KNOWN_EXPLICIT_FAILURES", stacklevel=1)
 
 
+    # 4. every entry point with make_mesh's defaults (Explicit) and Auto axes, jit or not,
+    #    set_mesh or not, placed or plain inputs (see check_mesh_defaults)
+    rows = results["mesh_defaults"]
+    assert len(rows) == 2 * 16 + 2 * 2, len(rows)
+    assert not _failures([r for r in rows if not r["jax_rule"]], _tol)
+    for r in rows:
+        if r["jax_rule"] and "error" in r:  # JAX's own rule: its message must say the remedy
+            assert "jax.set_mesh" in r["error"], r
+
+
 # ------------------------------------------------------------------------- in this process
 
 
