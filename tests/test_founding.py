@@ -77,6 +77,12 @@ def test_cross_entropy_smoothing_with_class_weights_matches_pytorch():
     ce = lossjax.softmax_cross_entropy
     got = ce(LOGITS, LABELS, label_smoothing=0.2, class_weights=CLASS_WEIGHTS)
     close(got, 1.0577837520709554, rtol=1e-14)
+    # the fused linear cross-entropy (identity weight: its logits are LOGITS), mean and sum
+    lce = functools.partial(lossjax.linear_cross_entropy, label_smoothing=0.2,
+                            class_weights=CLASS_WEIGHTS)
+    close(lce(LOGITS, jnp.eye(4, dtype=jnp.float64), LABELS), 1.0577837520709554, rtol=1e-14)
+    close(lce(LOGITS, jnp.eye(4, dtype=jnp.float64), LABELS, reduction="none"),
+          ce(LOGITS, LABELS, label_smoothing=0.2, class_weights=CLASS_WEIGHTS, reduction="none"))
     # The README's example (issue 11): torch.nn.functional.cross_entropy gives 0.4230 (4
     # digits, quoted in the issue); the formula in float64 NumPy gives 0.42297159327562.
     x = jnp.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]], jnp.float64)
