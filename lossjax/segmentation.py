@@ -276,7 +276,9 @@ def _doc(fn):
     "Generalised Dice overlap as a deep learning loss function for highly unbalanced "
     "segmentations, DLMIA (2017)",
     peers={
-        "optax": "dice_loss / binary_dice_loss / multiclass_generalized_dice_loss",
+        "optax": "dice_loss / binary_dice_loss / multiclass_generalized_dice_loss (a mean of "
+        "per-class Dice losses weighted by batch-wide normalized 1/T_c**2, not the paper's "
+        "ratio of weighted sums that class_weighting='generalized' computes)",
         "keras": "Dice",
     },
     **_SEG,
