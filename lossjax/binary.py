@@ -732,7 +732,8 @@ def _sparse_plus(x: Array) -> Array:
     checks=_binary_targets_check,
     reference="Blondel, Martins & Niculae, Learning with Fenchel-Young Losses, JMLR 21 (2020), "
     "sec. 4.4",
-    peers={"optax": "sparsemax_loss / binary_sparsemax_loss"},
+    peers={"optax": "sparsemax_loss / binary_sparsemax_loss (its deprecated alias in older "
+           "optax, removed by 0.2.8)"},
 )
 def binary_sparsemax(
     predictions: ArrayLike,

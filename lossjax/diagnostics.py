@@ -22,6 +22,7 @@ pure ``jax.numpy`` function (it works under ``jit``); the other three work on co
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -75,6 +76,7 @@ class LossSummary:
       half_share_count: the fewest samples that carry at least half of ``total``.
       threshold: the outlier threshold, ``max(median + k_mad * scale, mean)``.
       outliers: flat indices of the samples above ``threshold``, largest loss first.
+      outlier_losses: their losses, in the same order.
       outlier_share: fraction of ``total`` carried by the outliers.
       baseline: the reference loss passed in (e.g. the chance cross-entropy), or None.
       verdict: ``"few_outliers"`` or ``"broad"`` (see :func:`loss_summary`).
@@ -93,12 +95,18 @@ class LossSummary:
     half_share_count: int
     threshold: float
     outliers: np.ndarray
+    outlier_losses: np.ndarray
     outlier_share: float
     baseline: float | None
     verdict: str
 
-    def describe(self) -> str:
-        """One paragraph in words: the verdict and the numbers behind it."""
+    def describe(self, max_named: int = 5) -> str:
+        """One paragraph in words: the verdict, the numbers behind it and the outliers by name.
+
+        Args:
+          max_named: the most outliers named (flat index and loss, largest first); the rest
+            are counted.
+        """
         n_out = len(self.outliers)
         k1 = min(self.top_k_share)
         text = (
@@ -106,8 +114,16 @@ class LossSummary:
             f"The top {k1} carry {100 * self.top_k_share[k1]:.1f}% of the total loss and "
             f"{self.half_share_count} sample(s) carry half of it; {n_out} sample(s) lie above "
             f"the outlier threshold {self.threshold:.4g} and carry "
-            f"{100 * self.outlier_share:.1f}%. "
+            f"{100 * self.outlier_share:.1f}%"
         )
+        if n_out:
+            named = self.outliers[: max(int(max_named), 0)]
+            vals = ", ".join(f"#{i} ({v:.4g})" for i, v in
+                             zip(named.tolist(), self.outlier_losses[: named.size].tolist(),
+                                 strict=True))
+            more = f" and {n_out - named.size} more" if n_out > named.size else ""
+            text += f": {vals}{more}" if named.size else ""
+        text += ". "
         if self.verdict == "few_outliers":
             text += ("Verdict: a few outliers carry most of the loss; inspect them (label "
                      "noise, corrupted inputs, rare cases) before changing the model.")
@@ -115,8 +131,11 @@ class LossSummary:
             text += ("Verdict: the loss is spread over the samples; it is not explained by a "
                      "few outliers.")
         if self.baseline is not None:
-            text += (f" The median loss is {self.median / self.baseline:.2f} times the "
-                     f"baseline {self.baseline:.4g}.")
+            if self.baseline > 0:
+                text += (f" The median loss is {self.median / self.baseline:.2f} times the "
+                         f"baseline {self.baseline:.4g}.")
+            else:
+                text += " The baseline is 0 (a single class): any loss above 0 is above it."
         if self.nonfinite:
             text += f" {self.nonfinite} non-finite loss(es) were left out."
         return text
@@ -161,8 +180,8 @@ def loss_summary(
       k_mad: number of scaled MADs above the median for the outlier threshold.
       max_outlier_fraction: the most outliers, as a fraction of the samples, that still count
         as "a few".
-      baseline: optional reference loss (e.g. :func:`chance_baseline` cross-entropy), quoted by
-        :meth:`LossSummary.describe`.
+      baseline: optional reference loss (e.g. :func:`chance_baseline` cross-entropy), finite
+        and ``>= 0``, quoted by :meth:`LossSummary.describe`.
 
     Returns:
       A :class:`LossSummary`.
@@ -198,6 +217,8 @@ def loss_summary(
         raise ValueError(f"loss_summary: `top_k` must be positive integers; got {top_k}.")
     if bins < 1:
         raise ValueError(f"loss_summary: `bins` must be >= 1; got {bins}.")
+    if baseline is not None and not (math.isfinite(float(baseline)) and float(baseline) >= 0):
+        raise ValueError(f"loss_summary: `baseline` must be a finite loss >= 0; got {baseline!r}.")
     levels = tuple(float(q) for q in quantile_levels)
     if any(not 0.0 <= q <= 1.0 for q in levels):
         raise ValueError(f"loss_summary: quantile levels must lie in [0, 1]; got {levels}.")
@@ -231,6 +252,7 @@ def loss_summary(
         half_share_count=half,
         threshold=float(threshold),
         outliers=idx[above],
+        outlier_losses=v[above],
         outlier_share=outlier_share,
         baseline=None if baseline is None else float(baseline),
         verdict="few_outliers" if few else "broad",
@@ -249,7 +271,7 @@ class Baseline(NamedTuple):
         entropy of the label distribution.
       accuracy: accuracy of always predicting the most frequent class.
       frequencies: class frequencies, shape ``[K]`` (``[2]`` for binary targets:
-        negative, positive).
+        negative, positive; ``K`` inferred from integer labels when not given).
     """
 
     cross_entropy: float
@@ -270,36 +292,72 @@ def chance_baseline(
     balanced classes); an accuracy at ``accuracy`` is what the majority class gives. Built on
     :func:`lossjax.chance_cross_entropy`.
 
+    What the targets are is read from their dtype:
+
+    * **integer labels** in ``[0, K)``: ``K`` is ``num_classes`` when given, else inferred as
+      ``max(targets) + 1`` (at least 2). Inferring needs concrete labels: under ``jit``, pass
+      ``num_classes``. Integer labels ``{0, 1}`` are a two-class task, the same as binary.
+    * **binary targets** (floating or boolean, values in ``[0, 1]``; positive when ``>= 0.5``
+      for the accuracy): leave ``num_classes`` None. Soft targets count by their value in the
+      cross-entropy.
+
     Args:
-      targets: integer labels ``[N]`` in ``[0, num_classes)`` (give ``num_classes``), or
-        binary targets ``[N]`` in ``{0, 1}`` (leave ``num_classes`` None).
-      num_classes: number of classes for integer labels; None for binary targets.
+      targets: integer labels ``[N]`` or binary targets ``[N]``.
+      num_classes: number of classes for integer labels; None to infer it from the labels.
       weights: optional per-sample weights ``[N]``.
 
     Returns:
       A :class:`Baseline`.
 
+    Raises:
+      TypeError: ``num_classes`` with non-integer targets.
+      ValueError: ``num_classes`` None for traced integer labels (it cannot be inferred);
+        concrete labels outside ``[0, num_classes)`` (or negative when inferring).
+
     Example:
       >>> import jax.numpy as jnp
       >>> from lossjax import diagnostics
-      >>> b = diagnostics.chance_baseline(jnp.array([0, 0, 1, 2]), num_classes=3)
+      >>> b = diagnostics.chance_baseline(jnp.array([0, 0, 1, 2]))
       >>> round(b.cross_entropy, 4), b.accuracy, b.frequencies.tolist()
       (1.0397, 0.5, [0.5, 0.25, 0.25])
     """
     t = jnp.asarray(targets)
     w = None if weights is None else jnp.asarray(weights, jnp.float32)
-    if num_classes is None:
+    integer = jnp.issubdtype(t.dtype, jnp.integer)
+    if num_classes is not None and not integer:
+        raise TypeError(
+            f"chance_baseline: with `num_classes`, `targets` must be integer labels; got dtype "
+            f"{t.dtype} (leave `num_classes` None for binary targets)."
+        )
+    if not integer:
         y = t.astype(jnp.float32)
         ce = chance_cross_entropy(jnp.zeros(y.shape, jnp.float32), y, weights=w)
         ww = jnp.ones_like(y) if w is None else jnp.broadcast_to(w, y.shape)
         f = float(jnp.sum(ww * (y >= 0.5)) / jnp.sum(ww))
         freq = np.array([1.0 - f, f])
     else:
-        if not jnp.issubdtype(t.dtype, jnp.integer):
-            raise TypeError(
-                "chance_baseline: with `num_classes`, `targets` must be integer labels."
-            )
-        k = int(num_classes)
+        concrete = not isinstance(t, jax.core.Tracer)
+        if num_classes is None:
+            if not concrete:
+                raise ValueError(
+                    "chance_baseline: `num_classes` is None and the integer labels are traced "
+                    "(under jit), so the number of classes cannot be inferred; pass "
+                    "`num_classes`."
+                )
+            lab = np.asarray(t)
+            if lab.size and lab.min() < 0:
+                raise ValueError(
+                    f"chance_baseline: integer labels must be >= 0 to infer `num_classes`; got "
+                    f"{lab.min()}."
+                )
+            k = max(int(lab.max()) + 1 if lab.size else 0, 2)
+        else:
+            k = int(num_classes)
+            if concrete and t.size and (int(jnp.min(t)) < 0 or int(jnp.max(t)) >= k):
+                raise ValueError(
+                    f"chance_baseline: integer labels must lie in [0, num_classes={k}); got "
+                    f"values in [{int(jnp.min(t))}, {int(jnp.max(t))}]."
+                )
         ce = chance_cross_entropy(jnp.zeros((*t.shape, k), jnp.float32), t, weights=w)
         onehot = np.asarray(jax.nn.one_hot(t, k, dtype=jnp.float32)).reshape(-1, k)
         ww = np.ones(onehot.shape[0]) if w is None else np.broadcast_to(
@@ -463,6 +521,10 @@ class OverfittingReport:
       final_gap: the gap at the last epoch.
       rise: how much the smoothed validation loss rose from the onset to the last epoch
         (0 when there is no onset).
+      patience: the patience the rule used (given, or chosen from the curve's length).
+      smoothing: the smoothing window the rule used (given, or chosen from the length).
+      reason: in words, why there is an onset or why none was found (e.g. "only 2 epochs
+        follow the best epoch 5; patience=3 needs 3": the curve is too short to tell).
     """
 
     onset_epoch: int | None
@@ -473,6 +535,9 @@ class OverfittingReport:
     gap_at_onset: float
     final_gap: float
     rise: float
+    patience: int
+    smoothing: int
+    reason: str
 
     @property
     def overfitting(self) -> bool:
@@ -491,9 +556,9 @@ def overfitting_onset(
     train_loss: ArrayLike,
     val_loss: ArrayLike,
     *,
-    patience: int = 5,
+    patience: int | None = None,
     min_delta: float = 0.0,
-    smoothing: int = 5,
+    smoothing: int | None = None,
 ) -> OverfittingReport:
     """Finds the epoch where the validation loss starts rising persistently.
 
@@ -512,12 +577,19 @@ def overfitting_onset(
     the smoothing and to flat stretches by requiring a rise. The generalisation gap is
     ``val - train`` (on the raw curves).
 
+    ``patience`` and ``smoothing`` default to values that fit the curve's length ``E``:
+    ``patience = min(5, max(2, E // 4))`` and ``smoothing`` 5 for ``E >= 25``, 3 for
+    ``E >= 12``, else 1 (none). A curve of 8 epochs thus needs 2 epochs of rise, unsmoothed;
+    a curve of 40, 5 epochs of rise on a 5-epoch average. When no onset is found the report's
+    ``reason`` says why: still improving at the end, a rise shorter than ``patience`` (or too
+    few epochs after the best to tell), or flat.
+
     Args:
       train_loss: training loss per epoch, shape ``[E]``.
       val_loss: validation loss per epoch, shape ``[E]``.
-      patience: epochs of persistent rise needed (``>= 1``).
+      patience: epochs of persistent rise needed (``>= 1``); None: from the length (above).
       min_delta: dead band around the best value, in loss units (``>= 0``).
-      smoothing: window of the centred moving average (odd, ``>= 1``).
+      smoothing: window of the centred moving average (odd, ``>= 1``); None: from the length.
 
     Returns:
       An :class:`OverfittingReport`.
@@ -531,6 +603,10 @@ def overfitting_onset(
       >>> r = diagnostics.overfitting_onset(train, val, smoothing=1)
       >>> r.onset_epoch, r.best_epoch, round(r.final_gap, 3)
       (15, 15, 1.627)
+      >>> short = np.array([1.0, 0.8, 0.65, 0.6, 0.62, 0.7, 0.8, 0.9])  # 8 epochs
+      >>> r = diagnostics.overfitting_onset(np.zeros(8), short)
+      >>> r.onset_epoch, r.patience, r.smoothing
+      (3, 2, 1)
 
     Reference:
       Prechelt, "Early Stopping — But When?", in *Neural Networks: Tricks of the Trade* (1998).
@@ -542,6 +618,10 @@ def overfitting_onset(
                          f"got {tr.size} and {va.size}.")
     if not np.all(np.isfinite(va)):
         raise ValueError("overfitting_onset: `val_loss` has non-finite values.")
+    if patience is None:
+        patience = min(5, max(2, va.size // 4))
+    if smoothing is None:
+        smoothing = 5 if va.size >= 25 else 3 if va.size >= 12 else 1
     if isinstance(patience, bool) or int(patience) != patience or patience < 1:
         raise ValueError(f"overfitting_onset: `patience` must be an int >= 1; got {patience!r}.")
     if not min_delta >= 0:
@@ -550,6 +630,7 @@ def overfitting_onset(
         raise ValueError(f"overfitting_onset: `smoothing` must be an odd int >= 1; "
                          f"got {smoothing!r}.")
     s = _centered_mean(va, int(smoothing))
+    # `above` counts the current run of epochs above the best; a plateau epoch resets it.
     best, above, onset = 0, 0, None
     for t in range(1, s.size):
         if s[t] < s[best] - min_delta:
@@ -560,6 +641,22 @@ def overfitting_onset(
                 onset = best
         else:
             above = 0
+    patience, smoothing = int(patience), int(smoothing)
+    if onset is not None:
+        reason = (f"the smoothed validation loss rose above its value at epoch {onset} for "
+                  f"{patience} or more consecutive epochs (patience={patience}, "
+                  f"smoothing={smoothing}) and did not improve on it again")
+    elif best == s.size - 1:
+        reason = "the smoothed validation loss is still at its lowest at the last epoch"
+    elif above > 0 and s.size - 1 - best < patience:
+        reason = (f"only {s.size - 1 - best} epoch(s) follow the best epoch {best}, the last "
+                  f"{above} above it; patience={patience} needs {patience}: too short to tell")
+    elif above > 0:
+        reason = (f"the smoothed validation loss has risen for the last {above} epoch(s), "
+                  f"fewer than patience={patience}")
+    else:
+        reason = (f"the smoothed validation loss stays within min_delta={min_delta:g} of its "
+                  f"best (epoch {best}) at the end: flat, not rising")
     gap = va - tr
     best_raw = int(np.argmin(va))
     ref = best_raw if onset is None else onset
@@ -572,4 +669,7 @@ def overfitting_onset(
         gap_at_onset=float(gap[ref]),
         final_gap=float(gap[-1]),
         rise=0.0 if onset is None else float(s[-1] - s[onset]),
+        patience=patience,
+        smoothing=smoothing,
+        reason=reason,
     )

@@ -114,6 +114,8 @@ def _kernel(
     kept: Array,
     scale: Array | None,
     lse_in: Array | None,
+    cw: Array | None = None,
+    cwy: Array | None = None,
 ) -> dict[str, Array]:
     """One sweep over token chunks on one shard.
 
@@ -121,6 +123,11 @@ def _kernel(
     ``labels`` [n] int (already in range; the global vocabulary index), ``kept`` [n] bool
     (False rows have their hidden state replaced by 0), ``scale`` [n] (the cotangent of each
     token's loss, for the gradient modes), ``lse_in`` [n] (``"grad_lse"`` only).
+
+    ``cw`` [v] (the local class weights) and ``cwy`` [n] (each token's label weight) are given
+    for label smoothing with class weights only: the token's loss is then PyTorch's weighted
+    one, ``cwy * ((1 - eps) (lse - z_y) + z_loss lse**2) + eps / V * sum_c cw_c (lse - z_c)``
+    (the class weights are inside the loss, not in ``scale``).
 
     Modes:
       ``"value"``: per-token ``loss`` and ``lse``.
@@ -139,6 +146,9 @@ def _kernel(
     inv_v = 1.0 / cfg.vocab
     vaxis = cfg.vocab_axis
     offset = 0 if vaxis is None else lax.axis_index(vaxis) * v
+    if cw is not None:
+        cw = cw.astype(cd)
+        cw_total = jnp.sum(cw) if vaxis is None else lax.psum(jnp.sum(cw), vaxis)
     chunk = min(cfg.chunk_size or default_chunk_size(v), n)
     block = min(cfg.vocab_block_size or default_vocab_block_size(d), v)
     grads = mode != "value"
@@ -163,8 +173,8 @@ def _kernel(
         m = lax.stop_gradient(jnp.where(jnp.isfinite(m), m, 0))
         hit = lax.broadcasted_iota(jnp.int32, z.shape, 1) + offset == yy[:, None]
         ops = [jnp.exp(z - m[:, None]), jnp.where(hit, z, 0)]
-        if eps:
-            ops.append(z)
+        if eps:  # sum_c z_c, or sum_c cw_c z_c (a class of weight 0 left out, even at -inf)
+            ops.append(z if cw is None else jnp.where(cw != 0, cw * z, 0))
         # One variadic reduction for the sum of exponentials, the label's logit and the sum
         # of the logits: a single read of the chunk's logits after the maximum.
         sums = lax.reduce(
@@ -176,7 +186,12 @@ def _kernel(
         lse = m + jnp.log(sums[0])
         return lse, sums[1], (sums[2] if eps else None)
 
-    def token_loss(lse: Array, zy: Array, zsum: Array | None) -> Array:
+    def token_loss(lse: Array, zy: Array, zsum: Array | None, cy: Array | None) -> Array:
+        if cw is not None:
+            loss = (1.0 - eps) * (lse - zy)
+            if zl:
+                loss = loss + zl * jnp.square(lse)
+            return cy * loss + (eps * inv_v) * (cw_total * lse - zsum)
         if eps:
             loss = lse - (1.0 - eps) * zy - (eps * inv_v) * zsum
         else:
@@ -185,22 +200,31 @@ def _kernel(
             loss = loss + zl * jnp.square(lse)
         return loss
 
-    def dlogits(x: Array, col0: Any, yy: Array, lse: Array, ss: Array) -> Array:
-        """``d(sum_i ss_i * loss_i) / dx`` for a block of logit columns starting at col0."""
+    def dlogits(x: Array, col0: Any, yy: Array, lse: Array, ss: Array,
+                cy: Array | None, cwb: Array | None) -> Array:
+        """``d(sum_i ss_i * loss_i) / dx`` for a block of logit columns starting at col0
+        (``cy``: the tokens' label weights and ``cwb`` the block's class weights, with
+        ``cw`` only)."""
         z, t = capped(x)
         p = jnp.exp(z - lse[:, None])
-        if zl:
-            p = p * (1.0 + 2.0 * zl * lse)[:, None]
         hit = lax.broadcasted_iota(jnp.int32, z.shape, 1) + col0 == yy[:, None]
-        g = p - jnp.where(hit, 1.0 - eps, 0.0)
-        if eps:
-            g = g - eps * inv_v
+        if cw is not None:
+            g = (1.0 - eps) * (p - jnp.where(hit, 1.0, 0.0))
+            if zl:
+                g = g + (2.0 * zl * lse)[:, None] * p
+            g = cy[:, None] * g + (eps * inv_v) * (cw_total * p - cwb[None, :])
+        else:
+            if zl:
+                p = p * (1.0 + 2.0 * zl * lse)[:, None]
+            g = p - jnp.where(hit, 1.0 - eps, 0.0)
+            if eps:
+                g = g - eps * inv_v
         g = g * ss[:, None]
         if t is not None:
             g = g * (1.0 - jnp.square(t))
         return g
 
-    def gradients(x, hh, yy, lse, ss, dw, db):
+    def gradients(x, hh, yy, lse, ss, dw, db, cy):
         """Sweeps the vocabulary in blocks: each block's dlogits, formed from the logits at
         hand, goes at once into dh (accumulated), its rows of dW and its entries of db."""
         hh_od = hh.astype(od)
@@ -210,8 +234,9 @@ def _kernel(
             # columns that an earlier block already covered are masked out of dlogits.
             dh, dw, db = c
             start = j * block if exact else jnp.minimum(j * block, v - block)
+            cwb = None if cw is None else lax.dynamic_slice_in_dim(cw, start, block)
             g = dlogits(lax.dynamic_slice_in_dim(x, start, block, axis=1), offset + start,
-                        yy, lse, ss)
+                        yy, lse, ss, cy, cwb)
             if not exact:
                 fresh = lax.broadcasted_iota(jnp.int32, (1, block), 1) + start >= j * block
                 g = jnp.where(fresh, g, 0)
@@ -241,13 +266,14 @@ def _kernel(
         put = lambda a, u: lax.dynamic_update_slice_in_dim(a, u.astype(a.dtype), start, 0)
         hh = jnp.where(sl(kept)[:, None], sl(h), jnp.zeros((), h.dtype))
         yy = sl(labels)
+        cy = None if cwy is None else sl(cwy).astype(cd)
         x = logits(hh)
         out = dict(carry)
         if mode == "grad_lse":
             lse = sl(lse_in)
         else:
             lse, zy, zsum = stats(x, yy)
-            loss = token_loss(lse, zy, zsum)
+            loss = token_loss(lse, zy, zsum, cy)
             out["loss"] = put(carry["loss"], loss)
             out["lse"] = put(carry["lse"], lse)
         if not grads:
@@ -258,7 +284,7 @@ def _kernel(
             ss = jnp.where(fresh, ss, 0)
         if mode == "grad":
             out["total"] = carry["total"] + jnp.sum(jnp.where(ss != 0, ss * loss, 0))
-        dh, out["dw"], db = gradients(x, hh, yy, lse, ss, carry["dw"], carry.get("db"))
+        dh, out["dw"], db = gradients(x, hh, yy, lse, ss, carry["dw"], carry.get("db"), cy)
         if vaxis is not None:
             dh = lax.psum(dh, vaxis)
         if not exact:
@@ -298,7 +324,8 @@ def _specs(cfg: _Config) -> dict[str, Any]:
     tok2 = P(cfg.batch_axes or None, None)
     voc = P(cfg.vocab_axis)
     voc2 = P(cfg.vocab_axis, None)
-    return {"h": tok2, "w": voc2, "b": voc, "labels": tok, "kept": tok, "scale": tok,
+    return {"h": tok2, "w": voc2, "b": voc, "cw": voc, "cwy": tok, "labels": tok, "kept": tok,
+            "scale": tok,
             "lse_in": tok, "loss": tok, "lse": tok, "dh": tok2, "dw": voc2, "db": voc,
             "total": P()}
 
@@ -313,7 +340,8 @@ def _place(cfg: _Config, x: Array | None, spec: Any) -> Array | None:
     return lax.with_sharding_constraint(x, sharding)
 
 
-def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None):
+def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None, cw=None,
+         cwy=None):
     """Runs :func:`_kernel` directly, or under ``shard_map`` when ``cfg.mesh`` is set.
 
     On a mesh, the per-token arrays are split over ``cfg.batch_axes`` and the vocabulary rows
@@ -333,12 +361,12 @@ def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None
         return out
 
     args = {"h": h, "w": w, "b": b, "labels": labels, "kept": kept, "scale": scale,
-            "lse_in": lse_in}
+            "lse_in": lse_in, "cw": cw, "cwy": cwy}
     args = {k: a for k, a in args.items() if a is not None}
 
     def local(a: dict[str, Array]) -> dict[str, Array]:
         return finish(_kernel(cfg, mode, a["h"], a["w"], a.get("b"), a["labels"], a["kept"],
-                              a.get("scale"), a.get("lse_in")))
+                              a.get("scale"), a.get("lse_in"), a.get("cw"), a.get("cwy")))
 
     if cfg.mesh is None:
         return local(args)
@@ -367,15 +395,19 @@ def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _fused_total(cfg: _Config, h, w, b, labels, kept, scale):
-    """``(sum_i scale_i * loss_i, lse)``; differentiated by the gradient-in-forward sweep."""
-    out = _run(cfg, "value", h, w, b, labels, kept)
+def _fused_total(cfg: _Config, h, w, b, labels, kept, scale, cw=None, cwy=None):
+    """``(sum_i scale_i * loss_i, lse)``; differentiated by the gradient-in-forward sweep.
+
+    ``cw``/``cwy`` (label smoothing with class weights, see :func:`_kernel`) are not
+    differentiated.
+    """
+    out = _run(cfg, "value", h, w, b, labels, kept, cw=cw, cwy=cwy)
     total = jnp.sum(jnp.where(scale != 0, scale * out["loss"], 0))
     return total, out["lse"]
 
 
-def _fused_total_fwd(cfg, h, w, b, labels, kept, scale):
-    out = _run(cfg, "grad", h, w, b, labels, kept, scale)
+def _fused_total_fwd(cfg, h, w, b, labels, kept, scale, cw=None, cwy=None):
+    out = _run(cfg, "grad", h, w, b, labels, kept, scale, cw=cw, cwy=cwy)
     res = (out["dh"], out["dw"], out.get("db"), out["loss"], labels, kept)
     return (out["total"], out["lse"]), res
 
@@ -391,6 +423,8 @@ def _fused_total_bwd(cfg, res, cts):
         None,
         None,
         scale_ct,
+        None,
+        None,
     )
 
 
@@ -398,22 +432,22 @@ _fused_total.defvjp(_fused_total_fwd, _fused_total_bwd)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _token_losses(cfg: _Config, h, w, b, labels, kept):
+def _token_losses(cfg: _Config, h, w, b, labels, kept, cw=None, cwy=None):
     """Per-token ``(loss, lse)``; differentiated by a second, recomputing sweep."""
-    out = _run(cfg, "value", h, w, b, labels, kept)
+    out = _run(cfg, "value", h, w, b, labels, kept, cw=cw, cwy=cwy)
     return out["loss"], out["lse"]
 
 
-def _token_losses_fwd(cfg, h, w, b, labels, kept):
-    out = _run(cfg, "value", h, w, b, labels, kept)
-    return (out["loss"], out["lse"]), (h, w, b, labels, kept, out["lse"])
+def _token_losses_fwd(cfg, h, w, b, labels, kept, cw=None, cwy=None):
+    out = _run(cfg, "value", h, w, b, labels, kept, cw=cw, cwy=cwy)
+    return (out["loss"], out["lse"]), (h, w, b, labels, kept, out["lse"], cw, cwy)
 
 
 def _token_losses_bwd(cfg, res, cts):
-    h, w, b, labels, kept, lse = res
+    h, w, b, labels, kept, lse, cw, cwy = res
     g = jnp.where(kept, cts[0], 0).astype(lse.dtype)
-    out = _run(cfg, "grad_lse", h, w, b, labels, kept, g, lse)
-    return out["dh"], out["dw"], out.get("db"), None, None
+    out = _run(cfg, "grad_lse", h, w, b, labels, kept, g, lse, cw=cw, cwy=cwy)
+    return out["dh"], out["dw"], out.get("db"), None, None, None, None
 
 
 _token_losses.defvjp(_token_losses_fwd, _token_losses_bwd)
@@ -527,10 +561,19 @@ def linear_ce(
         invalid = invalid & mask
     safe_y = jnp.where(invalid, 0, y)
     safe_y = _core.mask_safe(mask, safe_y, 0).astype(jnp.int32)
+    cw = cwy = None
     if class_weights is not None:
         cw = _core.numeric_input("class_weights", class_weights, loss_name).astype(cd)
         _core.check_shape("class_weights", cw, (vocab,), loss_name, "one weight per class")
-        wts = _core.mul_weights(wts, cw[safe_y])
+        if label_smoothing:
+            # PyTorch's definition (lossjax.multiclass): each class's smoothing term has its
+            # own weight, inside the kernel; the label's weight counts in the mean's
+            # denominator. The class weights are not differentiated on this path.
+            cw = lax.stop_gradient(cw)
+            cwy = cw[safe_y]
+        else:
+            wts = _core.mul_weights(wts, cw[safe_y])
+            cw = None
 
     n = int(np.prod(unit, dtype=np.int64))
     h2 = h.reshape(n, width)
@@ -545,6 +588,7 @@ def linear_ce(
     y2 = safe_y.reshape(n)
     kept = (jnp.ones(unit, bool) if mask is None else mask).reshape(n)
     inv2 = invalid.reshape(n)
+    cwy2 = None if cwy is None else cwy.reshape(n)
     # On a mesh the token count must split evenly over the batch shards: pad with dropped
     # tokens (hidden 0, label 0, kept False) and cut the per-token outputs back to n.
     shards = 1 if mesh is None else int(np.prod([mesh.shape[a] for a in cfg.batch_axes]))
@@ -552,9 +596,11 @@ def linear_ce(
     explicit = mesh is not None and bool(_explicit_axes(mesh))
     if pad and explicit:  # padding an explicitly sharded axis is a type error: replicate first
         h2, y2, kept, inv2 = (_replicated(a, mesh) for a in (h2, y2, kept, inv2))
+        cwy2 = None if cwy2 is None else _replicated(cwy2, mesh)
     if pad:
         h2 = jnp.pad(h2, ((0, pad), (0, 0)))
         y2, kept, inv2 = (jnp.pad(a, (0, pad)) for a in (y2, kept, inv2))
+        cwy2 = None if cwy2 is None else jnp.pad(cwy2, (0, pad))
 
     def cut(a: Array) -> Array:
         if not pad:
@@ -562,10 +608,11 @@ def linear_ce(
         return (_replicated(a, mesh) if explicit else a)[:n]
 
     sp = _specs(cfg)
-    h2, w, b, y2, kept = (_place(cfg, a, sp[k]) for a, k in
-                          ((h2, "h"), (w, "w"), (b, "b"), (y2, "labels"), (kept, "kept")))
+    h2, w, b, y2, kept, cw, cwy2 = (
+        _place(cfg, a, sp[k]) for a, k in ((h2, "h"), (w, "w"), (b, "b"), (y2, "labels"),
+                                           (kept, "kept"), (cw, "cw"), (cwy2, "cwy")))
     if reduction == "none":
-        loss, lse = _token_losses(cfg, h2, w, b, y2, kept)
+        loss, lse = _token_losses(cfg, h2, w, b, y2, kept, cw, cwy2)
         loss, lse, kept, inv2 = cut(loss), cut(lse), cut(kept), cut(inv2)
         loss = jnp.where(inv2, jnp.nan, loss).reshape(unit)
         loss = _core.reduce(loss, weights=wts, where=mask, reduction="none",
@@ -574,13 +621,15 @@ def linear_ce(
         wfull = jnp.ones(unit, cd) if wts is None else jnp.broadcast_to(wts, unit)
         keep = jnp.ones(unit, bool) if mask is None else mask
         if reduction == "mean":
-            den = jnp.sum(jnp.where(keep, wfull, 0))
+            # the label's class weight counts in the denominator (it is in wfull otherwise)
+            wden = wfull if cwy is None else wfull * cwy
+            den = jnp.sum(jnp.where(keep, wden, 0))
             wfull = _core.safe_divide(wfull, den)
         scale = jnp.where(keep & ~invalid, wfull, 0).reshape(n)
         if pad:
             scale = jnp.pad(scale, (0, pad))
         scale = _place(cfg, scale, sp["scale"])
-        loss, lse = _fused_total(cfg, h2, w, b, y2, kept, scale)
+        loss, lse = _fused_total(cfg, h2, w, b, y2, kept, scale, cw, cwy2)
         loss = loss + jnp.where(jnp.any(invalid), jnp.nan, 0.0)  # NaN value, gradients kept
         lse, kept = cut(lse), cut(kept)
     lse = lax.stop_gradient(jnp.where(kept, lse, 0).reshape(unit))
@@ -716,7 +765,9 @@ def linear_cross_entropy(
       z_loss: coefficient of ``lse**2`` (static; PaLM uses 1e-4).
       logit_softcap: ``c > 0`` caps logits at ``c * tanh(x / c)`` (static; Gemma 2 uses 30).
       class_weights: optional non-negative ``[V]`` weights; the label's weight multiplies
-        the token's loss (and counts in the mean's denominator).
+        the token's loss (and counts in the mean's denominator). With ``label_smoothing``,
+        each class's smoothing term is weighted by its own weight, as in PyTorch and
+        :func:`lossjax.softmax_cross_entropy` (then the class weights get no gradient).
       chunk_size: tokens per chunk (static); default ``2**23 / V`` (32 MiB of float32
         logits), at least 128. Each chunk reads and writes the whole ``[V, D]``
         weight-gradient accumulator, so with few tokens and a large vocabulary larger

@@ -789,7 +789,8 @@ def _circle_sample(key, batch, dtype=jnp.float32):
     hyper={"gamma": POSITIVE, "margin": Interval(0.0, 1.0)},
     reference="Sun et al., Circle Loss: A Unified Perspective of Pair Similarity "
     "Optimization, CVPR (2020), eqs. 4-6",
-    peers={"keras": "Circle"},
+    peers={"keras": "Circle (Keras's mean is over the anchors with a non-zero loss, lossjax's "
+                    "over all anchors: an anchor without a positive or a negative counts as 0)"},
     twice_differentiable=False,
     **{**_SET, "sample": _circle_sample},
 )
@@ -810,9 +811,12 @@ def circle(
     ``alpha_n = max(0, s_n + m)`` and the loss is
     ``softplus(logsumexp_p(-gamma alpha_p (s_p - 1 + m)) + logsumexp_n(gamma alpha_n
     (s_n - m)))``; 0 for an anchor without a positive or a negative. The loss of a set is the
-    mean over all its anchors, as ``keras.losses.Circle`` (whose default ``gamma=80``,
-    ``margin=0.4`` are kept). The weights ``alpha`` are differentiated (as Keras; the
-    authors' code holds them constant).
+    mean over all its anchors. ``keras.losses.Circle`` (whose default ``gamma=80``,
+    ``margin=0.4`` are kept) has the same per-anchor loss but masks the anchors whose loss is
+    0 out of its mean (``set_keras_mask(loss, loss > 0)``): where some anchors have no
+    positive or no negative, Keras's value is lossjax's times ``N / (number of anchors with
+    both)``. The weights ``alpha`` are differentiated (as Keras; the authors' code holds them
+    constant).
 
     Args:
       embeddings: ``[..., N, D]``: sets of ``N`` embeddings (normalized inside).

@@ -13,6 +13,15 @@ Class weights multiply into the example weights: the mean is ``sum(w_y * loss) /
 over the kept examples, as PyTorch defines it for integer labels. For probability targets the
 class weight of an example is ``sum_c class_weights[c] * y[c]`` (the same for one-hot rows).
 
+With label smoothing ``eps`` as well, the cross-entropy against ``(1 - eps) y + eps / K`` is
+weighted as PyTorch's ``cross_entropy(weight=, label_smoothing=)`` weights it: the target part
+``(1 - eps) * CE(y)`` by the example's class weight ``w_y``, and each class's smoothing term
+``eps / K * (-log q_c)`` by that class's own weight ``w_c``; the mean still divides by
+``sum(w_y)``. Per example (before the example weight):
+``(1 - eps) w_y (-log q_y) + eps / K * sum_c w_c (-log q_c)``. Without class weights this is
+the plain smoothed cross-entropy; with them, an example whose label has weight 0 still adds
+its smoothing terms to the sum (not to the denominator), as in PyTorch.
+
 Unchecked bad values: an integer label outside ``[0, K)`` that is not ``ignore_index`` gives a
 NaN loss (never a silently wrong number); use :func:`lossjax.checked` to get an error instead.
 """
@@ -39,7 +48,8 @@ class ClassInputs(NamedTuple):
     ``x`` is ``[..., K]`` (class axis last, compute dtype, safe values in dropped rows);
     exactly one of ``labels`` (``[...]``, int, clipped into range) and ``y`` (``[..., K]``)
     is set. ``mask`` and ``w`` are the kept examples and their weights (class weights
-    included); ``invalid`` marks labels out of range (their loss is NaN).
+    included); ``invalid`` marks labels out of range (their loss is NaN). ``class_w`` and
+    ``example_w`` are the two factors of ``w`` (for label smoothing with class weights).
     """
 
     x: Array
@@ -49,6 +59,8 @@ class ClassInputs(NamedTuple):
     w: Array | None
     invalid: Array | None
     num_classes: int
+    class_w: Array | None = None  # the [K] class weights, if given
+    example_w: Array | None = None  # the example weights alone (without class weights)
 
 
 def class_inputs(
@@ -94,6 +106,7 @@ def class_inputs(
             raise ValueError(f"{name}: `ignore_index` applies to integer labels only.")
     mask = _core.prepare_where(where, unit, name)
     w = _core.prepare_weights(weights, unit, dtype, name)
+    example_w = w
     cw = None
     if class_weights is not None:
         cw = _core.numeric_input("class_weights", class_weights, name).astype(dtype)
@@ -117,7 +130,7 @@ def class_inputs(
         labels = invalid = None
     if mask_predictions or not sparse:
         x = _core.mask_safe(mask, x, safe, axis=-1)
-    return ClassInputs(x, labels, y, mask, w, invalid, k)
+    return ClassInputs(x, labels, y, mask, w, invalid, k, cw, example_w)
 
 
 def pick(x: Array, labels: Array) -> Array:
@@ -125,11 +138,29 @@ def pick(x: Array, labels: Array) -> Array:
     return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
 
 
-def finish(ci: ClassInputs, loss: Array, reduction: str, name: str) -> Array:
-    """NaN for out-of-range labels, then the shared reduction."""
+def finish(
+    ci: ClassInputs, loss: Array, reduction: str, name: str, extra: Array | None = None
+) -> Array:
+    """NaN for out-of-range labels, then the shared reduction.
+
+    ``extra`` (from :func:`smoothed_nll`) is an already weighted per-example term added to the
+    numerator of the mean but not to its denominator: ``sum(w * loss + extra) / sum(w)``.
+    """
     if ci.invalid is not None:
         loss = jnp.where(ci.invalid, jnp.nan, loss)
-    return _core.reduce(loss, weights=ci.w, where=ci.mask, reduction=reduction, loss_name=name)
+    if extra is None:
+        return _core.reduce(loss, weights=ci.w, where=ci.mask, reduction=reduction,
+                            loss_name=name)
+    per = _core.reduce(loss, weights=ci.w, where=ci.mask, reduction="none", loss_name=name)
+    per = per + _core.mask_safe(ci.mask, extra, 0.0)
+    if reduction == "none":
+        return per
+    total = jnp.sum(per)
+    if reduction == "sum":
+        return total
+    den = _core.reduce(jnp.ones_like(loss), weights=ci.w, where=ci.mask, reduction="sum",
+                       loss_name=name)
+    return _core.safe_divide(total, den)
 
 
 def dense_dot(y: Array, x: Array) -> Array:
@@ -138,9 +169,32 @@ def dense_dot(y: Array, x: Array) -> Array:
     return jnp.sum(jnp.where(nz, y * jnp.where(nz, x, 0), 0), axis=-1)
 
 
-def smoothed_nll(log_probs: Array, ci: ClassInputs, label_smoothing: float) -> Array:
-    """Cross-entropy ``-sum_c y'_c log q_c`` with ``y' = (1 - eps) y + eps / K``."""
+def smoothed_nll(
+    log_probs: Array, ci: ClassInputs, label_smoothing: float
+) -> tuple[Array, Array | None]:
+    """Cross-entropy ``-sum_c y'_c log q_c`` with ``y' = (1 - eps) y + eps / K``: ``(loss, extra)``.
+
+    Pass both to :func:`finish`. Without class weights (or without smoothing) ``extra`` is
+    None and ``loss`` is the whole smoothed cross-entropy. With both, as PyTorch (see the
+    module docstring), ``loss`` is the target part ``(1 - eps) * (-sum_c y_c log q_c)``, which
+    ``finish`` weighs by the example's class weight, and ``extra`` the smoothing part weighted
+    by each class's own weight and the example weight,
+    ``example_w * eps / K * sum_c w_c (-log q_c)`` (a class of weight 0 is left out, even where
+    ``log q_c = -inf``).
+    """
     eps = label_smoothing
+    if eps and ci.class_w is not None:
+        target = -(pick(log_probs, ci.labels) if ci.labels is not None
+                   else dense_dot(ci.y, log_probs))
+        extra = (eps / ci.num_classes) * -dense_dot(jnp.broadcast_to(ci.class_w,
+                                                                     log_probs.shape), log_probs)
+        if ci.example_w is not None:
+            extra = extra * ci.example_w
+        return (1.0 - eps) * target, extra
+    return _smoothed_nll(log_probs, ci, eps), None
+
+
+def _smoothed_nll(log_probs: Array, ci: ClassInputs, eps: float) -> Array:
     if ci.labels is not None:
         loss = -pick(log_probs, ci.labels)
         if eps:
@@ -333,11 +387,12 @@ def softmax_cross_entropy(
 
     ``-inf`` logits are allowed off the label (classes that are impossible); a whole row of
     ``-inf`` is fine when the row is dropped by ``where`` or ``ignore_index``. With label
-    smoothing every class gets mass, so a ``-inf`` logit in a kept row gives an infinite loss.
+    smoothing every class gets mass, so a ``-inf`` logit in a kept row gives an infinite loss
+    (unless its class weight is 0).
 
-    With ``class_weights`` and ``label_smoothing`` both on, the class weight of the *label*
-    multiplies the whole smoothed loss (PyTorch instead weights each class's smoothing term
-    by its own class weight).
+    With ``class_weights`` and ``label_smoothing`` both on, the loss is PyTorch's
+    ``cross_entropy(weight=, label_smoothing=)``: ``(1 - eps) w_y (-log q_y) + eps / K *
+    sum_c w_c (-log q_c)`` per example, the mean divided by ``sum(w_y)`` (module docstring).
 
     Args:
       predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
@@ -374,11 +429,15 @@ def softmax_cross_entropy(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
-    if ci.labels is not None:
+    if ci.labels is not None and not (label_smoothing and ci.class_w is not None):
         return finish(ci, _ce_labels(ci.x, ci.labels, ci.mask, float(label_smoothing)),
                       reduction, name)
-    log_probs = jax.nn.log_softmax(ci.x, axis=-1)
-    return finish(ci, smoothed_nll(log_probs, ci, label_smoothing), reduction, name)
+    # Probability targets, or labels with smoothing and class weights (each class's smoothing
+    # term has its own weight, which the fused kernel does not know): the plain path.
+    x = ci.x if ci.labels is None else _core.mask_safe(ci.mask, ci.x, 0.0, axis=-1)
+    log_probs = jax.nn.log_softmax(x, axis=-1)
+    ce, extra = smoothed_nll(log_probs, ci, label_smoothing)
+    return finish(ci, ce, reduction, name, extra)
 
 
 @_builtin(
@@ -441,7 +500,8 @@ def nll(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,
     )
-    return finish(ci, smoothed_nll(ci.x, ci, label_smoothing), reduction, name)
+    ce, extra = smoothed_nll(ci.x, ci, label_smoothing)
+    return finish(ci, ce, reduction, name, extra)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
@@ -520,7 +580,8 @@ def categorical_cross_entropy(
         ignore_index=ignore_index, class_weights=class_weights, safe=1.0,
     )
     eps = _core.grad_floor(jnp.asarray(predictions).dtype)
-    return finish(ci, smoothed_nll(clamped_log(ci.x, eps), ci, label_smoothing), reduction, name)
+    ce, extra = smoothed_nll(clamped_log(ci.x, eps), ci, label_smoothing)
+    return finish(ci, ce, reduction, name, extra)
 
 
 @_builtin(
@@ -701,11 +762,11 @@ def poly1_cross_entropy(
         ignore_index=ignore_index, class_weights=class_weights,
     )
     log_probs = jax.nn.log_softmax(ci.x, axis=-1)
-    ce = smoothed_nll(log_probs, ci, label_smoothing)
+    ce, extra = smoothed_nll(log_probs, ci, label_smoothing)
     p_t = _on_label(jnp.exp(log_probs), ci)
     if label_smoothing:
         p_t = (1.0 - label_smoothing) * p_t + label_smoothing / ci.num_classes
-    return finish(ci, ce + epsilon * (1.0 - p_t), reduction, name)
+    return finish(ci, ce + epsilon * (1.0 - p_t), reduction, name, extra)
 
 
 def _one_minus_p_pow(log_p: Array, gamma: float) -> Array:
@@ -960,7 +1021,7 @@ def symmetric_cross_entropy(
         ignore_index=ignore_index, class_weights=class_weights,
     )
     log_probs = jax.nn.log_softmax(ci.x, axis=-1)
-    ce = smoothed_nll(log_probs, ci, 0.0)
+    ce = _smoothed_nll(log_probs, ci, 0.0)
     probs = jnp.exp(log_probs)
     if ci.labels is not None:
         rce = -A * (1.0 - pick(probs, ci.labels))

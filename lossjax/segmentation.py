@@ -276,7 +276,9 @@ def _doc(fn):
     "Generalised Dice overlap as a deep learning loss function for highly unbalanced "
     "segmentations, DLMIA (2017)",
     peers={
-        "optax": "dice_loss / binary_dice_loss / multiclass_generalized_dice_loss",
+        "optax": "dice_loss / binary_dice_loss / multiclass_generalized_dice_loss (a mean of "
+        "per-class Dice losses weighted by batch-wide normalized 1/T_c**2, not the paper's "
+        "ratio of weighted sums that class_weighting='generalized' computes)",
         "keras": "Dice",
     },
     **_SEG,
@@ -364,7 +366,12 @@ def _tversky_index(tp, ps, ts, alpha, beta, smooth):
     boundary=_seg_boundary(),
     reference="Salehi, Erdogmus and Gholipour, Tversky loss function for image segmentation "
     "using 3D fully convolutional deep networks, MLMI (2017)",
-    peers={"keras": "Tversky", "optax": "dice_loss(alpha, beta)"},
+    peers={
+        "keras": "Tversky (its alpha weighs false negatives and beta false positives, in every "
+        "release up to 3.15.1: lossjax's tversky(alpha=a, beta=b) is Tversky(alpha=b, beta=a); "
+        "its 1e-7 is in the denominator only)",
+        "optax": "dice_loss(alpha, beta)",
+    },
     **_SEG,
 )
 @_doc
@@ -388,10 +395,13 @@ def tversky(
     """Tversky loss: ``1 - (TP + smooth) / (TP + alpha FP + beta FN + smooth)``, class mean.
 
     ``FP_c = P_c - TP_c`` and ``FN_c = T_c - TP_c`` (soft counts); ``alpha`` weighs false
-    positives and ``beta`` false negatives. ``alpha = beta = 0.5`` is the Dice loss with
-    ``2 * smooth``; ``alpha = beta = 1`` is the Jaccard loss. It equals optax's
-    ``dice_loss(alpha=alpha, beta=beta, smooth=smooth)`` and, with ``per_image=False,
-    smooth=1e-7``, Keras's ``Tversky``.
+    positives and ``beta`` false negatives, as in the paper and optax. ``alpha = beta = 0.5``
+    is the Dice loss with ``2 * smooth``; ``alpha = beta = 1`` is the Jaccard loss. It equals
+    optax's ``dice_loss(alpha=alpha, beta=beta, smooth=smooth)``. Keras's ``Tversky`` (every
+    release up to 3.15.1) swaps the two: its ``alpha`` weighs false negatives, so
+    ``keras.losses.Tversky(alpha=a, beta=b)`` is ``tversky(alpha=b, beta=a,
+    per_image=False)`` up to its ``1e-7``, which Keras adds to the denominator only
+    (``smooth=0`` here, ``TP / (TP + a FN + b FP + 1e-7)`` there).
 
     Args:
       predictions: logits (or probabilities), ``[*B, *S]`` or ``[*B, *S, C]`` by ``mode``.

@@ -107,7 +107,19 @@ def _rows(x, t, axis):
 
 
 def _ce_from_logq(logq, t, label_smoothing, ignore_index, class_weights):
+    """Weighted per-example cross-entropy (``reduction="none"``), PyTorch's definition.
+
+    ``(1 - eps) w (-sum_c y_c log q_c) + eps / K * sum_c cw_c (-log q_c)`` with ``w`` the
+    example's class weight (``cw[label]``, or ``cw . y`` for probability targets) and ``cw``
+    all ones without class weights (then it is ``-sum_c y'_c log q_c``, ``y'`` smoothed). For
+    integer labels this is the loss of PyTorch 2.13.0's ``F.cross_entropy(weight=cw,
+    label_smoothing=eps, reduction="none")`` (aten/src/ATen/native/LossNLL.cpp,
+    ``cross_entropy_loss_label_smoothing``: ``(1 - eps) * nll_loss(weight) + eps / K *
+    -(log_softmax * weight).sum(class_dim)``). Terms whose coefficient is 0 are left out.
+    """
     k = logq.shape[-1]
+    cw = np.ones(k) if class_weights is None else np.asarray(class_weights, np.float64)
+    eps = label_smoothing
     out = np.zeros(logq.shape[:-1])
     for idx in np.ndindex(*logq.shape[:-1]):
         if t.ndim == logq.ndim - 1:
@@ -117,12 +129,13 @@ def _ce_from_logq(logq, t, label_smoothing, ignore_index, class_weights):
                 out[idx] = 0.0
                 continue
             y[lab] = 1.0
-            w = 1.0 if class_weights is None else class_weights[lab]
         else:
             y = t[idx]
-            w = 1.0 if class_weights is None else float(np.dot(class_weights, y))
-        y = (1 - label_smoothing) * y + label_smoothing / k
-        out[idx] = -w * sum(y[c] * logq[idx][c] for c in range(k) if y[c] != 0)
+        w = float(np.dot(cw, y)) if class_weights is not None else 1.0
+        lq = logq[idx]
+        target = -sum(y[c] * lq[c] for c in range(k) if y[c] != 0)
+        smooth = -sum(cw[c] * lq[c] for c in range(k) if cw[c] != 0) if eps else 0.0
+        out[idx] = (1 - eps) * w * target + eps / k * smooth
     return out
 
 

@@ -350,3 +350,106 @@ def test_onset_errors():
         diagnostics.overfitting_onset(np.ones(3), np.ones(3), min_delta=-1.0)
     with pytest.raises(ValueError, match="non-finite"):
         diagnostics.overfitting_onset(np.ones(3), np.array([1.0, np.nan, 1.0]))
+
+
+# --------------------------------------------------------------------------------------------
+# issue 11: item 4 (chance baseline of integer labels) and item 15 (named outliers, short curves)
+
+
+def test_chance_baseline_infers_the_classes_of_integer_labels():
+    # The README's call, chance_baseline(y), on 10 balanced integer classes: ln 10 and 1/10
+    # (it was NaN, accuracy 0.9 and two "binary" frequencies, reading labels 1..9 as positive).
+    b = diagnostics.chance_baseline(jnp.arange(20) % 10)
+    assert b.cross_entropy == pytest.approx(math.log(10.0), rel=1e-6)
+    assert b.accuracy == pytest.approx(0.1)
+    np.testing.assert_allclose(b.frequencies, np.full(10, 0.1))
+    # max + 1 classes; the same as num_classes=max + 1 (a class above the max cannot be seen)
+    y = jnp.array([0, 0, 3, 1, 3, 3])
+    got, want = diagnostics.chance_baseline(y), diagnostics.chance_baseline(y, num_classes=4)
+    assert got.cross_entropy == want.cross_entropy and got.accuracy == want.accuracy
+    np.testing.assert_array_equal(got.frequencies, want.frequencies)
+    # integer {0, 1} labels are the binary task: the same numbers as float targets
+    yb = jnp.array([0, 1, 1, 1])
+    ib, fb = diagnostics.chance_baseline(yb), diagnostics.chance_baseline(yb.astype(jnp.float32))
+    assert ib.cross_entropy == pytest.approx(fb.cross_entropy, rel=1e-6)
+    np.testing.assert_allclose(ib.frequencies, fb.frequencies)
+    # a single observed class 0 still means two classes (frequencies [1, 0], entropy 0)
+    one = diagnostics.chance_baseline(jnp.zeros(4, jnp.int32))
+    np.testing.assert_allclose(one.frequencies, [1.0, 0.0])
+    assert one.cross_entropy == 0.0 and one.accuracy == 1.0
+
+
+def test_chance_baseline_says_when_it_cannot_infer_the_classes():
+    y = jnp.arange(6) % 3
+    with pytest.raises(ValueError, match="num_classes"):
+        jax.jit(lambda t: diagnostics.chance_baseline(t).cross_entropy)(y)
+    with pytest.raises(ValueError, match="num_classes"):
+        diagnostics.chance_baseline(jnp.array([0, -1, 2]))
+    with pytest.raises(ValueError, match=r"num_classes=3"):
+        diagnostics.chance_baseline(jnp.array([0, 1, 3]), num_classes=3)
+
+
+def test_describe_never_compares_with_a_nan_baseline():
+    losses = np.random.default_rng(8).exponential(size=30)
+    with pytest.raises(ValueError, match="baseline"):
+        diagnostics.loss_summary(losses, baseline=float("nan"))
+    text = diagnostics.loss_summary(
+        losses, baseline=diagnostics.chance_baseline(jnp.arange(30) % 10).cross_entropy
+    ).describe()
+    assert "nan" not in text.lower()
+    assert "times the baseline 2.303" in text
+    # a zero baseline (a single class) is said in words, not divided by
+    text0 = diagnostics.loss_summary(losses, baseline=0.0).describe()
+    assert "baseline is 0" in text0 and "inf" not in text0
+
+
+def test_describe_names_the_outliers():
+    rng = np.random.default_rng(9)
+    x = rng.exponential(0.3, size=100)
+    x[[12, 37, 80]] = [25.0, 40.0, 30.0]
+    s = diagnostics.loss_summary(x)
+    assert s.outliers[:3].tolist() == [37, 80, 12]
+    np.testing.assert_array_equal(s.outlier_losses, x[s.outliers])
+    text = s.describe()
+    assert "#37 (40), #80 (30), #12 (25)" in text
+    # bounded: the first max_named are named, the rest counted
+    n = s.outliers.size
+    short = s.describe(max_named=2)
+    assert "#37 (40), #80 (30) and " + f"{n - 2} more" in short and "#12 (25)" not in short
+    assert "#" not in diagnostics.loss_summary(np.ones(5)).describe()  # no outliers, no names
+
+
+def test_onset_defaults_fit_a_short_curve():
+    # 8 epochs that clearly turn at epoch 3 (issue 11): the fixed defaults patience=5 and
+    # smoothing=5 could not see it; the defaults from the length (patience 2, no smoothing) do.
+    val = np.array([1.0, 0.8, 0.65, 0.6, 0.62, 0.7, 0.8, 0.9])
+    r = diagnostics.overfitting_onset(np.zeros(8), val)
+    assert (r.onset_epoch, r.best_epoch, r.patience, r.smoothing) == (3, 3, 2, 1)
+    assert r.rise == pytest.approx(0.3)
+    # With the old fixed values the report says why it cannot tell.
+    r = diagnostics.overfitting_onset(np.zeros(8), val, patience=5, smoothing=1)
+    assert r.onset_epoch is None
+    assert "only 4 epoch(s) follow the best epoch 3" in r.reason and "too short" in r.reason
+    # The long-curve defaults are unchanged: 5 and 5 from 25 epochs on.
+    r = diagnostics.overfitting_onset(*_curves())
+    assert (r.patience, r.smoothing) == (5, 5)
+    assert diagnostics.overfitting_onset(np.zeros(12), np.ones(12)).smoothing == 3
+
+
+def test_onset_reason_when_there_is_none():
+    e = np.arange(10.0)
+    down = diagnostics.overfitting_onset(np.zeros(10), 1.0 / (1.0 + e))
+    assert down.onset_epoch is None and "still at its lowest at the last epoch" in down.reason
+    flat = np.concatenate([np.linspace(2, 1, 5), np.ones(5)])
+    r = diagnostics.overfitting_onset(np.zeros(10), flat, smoothing=1, min_delta=1e-6)
+    assert r.onset_epoch is None and "flat" in r.reason
+    bump = np.concatenate([np.linspace(2, 1, 10), [1.1, 1.2]])
+    r = diagnostics.overfitting_onset(np.zeros(12), bump, patience=3, smoothing=1)
+    assert r.onset_epoch is None and "only 2 epoch(s)" in r.reason
+    # best at epoch 2, a plateau of 2 epochs, then 1 epoch above: a rise shorter than patience
+    rising = np.array([2.0, 1.5, 1.0, 1.0, 1.0, 1.2])
+    r = diagnostics.overfitting_onset(np.zeros(6), rising, patience=3, smoothing=1)
+    assert r.onset_epoch is None
+    assert "risen for the last 1 epoch(s), fewer than patience=3" in r.reason
+    found = diagnostics.overfitting_onset(np.zeros(8), np.array([1, .8, .65, .6, .62, .7, .8, .9]))
+    assert "rose above its value at epoch 3" in found.reason

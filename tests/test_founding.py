@@ -7,6 +7,8 @@ here). optax numbers are computed by calling optax (a run-time dependency) in th
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -67,22 +69,64 @@ def test_cross_entropy_label_smoothing_matches_pytorch_and_optax():
     close(ce(LOGITS[kept], LABELS[kept], label_smoothing=0.2, reduction="none"), want)
 
 
-def test_cross_entropy_smoothing_with_class_weights_is_documented_difference():
-    # lossjax: the label's class weight multiplies the whole smoothed loss (class weights
-    # multiply into w, the contract). PyTorch 2.13.0 weights each class's smoothing term by its
-    # own weight and gives 1.0577837520709554 for
-    # F.cross_entropy(logits, labels, weight=cw, label_smoothing=0.2). Our value, from the
-    # contract's formula in float64 NumPy:
-    lp = np.asarray(jax.nn.log_softmax(LOGITS))
-    y = np.asarray(LABELS)
-    w = np.asarray(CLASS_WEIGHTS)
-    keep = y != -100
-    per = [w[y[i]] * (-(0.8) * lp[i, y[i]] - 0.2 * lp[i].mean()) for i in range(5) if keep[i]]
-    want = sum(per) / sum(w[y[i]] for i in range(5) if keep[i])
-    got = lossjax.softmax_cross_entropy(LOGITS, LABELS, label_smoothing=0.2,
-                                        class_weights=CLASS_WEIGHTS)
-    close(got, want)
-    assert abs(float(got) - 1.0577837520709554) > 1e-2
+def test_cross_entropy_smoothing_with_class_weights_matches_pytorch():
+    # PyTorch 2.13.0: F.cross_entropy(logits, labels, weight=cw, label_smoothing=0.2) on the
+    # float64 LOGITS/LABELS/CLASS_WEIGHTS above gives 1.0577837520709554: each class's
+    # smoothing term is weighted by its own class weight, the mean divides by sum(w_y).
+    # (lossjax gave 0.99 before issue 11, weighting the whole smoothed loss by w_y.)
+    ce = lossjax.softmax_cross_entropy
+    got = ce(LOGITS, LABELS, label_smoothing=0.2, class_weights=CLASS_WEIGHTS)
+    close(got, 1.0577837520709554, rtol=1e-14)
+    # the fused linear cross-entropy (identity weight: its logits are LOGITS), mean and sum
+    lce = functools.partial(lossjax.linear_cross_entropy, label_smoothing=0.2,
+                            class_weights=CLASS_WEIGHTS)
+    close(lce(LOGITS, jnp.eye(4, dtype=jnp.float64), LABELS), 1.0577837520709554, rtol=1e-14)
+    close(lce(LOGITS, jnp.eye(4, dtype=jnp.float64), LABELS, reduction="none"),
+          ce(LOGITS, LABELS, label_smoothing=0.2, class_weights=CLASS_WEIGHTS, reduction="none"))
+    # The README's example (issue 11): torch.nn.functional.cross_entropy gives 0.4230 (4
+    # digits, quoted in the issue); the formula in float64 NumPy gives 0.42297159327562.
+    x = jnp.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]], jnp.float64)
+    y, cw = jnp.array([0, 2]), jnp.array([1.0, 2.0, 1.0], jnp.float64)
+    lp = np.asarray(jax.nn.log_softmax(x))
+    per = [0.9 * cw[t] * -lp[i, t] + 0.1 / 3 * -(np.asarray(cw) * lp[i]).sum()
+           for i, t in enumerate([0, 2])]
+    close(ce(x, y, label_smoothing=0.1, class_weights=cw, reduction="none"), per)
+    close(ce(x, y, label_smoothing=0.1, class_weights=cw), sum(per) / 2.0)
+    assert round(float(ce(x, y, label_smoothing=0.1, class_weights=cw)), 4) == 0.4230
+    # Every cross-entropy with label_smoothing and class_weights has the same definition, for
+    # labels and for one-hot targets.
+    kept = np.asarray(LABELS) >= 0
+    onehot = jax.nn.one_hot(LABELS[kept], 4, dtype=jnp.float64)
+    kw = dict(label_smoothing=0.2, class_weights=CLASS_WEIGHTS)
+    want = ce(LOGITS[kept], LABELS[kept], **kw)
+    for fn, pred in [
+        (ce, LOGITS[kept]),
+        (lossjax.nll, jax.nn.log_softmax(LOGITS[kept])),
+        (lossjax.categorical_cross_entropy, jax.nn.softmax(LOGITS[kept])),
+        (functools.partial(lossjax.poly1_cross_entropy, epsilon=0.0), LOGITS[kept]),
+    ]:
+        close(fn(pred, LABELS[kept], **kw), want)
+        close(fn(pred, onehot, **kw), want)
+        close(fn(pred, onehot, **kw, reduction="sum"), fn(pred, LABELS[kept], **kw,
+                                                              reduction="sum"))
+
+
+def test_smoothing_with_a_zero_class_weight_counts_like_pytorch():
+    # A label of weight 0 adds its smoothing terms to the sum but nothing to the denominator,
+    # as PyTorch's formula does; a class of weight 0 with a -inf logit is left out (finite).
+    x = jnp.array([[1.0, 0.0, -jnp.inf], [0.5, 2.0, 0.0]], jnp.float64)
+    y, cw = jnp.array([0, 2]), jnp.array([1.0, 2.0, 0.0], jnp.float64)
+    lp = np.asarray(jax.nn.log_softmax(x))
+    per = np.array([0.9 * 1.0 * -lp[0, 0] + 0.1 / 3 * -(1.0 * lp[0, 0] + 2.0 * lp[0, 1]),
+                    0.0 + 0.1 / 3 * -(1.0 * lp[1, 0] + 2.0 * lp[1, 1])])
+    got = lossjax.softmax_cross_entropy(x, y, label_smoothing=0.1, class_weights=cw,
+                                        reduction="none")
+    close(got, per)
+    close(lossjax.softmax_cross_entropy(x, y, label_smoothing=0.1, class_weights=cw),
+          per.sum() / 1.0)
+    g = jax.grad(lambda v: lossjax.softmax_cross_entropy(v, y, label_smoothing=0.1,
+                                                         class_weights=cw))(x)
+    assert np.isfinite(np.asarray(g)).all()
 
 
 def test_integer_labels_equal_one_hot_targets():

@@ -57,10 +57,11 @@ def naive(h, w, y, *, bias=None, ignore_index=-100, label_smoothing=0.0, z_loss=
         return lossjax.softmax_cross_entropy(
             x, y, label_smoothing=label_smoothing, ignore_index=ignore_index,
             class_weights=class_weights, weights=weights, where=where, reduction=reduction)
-    # With z-loss: the per-token cross-entropy plus z * lse**2, under the same contract.
+    # With z-loss: the weighted per-token cross-entropy plus z * lse**2 weighted as the
+    # label's term (token weight times the label's class weight, the mean's denominator).
     ce = lossjax.softmax_cross_entropy(x, y, label_smoothing=label_smoothing,
-                                       ignore_index=ignore_index, reduction="none")
-    per_token = ce + z_loss * jax.nn.logsumexp(x, axis=-1) ** 2
+                                       ignore_index=ignore_index, class_weights=class_weights,
+                                       weights=weights, where=where, reduction="none")
     mask = jnp.ones(y.shape, bool) if ignore_index is None else y != ignore_index
     if where is not None:
         mask = mask & where
@@ -68,7 +69,15 @@ def naive(h, w, y, *, bias=None, ignore_index=-100, label_smoothing=0.0, z_loss=
     if class_weights is not None:
         cw = class_weights[jnp.where(mask, y, 0)]
         wts = cw if wts is None else wts * cw
-    return _core.reduce(per_token, weights=wts, where=mask, reduction=reduction)
+    z = _core.reduce(z_loss * jax.nn.logsumexp(x, axis=-1) ** 2, weights=wts, where=mask,
+                     reduction="none")
+    per_token = ce + z
+    if reduction == "none":
+        return per_token
+    if reduction == "sum":
+        return jnp.sum(per_token)
+    den = _core.reduce(jnp.ones(y.shape, x.dtype), weights=wts, where=mask, reduction="sum")
+    return _core.safe_divide(jnp.sum(per_token), den)
 
 
 OPTIONS = {

@@ -152,15 +152,23 @@ def _keras_circle(x, labels, gamma, margin):
 
     with np.errstate(divide="ignore"):
         total = special.logsumexp(p_logits, axis=1) + special.logsumexp(n_logits, axis=1)
-    return np.mean(np.logaddexp(0.0, total))
+    per_anchor = np.logaddexp(0.0, total)
+    # keras.losses.circle marks the anchors with a positive loss (set_keras_mask(circle_loss,
+    # circle_loss > 0), Keras 3.15.1), and the Circle class's default "sum_over_batch_size"
+    # reduction divides by the number of marked anchors (keras/src/losses/loss.py apply_mask)
+    return per_anchor, per_anchor.sum() / np.count_nonzero(per_anchor > 0)
 
 
 def test_circle_matches_the_keras_distance_formulation():
     x = jax.random.normal(jax.random.PRNGKey(4), (8, 5), F64)
-    labels = jnp.array([0, 0, 1, 1, 1, 2, 2, 3])
+    labels = jnp.array([0, 0, 1, 1, 1, 2, 2, 3])  # the anchor of label 3 has no positive
     for gamma, margin in ((80.0, 0.4), (16.0, 0.25)):
-        np.testing.assert_allclose(lossjax.circle(x, labels, gamma=gamma, margin=margin),
-                                   _keras_circle(x, labels, gamma, margin), rtol=1e-10)
+        per_anchor, keras_mean = _keras_circle(x, labels, gamma, margin)
+        assert per_anchor[7] == 0.0 and (per_anchor[:7] > 0).all()
+        got = lossjax.circle(x, labels, gamma=gamma, margin=margin)
+        # lossjax: the mean over all 8 anchors (the peer entry states the difference)
+        np.testing.assert_allclose(got, per_anchor.mean(), rtol=1e-10)
+        np.testing.assert_allclose(got * 8 / 7, keras_mean, rtol=1e-10)
 
 
 def test_contrastive_on_hand_computed_pairs():

@@ -45,12 +45,23 @@ def test_per_batch_matches_keras_dice_and_tversky_formulas():
     got = lossjax.dice(p, y, from_logits=False, per_image=False, smooth=1e-7)
     np.testing.assert_allclose(got, keras_dice, rtol=1e-12)
     assert got.shape == ()
-    # keras.losses.Tversky(alpha, beta): 1 - (TP + 1e-7) / (TP + a FP + b FN + 1e-7)
+    # keras.losses.tversky in Keras 3.15.1 (keras/src/losses/losses.py, tag v3.15.1):
+    # inputs = y_true, targets = y_pred, fp = sum((1 - targets) * inputs) (the false
+    # *negatives*), fn = sum(targets * (1 - inputs)) (the false positives), and
+    # 1 - TP / (TP + alpha * fp + beta * fn + epsilon): its alpha weighs false negatives
+    # (swapped back on Keras master by #23333, after 3.15.1). With epsilon set to 0 here
+    # (Keras's is 1e-7, in the denominator only), Tversky(alpha=0.7, beta=0.3) is lossjax's
+    # tversky(alpha=0.3, beta=0.7, smooth=0) exactly.
     tp, fp, fn = jnp.sum(y * p), jnp.sum((1 - y) * p), jnp.sum(y * (1 - p))
-    keras_tv = 1 - (tp + 1e-7) / (tp + 0.3 * fp + 0.7 * fn + 1e-7)
-    got = lossjax.tversky(p, y, from_logits=False, per_image=False, smooth=1e-7, alpha=0.3,
-                          beta=0.7)
+    k_alpha, k_beta = 0.7, 0.3
+    keras_tv = 1 - tp / (tp + k_alpha * fn + k_beta * fp)
+    got = lossjax.tversky(p, y, from_logits=False, per_image=False, smooth=0.0, alpha=k_beta,
+                          beta=k_alpha)
     np.testing.assert_allclose(got, keras_tv, rtol=1e-12)
+    # the same alpha and beta are not the same loss (the peer entry states the swap)
+    same = lossjax.tversky(p, y, from_logits=False, per_image=False, smooth=0.0, alpha=k_alpha,
+                           beta=k_beta)
+    assert abs(float(same) - float(keras_tv)) > 1e-3
 
 
 OPTIONS = [
