@@ -300,6 +300,32 @@ def check_mesh_defaults(out):
             out.append({"case": case, "error": _err(e), "jax_rule": jax_rule})
 
 
+def check_export(out):
+    """The sharded linear cross-entropy (data and vocabulary parallel, bfloat16) lowers for
+    GPU and TPU on the 8-device mesh: ``jax.export`` for ``cuda`` and ``tpu``."""
+    import re
+
+    from jax import export
+
+    mesh = jax.make_mesh((2, 4), ("data", "model"))
+    y = jnp.zeros((16,), jnp.int32)
+
+    def f(h, w):
+        return ls.sharded_linear_cross_entropy(h, w, y, mesh=mesh, batch_axis="data",
+                                               vocab_axis="model", chunk_size=4)
+
+    try:
+        h, w = (jax.ShapeDtypeStruct(s, jnp.bfloat16) for s in ((16, 8), (24, 8)))
+        exported = export.export(jax.jit(jax.value_and_grad(f, argnums=(0, 1))),
+                                 platforms=("cuda", "tpu"))(h, w)
+        text = exported.mlir_module()
+        out.append({"platforms": list(exported.platforms), "devices": exported.nr_devices,
+                    "collectives": sorted(set(re.findall(r"stablehlo\.(all_reduce|all_gather)",
+                                                         text)))})
+    except Exception as e:
+        out.append({"error": _err(e)})
+
+
 def _err(e: Exception) -> str:
     lines = traceback.format_exception_only(type(e), e)
     return "".join(lines).strip().splitlines()[0][:300]
@@ -307,11 +333,12 @@ def _err(e: Exception) -> str:
 
 def main():
     assert jax.device_count() == 8, jax.devices()
-    results = {"lce": [], "plain_jit": [], "registry": [], "mesh_defaults": []}
+    results = {"lce": [], "plain_jit": [], "registry": [], "mesh_defaults": [], "export": []}
     check_lce_sharded(results["lce"])
     check_plain_jit(results["plain_jit"])
     check_registry(results["registry"])
     check_mesh_defaults(results["mesh_defaults"])
+    check_export(results["export"])
     json.dump(results, sys.stdout)
 
 

@@ -116,6 +116,11 @@ def test_on_eight_devices():
             assert "jax.set_mesh" in r["error"], r
 
 
+    # 5. the sharded kernel lowers for GPU and TPU (jax.export), with its all-reduces
+    assert results["export"] == [{"platforms": ["cuda", "tpu"], "devices": 8,
+                                  "collectives": ["all_reduce"]}], results["export"]
+
+
 # ------------------------------------------------------------------------- in this process
 
 
