@@ -1,12 +1,14 @@
 # Two commands do all set-up on a fresh machine with Python 3.11 and pip:
 #   make demo   -- venv + package with experiment extras, then every study -> results/REPORT.md
-#   make test   -- venv + dev extras, then the whole suite
+#   make test   -- venv + dev extras, then the whole suite; then the quick test again in a
+#                  second venv with the minimum versions pyproject.toml declares (test-floors)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+FLOORS := .venv-floors
 JOBS   ?= 2
 
-.PHONY: demo test lint readme bench clean
+.PHONY: demo test test-floors lint readme bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +28,22 @@ demo: $(VENV)/.demo-installed
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check lossjax tests experiments
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup tests
+	$(MAKE) test-floors
+
+# The declared floors are versions CI runs: exactly the minimum of every run-time dependency
+# (read from pyproject.toml by .ci/floors.py), lossjax from this tree, 8 virtual devices.
+$(FLOORS)/.installed: pyproject.toml .ci/floors.py
+	rm -rf $(FLOORS)
+	$(PYTHON) -m venv $(FLOORS)
+	$(FLOORS)/bin/python -m pip install -q --upgrade pip
+	$(PYTHON) .ci/floors.py > $(FLOORS)/floors.txt
+	$(FLOORS)/bin/python -m pip install -q -r $(FLOORS)/floors.txt "pytest>=7.4,<9.2"
+	touch $@
+
+test-floors: $(FLOORS)/.installed
+	$(FLOORS)/bin/python -m pip list 2>/dev/null | grep -E "^(jax|jaxlib|numpy|optax|chex|absl-py) "
+	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(FLOORS)/bin/python -m pytest -q \
+	  -p no:cacheprovider tests/test_quick_every_loss.py
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check lossjax tests experiments
@@ -37,4 +55,4 @@ bench: $(VENV)/.demo-installed
 	$(BIN)/python -m experiments.benchmark
 
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) $(FLOORS) results
