@@ -269,7 +269,8 @@ def generalized_kl_divergence(
     The I-divergence between unnormalised non-negative vectors (the Bregman divergence of
     ``x log x - x``); it is :func:`kl_divergence` plus ``sum(q) - sum(t)``, so for
     distributions the two agree. Predictions are ``log q`` (as optax); ``exp(log q)``
-    overflows above about 88 in float32. Zero targets contribute ``q_c`` only.
+    overflows above about 88 in float32. Zero targets contribute ``q_c`` only; a negative or
+    NaN target makes the example's divergence NaN (as in :func:`kl_divergence`).
 
     Args:
       predictions: ``log q``, ``[..., K, ...]`` along ``axis``.

@@ -268,9 +268,10 @@ def test_kl_divergence_with_swapped_arguments_is_nan_as_in_optax():
     want = optax.losses.kl_divergence(probs, log_probs)
     assert np.all(np.isnan(got)) and np.all(np.isnan(want))
     assert np.isnan(lossjax.kl_divergence(probs, log_probs))
-    # a single negative target is enough
-    got = lossjax.kl_divergence(log_probs, probs.at[1, 0].set(-0.1), reduction="none")
-    assert np.isfinite(got[0]) and np.isnan(got[1])
+    # a single negative target is enough (also for the generalized KL, which shares the terms)
+    for fn in (lossjax.kl_divergence, lossjax.generalized_kl_divergence):
+        got = fn(log_probs, probs.at[1, 0].set(-0.1), reduction="none")
+        assert np.isfinite(got[0]) and np.isnan(got[1]), fn
     # the right order agrees with optax
     np.testing.assert_allclose(lossjax.kl_divergence(log_probs, probs, reduction="none"),
                                optax.losses.kl_divergence(log_probs, probs), rtol=1e-12)
