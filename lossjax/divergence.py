@@ -13,16 +13,19 @@ from lossjax.registry import Hyper, _builtin
 
 
 def _kl_terms(log_q: Array, t: Array, log_targets: bool) -> Array:
+    # Only an exact zero target (a -inf log target) is left out; NaN and negative targets go
+    # through the logarithm and give NaN (optax and torch give NaN for them too).
+    keep = t != (-jnp.inf if log_targets else 0.0)
     if log_targets:
-        keep = t > -jnp.inf
         lt = jnp.where(keep, t, 0.0)
         terms = jnp.exp(lt) * (lt - jnp.where(keep, log_q, 0.0))
     else:
-        keep = t > 0
         ts = jnp.where(keep, t, 1.0)
         terms = ts * (jnp.log(ts) - jnp.where(keep, log_q, 0.0))
-    # A zero target contributes 0 whatever log_q is (0 log 0 = 0, and 0 * -inf = 0 here).
-    return jnp.sum(jnp.where(keep, terms, 0.0), axis=-1)
+    # A zero target contributes 0 whatever log_q is (0 log 0 = 0, and 0 * -inf = 0 here),
+    # unless log_q is NaN: 0 * log_q, with -inf read as 0, carries that NaN (gradient 0).
+    zero_term = 0.0 * jnp.where(log_q == -jnp.inf, 0.0, log_q)
+    return jnp.sum(jnp.where(keep, terms, zero_term), axis=-1)
 
 
 def _kl_boundary(dtype):
@@ -85,6 +88,12 @@ def kl_divergence(
     target contributes exactly 0, also where ``log q = -inf``, and its gradient is finite (0)
     with respect to both arguments.
 
+    The argument order is optax's and PyTorch's ``kl_div(input, target)``: log-probabilities
+    first. A negative target, which is what the arguments swapped the Keras way
+    (``kl_divergence(probabilities, log_probabilities)``) give, makes the example's
+    divergence NaN, as in optax and PyTorch, and so does a NaN in either argument: never a
+    finite number for inputs outside the domain.
+
     ``reduction="mean"`` averages over examples (PyTorch's ``reduction="batchmean"``, the
     mathematically correct KL; PyTorch's ``"mean"`` also divides by the number of classes).
 
@@ -125,13 +134,13 @@ _LOG2 = math.log(2.0)
 
 def _xlog_ratio(log_a: Array, log_b: Array) -> Array:
     """``a (log a - log b)`` with ``a = exp(log_a)``; 0 where ``a = 0`` (also if ``b = 0``)."""
-    keep = log_a > -jnp.inf
+    keep = log_a != -jnp.inf  # a NaN log_a is kept: its term is NaN
     la = jnp.where(keep, log_a, 0.0)
     return jnp.where(keep, jnp.exp(la) * (la - jnp.where(keep, log_b, 0.0)), 0.0)
 
 
 def _js_terms(log_q: Array, t: Array) -> Array:
-    pos = t > 0
+    pos = t != 0  # NaN and negative targets go through the log and give NaN
     log_t = jnp.where(pos, jnp.log(jnp.where(pos, t, 1.0)), -jnp.inf)
     # log m = log((t + q) / 2), from logs so that tiny q keep their relative precision.
     # Where both are 0 the term is 0; log q is replaced there first, so that logaddexp of two
@@ -262,7 +271,8 @@ def generalized_kl_divergence(
     The I-divergence between unnormalised non-negative vectors (the Bregman divergence of
     ``x log x - x``); it is :func:`kl_divergence` plus ``sum(q) - sum(t)``, so for
     distributions the two agree. Predictions are ``log q`` (as optax); ``exp(log q)``
-    overflows above about 88 in float32. Zero targets contribute ``q_c`` only.
+    overflows above about 88 in float32. Zero targets contribute ``q_c`` only; a negative or
+    NaN target makes the example's divergence NaN (as in :func:`kl_divergence`).
 
     Args:
       predictions: ``log q``, ``[..., K, ...]`` along ``axis``.

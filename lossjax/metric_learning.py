@@ -36,14 +36,17 @@ def _safe_pnorm(v: Array, p) -> Array:
     m = jax.lax.stop_gradient(jnp.max(jnp.abs(v), axis=-1, keepdims=True))
     m_safe = jnp.where(m > 0, m, 1.0)
     s = jnp.sum(jnp.abs(v / m_safe) ** p, axis=-1)
-    pos = s > 0
+    pos = ~(s <= 0)  # NaN takes the norm branch: a NaN coordinate gives a NaN norm, not 0
     return jnp.where(pos, m_safe[..., 0] * jnp.where(pos, s, 1.0) ** (1.0 / p), 0.0)
 
 
 def _unit(x: Array) -> Array:
-    """``x / ||x||_2`` along the last axis; 0 (with gradient 0) for a zero vector."""
+    """``x / ||x||_2`` along the last axis; 0 (with gradient 0) for a zero vector.
+
+    A vector with a NaN coordinate gives a NaN vector (not the zero vector).
+    """
     n2 = jnp.sum(x * x, axis=-1, keepdims=True)
-    pos = n2 > 0
+    pos = ~(n2 <= 0)
     return jnp.where(pos, x * jax.lax.rsqrt(jnp.where(pos, n2, 1.0)), 0.0)
 
 
@@ -453,7 +456,8 @@ def hinge_embedding(
 
     ``x`` is usually a distance between two embeddings (e.g. an L1 distance): similar pairs
     (``y = 1``) are pulled to distance 0, dissimilar ones pushed beyond ``margin``. As in
-    PyTorch, a target that is neither 1 nor -1 gets both terms.
+    PyTorch, a target that is neither 1 nor -1 gets both terms; unlike PyTorch (which reads
+    it that way too), a NaN target gives NaN.
 
     Args:
       predictions: distances (or any scores) of any shape.
@@ -478,7 +482,8 @@ def hinge_embedding(
     name = "hinge_embedding"
 
     def fn(x, y):
-        return jnp.where(y != -1, x, 0.0) + jnp.where(y != 1, jax.nn.relu(margin - x), 0.0)
+        loss = jnp.where(y != -1, x, 0.0) + jnp.where(y != 1, jax.nn.relu(margin - x), 0.0)
+        return jnp.where(jnp.isnan(y), y, loss)  # a NaN target is neither +1 nor -1: NaN
 
     return _core.elementwise(name, fn, predictions, targets, weights=weights, where=where,
                              reduction=reduction, safe=(0.0, 1.0))
@@ -535,7 +540,8 @@ def cosine_embedding(
     ``cos(a, b) = a.b / sqrt((|a|**2 + eps) (|b|**2 + eps))`` with ``eps = 1e-12`` as in
     PyTorch, so a zero vector has cosine 0 and a finite gradient (for float16 inputs
     ``eps`` is about 1e-9, which keeps that gradient, about ``1 / sqrt(eps)``, finite). As in
-    PyTorch, a target that is neither 1 nor -1 gets loss 0.
+    PyTorch, a target that is neither 1 nor -1 gets loss 0, except a NaN target, which gives
+    NaN (never a finite number for garbage). A NaN coordinate gives NaN.
 
     Args:
       embeddings_a: embeddings ``[..., D]``.
@@ -585,6 +591,7 @@ def cosine_embedding(
     cos = jnp.sum(sa * sb, -1) * jax.lax.rsqrt(
         (jnp.sum(sa * sa, -1) + eps) * (jnp.sum(sb * sb, -1) + eps))
     loss = jnp.where(y == 1, 1.0 - cos, 0.0) + jnp.where(y == -1, jax.nn.relu(cos - margin), 0.0)
+    loss = jnp.where(jnp.isnan(y), y, loss)  # a NaN target is neither +1 nor -1: NaN
     return _finish(name, loss, mask, w, reduction)
 
 

@@ -26,14 +26,22 @@ def _is_multiclass(predictions: ArrayLike, targets: ArrayLike) -> bool:
     return jnp.ndim(targets) == jnp.ndim(predictions) - 1
 
 
+def _nan_where(nan: Array, x: Array) -> Array:
+    """``x``, and NaN where ``nan``: a comparison with NaN is False, so a decision taken on a
+    NaN would read as a definite (right or wrong) answer."""
+    return jnp.where(nan, jnp.nan, x)
+
+
 def _correct_binary(threshold):
-    return lambda p, t: ((p > threshold) == (t >= 0.5)).astype(p.dtype)
+    return lambda p, t: _nan_where(jnp.isnan(p) | jnp.isnan(t),
+                                   ((p > threshold) == (t >= 0.5)).astype(p.dtype))
 
 
 def _correct(name, predictions, targets, threshold, axis, weights, where, reduction, wrong):
     if _is_multiclass(predictions, targets):
         ci = class_inputs(name, predictions, targets, axis=axis, weights=weights, where=where)
         hit = (jnp.argmax(ci.x, axis=-1) == ci.labels).astype(ci.x.dtype)
+        hit = _nan_where(jnp.any(jnp.isnan(ci.x), axis=-1), hit)
         return finish(ci, 1.0 - hit if wrong else hit, reduction, name)
     fn = _correct_binary(threshold)
     if wrong:
@@ -83,7 +91,8 @@ def accuracy(
     Multiclass (integer labels): right when ``argmax(predictions, axis) == label``.
     Binary (targets of the predictions' shape): right when ``(predictions > threshold) ==
     (targets >= 0.5)``; the default ``threshold=0.5`` suits probabilities, pass ``0.0`` for
-    logits or scores.
+    logits or scores. A unit whose predictions (or binary target) hold a NaN is NaN, neither
+    right nor wrong, so that garbage never counts as a hit (nor as a plain miss).
 
     Args:
       predictions: scores, logits or probabilities.
@@ -131,7 +140,8 @@ def zero_one(
 ) -> Array:
     """Zero-one loss: 1 where the prediction is wrong, so the mean is the error rate.
 
-    Exactly ``1 - accuracy`` per unit; see :func:`accuracy` for the two kinds of targets.
+    Exactly ``1 - accuracy`` per unit (NaN where the predictions hold a NaN); see
+    :func:`accuracy` for the two kinds of targets.
 
     Args:
       predictions: scores, logits or probabilities.

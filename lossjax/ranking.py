@@ -6,7 +6,8 @@ gives one loss per list (shape ``[...]``), and ``weights``/``where`` act on whol
 Padded items are marked by the optional third argument ``item_mask [..., L]`` (boolean, True
 for real items): they contribute nothing, get zero gradient, and may hold any value (NaN,
 ``-inf``). A list without a real item (or, for the pairwise losses, without a pair of
-differently labelled items) has loss 0.
+differently labelled items) has loss 0. A NaN score or label at a real item makes its list's
+loss NaN.
 
 This is the item-level ``where`` of optax's ranking losses: ``optax.ranking_softmax_loss(s,
 y, where=m, reduce_fn=None)`` equals ``ranking_softmax(s, y, m, reduction="none")``.
@@ -58,9 +59,16 @@ def _pairs(s, y, valid):
     return diff, pair
 
 
-def _pair_mean(per_pair, pair):
+def _pair_mean(per_pair, pair, s, y):
+    """The mean of ``per_pair`` over the pairs of each list; NaN for a list with a NaN.
+
+    A NaN label compares False with every label, so it would drop its item's pairs and a NaN
+    score could sit in an item without a pair: both would leave a finite loss. ``s`` and
+    ``y`` are 0 at padded items, so only real items count.
+    """
     n = jnp.sum(pair, axis=(-2, -1)).astype(per_pair.dtype)
-    return _core.safe_divide(jnp.sum(jnp.where(pair, per_pair, 0.0), axis=(-2, -1)), n)
+    loss = _core.safe_divide(jnp.sum(jnp.where(pair, per_pair, 0.0), axis=(-2, -1)), n)
+    return jnp.where(jnp.any(jnp.isnan(s) | jnp.isnan(y), axis=-1), jnp.nan, loss)
 
 
 def _list_sample(key, batch, dtype=jnp.float32, length=5):
@@ -207,7 +215,7 @@ def pairwise_hinge(
     name = "pairwise_hinge"
     s, y, valid, mask, w = _list_inputs(name, scores, labels, item_mask, weights, where)
     diff, pair = _pairs(s, y, valid)
-    return _finish(name, _pair_mean(jax.nn.relu(1.0 - diff), pair), mask, w, reduction)
+    return _finish(name, _pair_mean(jax.nn.relu(1.0 - diff), pair, s, y), mask, w, reduction)
 
 
 @_builtin(
@@ -247,4 +255,4 @@ def pairwise_logistic(
     name = "pairwise_logistic"
     s, y, valid, mask, w = _list_inputs(name, scores, labels, item_mask, weights, where)
     diff, pair = _pairs(s, y, valid)
-    return _finish(name, _pair_mean(jax.nn.softplus(-diff), pair), mask, w, reduction)
+    return _finish(name, _pair_mean(jax.nn.softplus(-diff), pair, s, y), mask, w, reduction)

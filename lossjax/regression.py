@@ -129,8 +129,8 @@ def absolute_error(
 
 
 def _safe_sqrt(x: Array) -> Array:
-    """sqrt(x) for x >= 0, with gradient 0 (not inf) at x == 0."""
-    pos = x > 0
+    """sqrt(x) for x >= 0, with gradient 0 (not inf) at x == 0; NaN stays NaN."""
+    pos = ~(x <= 0)  # NaN takes the sqrt branch: a NaN mean square must not read as 0
     return jnp.where(pos, jnp.sqrt(jnp.where(pos, x, 1)), 0)
 
 
@@ -987,7 +987,7 @@ def _tweedie_boundary(dtype):
 
 def _tweedie(s, y, power):
     a, b = 1.0 - power, 2.0 - power
-    pos = y > 0
+    pos = ~(y <= 0)  # a NaN target goes through the y terms and makes the loss NaN
     ys = jnp.where(pos, y, 1.0)
     # y^(2-p) / ((1-p)(2-p)) - y mu^(1-p) / (1-p) + mu^(2-p) / (2-p), mu = exp(s); the y terms
     # are 0 at y = 0 (where exp((1-p) s) may overflow for very negative s).

@@ -2,10 +2,16 @@
 
 Layout (channels last; move a channels-first array with ``jnp.moveaxis(x, 1, -1)``), with
 ``B`` any number of leading batch axes (none for a single image) and ``S`` the
-``spatial_dims`` pixel axes (static, default 2):
+``spatial_dims`` pixel axes (static; the default ``None`` means 2):
 
 * ``mode="binary"``: predictions ``[*B, *S]`` (one logit or probability per pixel), targets
-  ``[*B, *S]``: 0/1 floats, or integers where ``ignore_index`` marks pixels to skip.
+  ``[*B, *S]``: 0/1 floats, or integers where ``ignore_index`` marks pixels to skip. With
+  ``spatial_dims`` left at its default (``None``, 2 pixel axes) at most one batch axis is
+  accepted, ``[B, H, W]`` or ``[H, W]``: a fourth axis is far more often a channel axis given
+  to the default mode by mistake (``[B, H, W, C]`` would otherwise be split into a batch
+  ``(B, H)`` of ``W x C`` images) than a second batch axis, so it raises a ``ValueError``
+  that names ``mode`` and ``spatial_dims``. Pass ``spatial_dims=2`` explicitly to declare
+  several leading batch axes ``[*B, H, W]``.
 * ``mode="multilabel"``: predictions ``[*B, *S, C]`` (independent sigmoids), targets of the
   same shape (0/1 floats or integers with ``ignore_index``).
 * ``mode="multiclass"``: predictions ``[*B, *S, C]`` (a softmax over ``C``), targets are
@@ -53,15 +59,20 @@ class _Seg:
         self.mask, self.w, self.bad, self.per_image, self.batch = mask, w, bad, per_image, batch
 
 
-def _check_spatial_dims(name, spatial_dims):
+def _check_spatial_dims(name, spatial_dims) -> int:
+    """The number of pixel axes: ``spatial_dims``, or 2 for ``None`` (the default)."""
+    if spatial_dims is None:
+        return 2
     if isinstance(spatial_dims, bool) or not isinstance(spatial_dims, int) or spatial_dims < 1:
-        raise ValueError(f"{name}: `spatial_dims` must be a Python int >= 1; got "
-                         f"{spatial_dims!r}.")
+        raise ValueError(f"{name}: `spatial_dims` must be a Python int >= 1 (or None for 2); "
+                         f"got {spatial_dims!r}.")
+    return spatial_dims
 
 
 def _seg_inputs(name, predictions, targets, *, mode, from_logits, ignore_index, per_image,
-                weights, where, spatial_dims) -> _Seg:
-    _check_spatial_dims(name, spatial_dims)
+                weights, where, spatial_dims, binary_only=False) -> _Seg:
+    declared = spatial_dims is not None
+    spatial_dims = _check_spatial_dims(name, spatial_dims)
     x = _core.float_input("predictions", predictions, name)
     t = _core.numeric_input("targets", targets, name)
     if mode == "binary":
@@ -69,6 +80,16 @@ def _seg_inputs(name, predictions, targets, *, mode, from_logits, ignore_index, 
             raise ValueError(f"{name}: `predictions` must be [..., *pixels] with "
                              f"{spatial_dims} pixel axes in binary mode; got shape "
                              f"{tuple(x.shape)}.")
+        if not declared and x.ndim > spatial_dims + 1:
+            channel = ("this loss is binary only: use lovasz_softmax for classes, or vmap "
+                       "over the channel axis" if binary_only else
+                       "pass mode='multilabel' (independent channels) or mode='multiclass' "
+                       "(a softmax over C)")
+            raise ValueError(
+                f"{name}: binary `mode` with the default `spatial_dims` takes predictions "
+                f"[B, H, W] or [H, W]; got shape {tuple(x.shape)}. For a channel axis "
+                f"[B, H, W, C] {channel}; for several batch axes [*B, H, W] pass "
+                "`spatial_dims=2` explicitly.")
         _core.check_same_shape("predictions", x, "targets", t, name)
         x, t = x[..., None], t[..., None]
     else:
@@ -94,12 +115,13 @@ def _seg_inputs(name, predictions, targets, *, mode, from_logits, ignore_index, 
     dtype = _core.compute_dtype(x, t)
     mask = _core.prepare_where(where, batch, name)
     w = _core.prepare_weights(weights, batch, dtype, name)
-    x = x.astype(dtype).reshape(-1, math.prod(x.shape[len(batch):-1]), k)
-    n = x.shape[0]
+    # explicit sizes: with an empty batch there is no -1 to infer
+    n, pixels = math.prod(batch), math.prod(x.shape[len(batch):-1])
+    x = x.astype(dtype).reshape(n, pixels, k)
     img = None if mask is None else mask.reshape(n, 1, 1)
     bad = None
     if sparse:
-        labels = t.reshape(n, -1)
+        labels = t.reshape(n, pixels)
         valid = jnp.ones(labels.shape, bool) if ignore_index is None else labels != ignore_index
         invalid = valid & ((labels < 0) | (labels >= k))
         bad = jnp.any(invalid, axis=-1)
@@ -115,10 +137,16 @@ def _seg_inputs(name, predictions, targets, *, mode, from_logits, ignore_index, 
         tt = tt.astype(dtype)
     if img is not None:
         v = v & img
-        x = jnp.where(img, x, 0.0)
         tt = jnp.where(img, tt, 0.0)
         if bad is not None:
             bad = bad & img[:, 0, 0]
+    # Pixels dropped by `where` or `ignore_index` may hold anything (NaN, -inf logits): their
+    # predictions are replaced before the softmax or sigmoid, so that neither the value nor
+    # the gradient sees them (a softmax of -inf logits is NaN, and NaN * 0 is NaN). A
+    # multiclass pixel (one softmax) is dropped when none of its classes counts; kept pixels,
+    # NaN included, are left as they are.
+    drop_pixel = ~jnp.any(v, axis=-1, keepdims=True) if mode == "multiclass" else ~v
+    x = jnp.where(drop_pixel, 0.0, x)
     if from_logits:
         probs = jax.nn.softmax(x, axis=-1) if mode == "multiclass" else jax.nn.sigmoid(x)
     else:
@@ -139,8 +167,8 @@ def _counts(s: _Seg) -> tuple[Array, Array, Array]:
 
 
 def _ratio(num: Array, den: Array) -> Array:
-    """``num / den``, and 1 (perfect overlap) where ``den == 0``."""
-    pos = den > 0
+    """``num / den``, and 1 (perfect overlap) where ``den == 0``; NaN stays NaN."""
+    pos = ~(den <= 0)  # a NaN count takes the division: garbage must not score perfect
     return jnp.where(pos, num / jnp.where(pos, den, 1.0), 1.0)
 
 
@@ -240,7 +268,7 @@ _COMMON_HYPERS = {
     "ignore_index": Hyper(-100, None, static=True, optional=True),
     "ignore_background": Hyper(False, Choice((False, True)), static=True),
     "smooth": NONNEGATIVE,
-    "spatial_dims": Hyper(2, Interval(1, math.inf), static=True),
+    "spatial_dims": Hyper(None, Interval(1, math.inf), static=True, optional=True),
 }
 _SEG = dict(task="segmentation", predictions="logits", targets="masks or labels",
             granularity="example", convex=False)
@@ -251,7 +279,8 @@ _DOC_COMMON = """mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (stati
       ignore_index: integer target marking pixels to skip (static; None for none).
       ignore_background: leave class 0 out of the class mean (static).
       smooth: added to numerator and denominator (``>= 0``).
-      spatial_dims: number of pixel axes (static, default 2).
+      spatial_dims: number of pixel axes (static). The default ``None`` means 2 and, in
+        binary mode, at most one batch axis (see the module); an int declares any number.
       weights: optional image weights, broadcastable to ``B`` (``per_image=True`` only).
       where: optional boolean mask over images, broadcastable to ``B``."""
 
@@ -294,7 +323,7 @@ def dice(
     ignore_index: int | None = -100,
     ignore_background: bool = False,
     smooth: float = 1.0,
-    spatial_dims: int = 2,
+    spatial_dims: int | None = None,
     class_weighting: str | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
@@ -385,7 +414,7 @@ def tversky(
     ignore_index: int | None = -100,
     ignore_background: bool = False,
     smooth: float = 1.0,
-    spatial_dims: int = 2,
+    spatial_dims: int | None = None,
     alpha: float = 0.5,
     beta: float = 0.5,
     weights: ArrayLike | None = None,
@@ -457,7 +486,7 @@ def focal_tversky(
     ignore_index: int | None = -100,
     ignore_background: bool = False,
     smooth: float = 1.0,
-    spatial_dims: int = 2,
+    spatial_dims: int | None = None,
     alpha: float = 0.3,
     beta: float = 0.7,
     gamma: float = 0.75,
@@ -504,7 +533,7 @@ def focal_tversky(
                     where=where, spatial_dims=spatial_dims)
     tp, ps, ts = _counts(s)
     base = jnp.maximum(1.0 - _tversky_index(tp, ps, ts, alpha, beta, smooth), 0.0)
-    pos = base > 0
+    pos = ~(base <= 0)  # NaN takes the power and stays NaN
     per_class = jnp.where(pos, jnp.where(pos, base, 1.0) ** gamma, 0.0)
     return _finish(name, s, _class_mean(per_class, ignore_background), reduction)
 
@@ -532,7 +561,7 @@ def jaccard(
     ignore_index: int | None = -100,
     ignore_background: bool = False,
     smooth: float = 1.0,
-    spatial_dims: int = 2,
+    spatial_dims: int | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -612,7 +641,7 @@ def _pool(x: Array, per_image: bool) -> Array:
     hyper={
         "per_image": Hyper(True, Choice((True, False)), static=True),
         "ignore_index": Hyper(-100, None, static=True, optional=True),
-        "spatial_dims": Hyper(2, Interval(1, math.inf), static=True),
+        "spatial_dims": Hyper(None, Interval(1, math.inf), static=True, optional=True),
     },
     sample=_seg_sample("binary", {"integer_targets": True}),
     boundary=_seg_boundary("lovasz_hinge"),
@@ -627,7 +656,7 @@ def lovasz_hinge(
     *,
     per_image: bool = True,
     ignore_index: int | None = -100,
-    spatial_dims: int = 2,
+    spatial_dims: int | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -647,7 +676,9 @@ def lovasz_hinge(
       per_image: one loss per image (static); False pools all pixels of the kept images
         (Berman et al.'s ``per_image=False``).
       ignore_index: integer target marking pixels to skip (static; None for none).
-      spatial_dims: number of pixel axes (static, default 2).
+      spatial_dims: number of pixel axes (static). The default ``None`` means 2 and at most
+        one batch axis, ``[B, H, W]`` (a fourth axis raises, as in binary ``mode`` of
+        :func:`dice`); an int declares any number of batch axes.
       weights: optional image weights, broadcastable to ``B`` (``per_image=True`` only).
       where: optional boolean mask over images, broadcastable to ``B``.
       reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
@@ -668,7 +699,7 @@ def lovasz_hinge(
     name = "lovasz_hinge"
     s = _seg_inputs(name, predictions, targets, mode="binary", from_logits=False,
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
-                    where=where, spatial_dims=spatial_dims)
+                    where=where, spatial_dims=spatial_dims, binary_only=True)
     x, t, v = (_pool(a[..., 0], per_image) for a in (s.scores, s.t, s.v))
     gt = (t > 0.5).astype(x.dtype)
     errors = jax.nn.relu(1.0 - x * (2.0 * gt - 1.0))

@@ -126,3 +126,89 @@ def test_lovasz_hinge_is_zero_beyond_the_margin_and_matches_a_hand_value():
     # one false positive with hinge error 1.5, Jaccard weight 1/2 (Berman et al., Alg. 1)
     np.testing.assert_allclose(
         float(lossjax.lovasz_hinge(jnp.array([[2.0, -1.0, 0.5, -3.0]], F64), t)), 0.75)
+
+
+# ------------------------------------------------------------------------------- issue 11
+
+REGION = ["dice", "jaccard", "tversky", "focal_tversky"]
+
+
+@pytest.mark.parametrize("name", REGION)
+def test_a_nan_prediction_or_target_makes_the_image_nan(name):
+    # issue 11, item 1: an image with a NaN prediction or target scored 0.0 (perfect)
+    fn = lossjax.get(name)
+    got = fn(X.at[1, 2, 3, 0].set(jnp.nan), LABELS, mode="multiclass", reduction="none")
+    assert np.isnan(got[1]) and np.all(np.isfinite(got[jnp.array([0, 2])]))
+    assert np.isnan(fn(X.at[1, 2, 3, 0].set(jnp.nan), LABELS, mode="multiclass"))
+    got = fn(X, ONEHOT.at[2, 0, 0, 1].set(jnp.nan), mode="multilabel", reduction="none")
+    assert np.isnan(got[2]) and np.all(np.isfinite(got[:2]))
+    got = fn(X[..., 0], ONEHOT[..., 0].at[0, 1, 1].set(jnp.nan), reduction="sum")
+    assert np.isnan(got)
+    # pooled over the batch too
+    assert np.isnan(fn(X.at[0, 0, 0, 2].set(jnp.nan), LABELS, mode="multiclass",
+                       per_image=False))
+
+
+@pytest.mark.parametrize("name", [*REGION, "lovasz_softmax"])
+def test_minus_inf_logits_at_ignored_pixels_change_nothing(name):
+    # issue 11, item 2: -inf logits at ignore_index pixels changed the multiclass region
+    # losses' value (dice 0.3665 -> 0.0) and gave NaN gradients (lovasz_softmax too)
+    fn = lossjax.get(name)
+    kw = {} if name == "lovasz_softmax" else {"mode": "multiclass"}
+    labels = LABELS.at[0, 0, :2].set(-100).at[2, 3, 4].set(-100)
+    ignored = (labels == -100)[..., None]
+    dirty = jnp.where(ignored, -jnp.inf, X)
+    nan = jnp.where(ignored, jnp.nan, X)
+
+    def loss(x):
+        return fn(x, labels, **kw)
+
+    clean, g_clean = jax.value_and_grad(loss)(X)
+    for bad in (dirty, nan):
+        value, g = jax.value_and_grad(loss)(bad)
+        assert float(value) == float(clean)
+        assert np.all(np.isfinite(g))
+        np.testing.assert_array_equal(g, g_clean)
+        assert np.all(np.where(ignored, g, 0.0) == 0.0)
+        np.testing.assert_array_equal(fn(bad, labels, reduction="none", **kw),
+                                      fn(X, labels, reduction="none", **kw))
+
+
+@pytest.mark.parametrize("name", ["dice", "jaccard", "lovasz_softmax"])
+def test_an_empty_batch_gives_zero(name):
+    # issue 11, item 9: an empty batch raised ZeroDivisionError (integer modulo by zero)
+    fn = lossjax.get(name)
+    kw = {} if name == "lovasz_softmax" else {"mode": "multiclass"}
+    x, labels = X[:0], LABELS[:0]
+    assert fn(x, labels, reduction="none", **kw).shape == (0,)
+    for r in ("sum", "mean"):
+        assert float(fn(x, labels, reduction=r, **kw)) == 0.0
+    assert float(fn(x, labels, per_image=False, **kw)) == 0.0
+    g = jax.grad(lambda x: fn(x, labels, **kw))(x)
+    assert g.shape == x.shape
+
+
+@pytest.mark.parametrize("name", [*REGION, "lovasz_hinge"])
+def test_binary_mode_refuses_a_channel_axis_unless_spatial_dims_is_given(name):
+    # issue 11, item 5: binary mode (the default) took [B, H, W, C] as a batch (B, H) of
+    # W x C images, silently
+    fn = lossjax.get(name)
+    t = ONEHOT if name != "lovasz_hinge" else ONEHOT.astype(jnp.int32)
+    with pytest.raises(ValueError, match="`mode`.*`spatial_dims`") as e:
+        fn(X, t)
+    assert ("mode='multilabel'" in str(e.value)) == (name != "lovasz_hinge")
+    # several batch axes [B1, B2, H, W], declared by passing spatial_dims: each [H, W] image is
+    # a unit, with the loss it has in the flattened batch [B1 * B2, H, W]
+    xg, tg = jnp.moveaxis(X, -1, 1), jnp.moveaxis(t, -1, 1)  # [3, 3, 4, 5]
+    with pytest.raises(ValueError, match="`spatial_dims`"):
+        fn(xg, tg)
+    grid = fn(xg, tg, spatial_dims=2, reduction="none")
+    assert grid.shape == (3, 3)
+    want = fn(xg.reshape(9, 4, 5), tg.reshape(9, 4, 5), reduction="none")
+    np.testing.assert_allclose(grid.reshape(-1), want, rtol=1e-12)
+    # one batch axis or a single image keep working with the default
+    assert fn(X[..., 0], t[..., 0], reduction="none").shape == (3,)
+    assert fn(X[0, ..., 0], t[0, ..., 0], reduction="none").shape == ()
+    # the channel modes take the [B, H, W, C] array as it is
+    if name != "lovasz_hinge":
+        assert fn(X, ONEHOT, mode="multilabel", reduction="none").shape == (3,)
