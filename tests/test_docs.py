@@ -3,7 +3,8 @@
 README blocks run in order in one namespace, as a reader runs them top to bottom, in a
 fresh process with 8 virtual CPU devices (the mesh examples need them) and JAX's default
 configuration (this suite switches float64 on; users do not). A block preceded by the line
-``<!-- illustrative -->`` is not run; there are none today, and any new one must say why.
+``<!-- illustrative -->`` is not run, and must say why next to it; there is one today: the
+multi-host recipe, which needs several processes and is run by tests/test_multiprocess.py.
 
 Docstring examples of every lossjax module run as doctests in a fresh single-device process,
 also with JAX's defaults.
