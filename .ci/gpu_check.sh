@@ -22,20 +22,20 @@ elif ! grep -qiE "cuda|gpu" "$OUT/env.txt"; then
   echo "no GPU visible to JAX; stopping" >&2; exit 3
 fi
 
-# Contract battery for one loss per family plus the fused kernels and the linear CE; the
+# Contract battery for a sample of families plus the fused kernels and the linear CE; the
 # registry-wide quick test (value, reductions, FD gradient) for every loss; the fused
 # kernels' own tests. float64 runs where the tests ask for it (slow on a GPU, but small).
-SAMPLE="softmax_cross_entropy or huber or log_cosh or sigmoid_focal or binary_cross_entropy_with_logits or kl_divergence or giou or dice or lovasz_softmax or ntxent or ranking_softmax or ctc or linear_cross_entropy"
-step bash -c "timeout 300 python -m pytest -q -p no:cacheprovider -x tests/test_contract.py -k '$SAMPLE' tests/test_fused.py tests/test_quick_every_loss.py 2>&1 | tail -n 40 | tee '$OUT/pytest.txt'; exit \${PIPESTATUS[0]}"
+SAMPLE="softmax_cross_entropy or huber or sigmoid_focal or kl_divergence or dice or ntxent or ctc or linear_cross_entropy"
+step bash -c "timeout 270 python -m pytest -q -p no:cacheprovider -x tests/test_contract.py -k '$SAMPLE' tests/test_fused.py tests/test_quick_every_loss.py 2>&1 | tail -n 40 | tee '$OUT/pytest.txt'; exit \${PIPESTATUS[0]}"
 
 # Speed: the key rows (element-wise losses at 2^22, softmax CE at the three shapes), float32.
-step timeout 240 python -m experiments.benchmark \
+step timeout 150 python -m experiments.benchmark \
   --losses squared_error,huber,log_cosh,binary_cross_entropy_with_logits,sigmoid_focal,hinge,softmax_cross_entropy \
   --sizes $SIZE --class_shapes $SHAPES --peers optax --repeats 11 \
   --e2e=false --out "$OUT/benchmark"
 
 # Fused linear cross-entropy in bfloat16 at V = 128k (N = 4096 tokens, D = 512).
-step timeout 180 python -m experiments.benchmark_lce --dtype bfloat16 --tokens $TOKENS \
+step timeout 90 python -m experiments.benchmark_lce --dtype bfloat16 --tokens $TOKENS \
   --vocab $VOCAB --width $WIDTH --impls naive,lossjax --repeats 5 --out "$OUT/lce.json"
 
 exit $status
