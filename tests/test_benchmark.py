@@ -168,3 +168,24 @@ def test_lm_is_causal():
     a, b = benchmark.lm_logits(params, t, 2), benchmark.lm_logits(params, u, 2)
     np.testing.assert_allclose(a[:, :4], b[:, :4], rtol=1e-5, atol=1e-6)
     assert not np.allclose(a[:, 4:], b[:, 4:])
+
+
+def test_benchmark_lce_round_robin_with_spread_and_marks():
+    from experiments import benchmark_lce
+
+    rows = benchmark_lce.run_case(16, 64, 8, jnp.float32, ["naive", "jax_cce", "lossjax"],
+                                  repeats=3, warmup=1, chunk=None, block=None, cce_chunk=4096,
+                                  seed=0, check=True)
+    by = {r["impl"]: r for r in rows}
+    assert by["naive"]["ratio_to_naive"] == 1.0
+    lj = by["lossjax"]
+    assert len(lj["times_s"]) == len(by["naive"]["times_s"]) == 3
+    st = lj["ratio_to_naive_spread"]
+    assert st["min"] <= st["q1"] <= lj["ratio_to_naive"] == st["median"] <= st["q3"] <= st["max"]
+    assert max(lj["deviation"].values()) < 1e-4
+    assert ("naive" in lj["slower_than"]) == (lj["ratio_to_naive"] > 1.0)
+    md = benchmark_lce.markdown(rows)
+    line = next(x for x in md.splitlines() if x.startswith("| 16 | 64 | lossjax |"))
+    assert ("SLOWER than naive" in line) == (lj["ratio_to_naive"] > 1.0)
+    if by["jax_cce"]["status"] == "not installed":
+        assert "ratio_to_jax_cce" not in lj
