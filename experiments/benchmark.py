@@ -868,7 +868,7 @@ def markdown(
     """The report: one table row per case (times, ratios as ``median [q1–q3]`` of the
     per-round ratios, bold where lossjax is slower than that peer, a "slower than a peer"
     column, targets), then the end-to-end training steps."""
-    lines = [
+    header = [
         f"Benchmark ({meta.get('date', '')}; {meta['machine'].get('cpu', '')}, "
         f"{meta['machine'].get('cpu_count')} CPUs, backend {meta['machine']['backend']}; "
         f"jax {meta['machine']['jax']}, optax {meta['machine'].get('optax', '-')}, torch "
@@ -877,6 +877,8 @@ def markdown(
         f"runs {meta['inner']} time(s) back to back (fastest kept), all implementations in "
         f"turn, the order rotated by one each round).",
         "",
+    ]
+    lines = header + ([
         f"Command: `{meta['command']}`",
         "",
         "Times in ms (median over rounds). Ratios are taken within each round; a ratio cell is "
@@ -894,7 +896,7 @@ def markdown(
         "vag/optax | vag/naive | vag/torch | vag/floor | fwd/optax | fwd/naive | compile s | "
         "temp MiB | slower than a peer | targets |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    ] if results else [f"Command: `{meta['command']}`"])
     for res in results:
         m, sp = res["median_s"], res.get("ratio_spread", {})
         mem = res["memory"]
