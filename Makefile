@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 FLOORS := .venv-floors
 JOBS   ?= 2
 
-.PHONY: demo test test-floors lint readme bench clean
+.PHONY: demo test test-floors lint readme bench bench-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,19 @@ readme: $(VENV)/.dev-installed
 
 bench: $(VENV)/.demo-installed
 	$(BIN)/python -m experiments.benchmark
+
+# The quick speed guard (about two minutes on a quiet 2-core machine): the key rows with
+# their per-round ratios to optax / naive / the floor (median [interquartile range]), rows
+# where lossjax is slower than a peer marked. Prints; asserts nothing about time.
+BENCH_CHECK_OUT ?= results/bench-check
+BENCH_CHECK_ELEMENTWISE := squared_error,huber,log_cosh,binary_cross_entropy_with_logits,sigmoid_focal,hinge
+bench-check: $(VENV)/.demo-installed
+	$(BIN)/python -m experiments.benchmark --losses $(BENCH_CHECK_ELEMENTWISE),softmax_cross_entropy \
+	  --sizes 4194304 --class_shapes 8192x1000,4096x8192,2048x32768 --ce_cases plain \
+	  --peers optax,naive,torch --repeats 15 --warmup 1 --inner 1 --e2e=false \
+	  --out $(BENCH_CHECK_OUT)
+	$(BIN)/python -m experiments.benchmark_lce --tokens 4096 --vocab 32768 --width 512 \
+	  --impls naive,jax_cce,lossjax --repeats 3 --warmup 1 --out $(BENCH_CHECK_OUT)/lce.json
 
 clean:
 	rm -rf $(VENV) $(FLOORS) results

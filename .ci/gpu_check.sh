@@ -31,7 +31,7 @@ step bash -c "timeout 270 python -m pytest -q -p no:cacheprovider -x tests/test_
 # Speed: the key rows (element-wise losses at 2^22, softmax CE at the three shapes), float32.
 step timeout 150 python -m experiments.benchmark \
   --losses squared_error,huber,log_cosh,binary_cross_entropy_with_logits,sigmoid_focal,hinge,softmax_cross_entropy \
-  --sizes $SIZE --class_shapes $SHAPES --peers optax --repeats 11 \
+  --sizes $SIZE --class_shapes $SHAPES --ce_cases plain --peers optax,naive --repeats 11 \
   --e2e=false --out "$OUT/benchmark"
 
 # Fused linear cross-entropy in bfloat16 at V = 128k (N = 4096 tokens, D = 512).

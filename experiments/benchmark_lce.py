@@ -10,10 +10,15 @@ of three implementations of ``mean(cross_entropy(hidden @ weight.T, labels))``:
 
 and reports, per implementation: the XLA temporary memory of the compiled program
 (``compiled.memory_analysis().temp_size_in_bytes``), the median wall time over ``--repeats``
-calls after ``--warmup`` calls (the implementations alternate within each repeat, so slow
-phases of a shared machine hit all of them), the median of the per-repeat time ratios to the
-naive path, and the largest deviation from the naive path (value, and each gradient relative
-to its largest entry).
+rounds after ``--warmup`` rounds, the time ratio to the naive path with its spread, and the
+largest deviation from the naive path (value, and each gradient relative to its largest
+entry; ``--check``).
+
+Timing is per round, as in ``experiments.benchmark``: every round times all implementations
+back to back (each the fastest of ``--inner`` calls; the order rotates by one each round), and
+the ratio to the naive path (and lossjax's to jax-cce) is taken within the round; the table
+gives the median per-round ratio with the interquartile range, the JSON also the min and max.
+A lossjax row slower than a peer (median ratio above 1) is marked.
 
 Run ``python -m experiments.benchmark_lce`` (``--help`` lists the flags); it prints a markdown
 table and writes JSON to ``--out``.
@@ -33,26 +38,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import app, flags
 
 import lossjax
+from experiments.benchmark import fmt_ratio, ratio_stats, time_round_robin
 
 IMPLEMENTATIONS = ("naive", "jax_cce", "lossjax")
-
-_N = flags.DEFINE_list("tokens", ["1024", "4096"], "Token counts N.")
-_V = flags.DEFINE_list("vocab", ["8192", "32768", "131072"], "Vocabulary sizes V.")
-_D = flags.DEFINE_integer("width", 512, "Hidden width D.")
-_DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16", "float16"],
-                           "Dtype of hidden and weight.")
-_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed calls per implementation (median).")
-_WARMUP = flags.DEFINE_integer("warmup", 1, "Untimed calls per implementation first.")
-_IMPLS = flags.DEFINE_list("impls", list(IMPLEMENTATIONS), "Implementations to run.")
-_CHUNK = flags.DEFINE_integer("chunk_size", None, "lossjax chunk_size (default: automatic).")
-_BLOCK = flags.DEFINE_integer("vocab_block_size", None, "lossjax vocab_block_size.")
-_CCE_CHUNK = flags.DEFINE_integer("cce_chunk_size", 4096, "jax-cce chunk_size (its default).")
-_SEED = flags.DEFINE_integer("seed", 0, "PRNG seed of the inputs.")
-_OUT = flags.DEFINE_string("out", "results/benchmark_lce.json", "JSON output path.")
-_CHECK = flags.DEFINE_bool("check", True, "Compare each implementation with the naive path.")
+PEERS = ("naive", "jax_cce")  # the implementations lossjax's time is compared with
 
 
 def jax_cce_module() -> Any | None:
@@ -65,6 +56,7 @@ def jax_cce_module() -> Any | None:
 
 def loss_fns(labels: jax.Array, chunk: int | None, block: int | None, cce_chunk: int
              ) -> dict[str, Callable[[jax.Array, jax.Array], jax.Array] | None]:
+    """The mean loss of ``(hidden, weight)`` per implementation (None: not installed)."""
     cce = jax_cce_module()
 
     def naive(h, w):
@@ -82,6 +74,7 @@ def loss_fns(labels: jax.Array, chunk: int | None, block: int | None, cce_chunk:
 
 
 def inputs(n: int, v: int, d: int, dtype: Any, seed: int):
+    """Hidden states ``[n, d]``, a weight ``[v, d]`` (scaled by 1/sqrt(d)) and labels."""
     k1, k2, k3 = jax.random.split(jax.random.key(seed), 3)
     h = jax.random.normal(k1, (n, d), jnp.float32).astype(dtype)
     w = (jax.random.normal(k2, (v, d), jnp.float32) / np.sqrt(d)).astype(dtype)
@@ -100,7 +93,14 @@ def _deviation(got, ref) -> dict[str, float]:
 
 def run_case(n: int, v: int, d: int, dtype: Any, impls: Sequence[str], repeats: int,
              warmup: int, chunk: int | None, block: int | None, cce_chunk: int, seed: int,
-             check: bool) -> list[dict[str, Any]]:
+             check: bool, inner: int = 1) -> list[dict[str, Any]]:
+    """One (N, V) point: a row per implementation in ``impls`` (see the module docstring).
+
+    Row fields: ``status``, ``compile_s``, ``temp_mib``, ``times_s`` (seconds per round),
+    ``time_s`` (median), ``ratio_to_naive`` (median per-round ratio) with
+    ``ratio_to_naive_spread`` (``ratio_stats``), for lossjax also ``ratio_to_jax_cce`` (+
+    spread) and ``slower_than`` (the peers whose median ratio is above 1), and with
+    ``check`` the ``deviation`` from the naive path."""
     h, w, y = inputs(n, v, d, dtype, seed)
     fns = loss_fns(y, chunk, block, cce_chunk)
     rows: dict[str, dict[str, Any]] = {}
@@ -117,65 +117,108 @@ def run_case(n: int, v: int, d: int, dtype: Any, impls: Sequence[str], repeats: 
         row["temp_mib"] = c.memory_analysis().temp_size_in_bytes / 2**20
         row["status"] = "ok"
         compiled[name] = c
-    results = {}
-    for _ in range(warmup):
-        for name, c in compiled.items():
-            results[name] = jax.block_until_ready(c(h, w))
-    times: dict[str, list[float]] = {name: [] for name in compiled}
-    for _ in range(repeats):
-        for name, c in compiled.items():  # alternate: each repeat times every implementation
-            t0 = time.perf_counter()
-            results[name] = jax.block_until_ready(c(h, w))
-            times[name].append(time.perf_counter() - t0)
+    results: dict[str, Any] = {}
+
+    def call(name: str) -> Any:
+        results[name] = compiled[name](h, w)
+        return results[name]
+
+    times = time_round_robin({name: (lambda name=name: call(name)) for name in compiled},
+                             repeats, warmup, inner)
     for name in compiled:
         row = rows[name]
         row["times_s"] = times[name]
         row["time_s"] = statistics.median(times[name]) if times[name] else float("nan")
-        if "naive" in times and times[name]:
-            row["ratio_to_naive"] = statistics.median(
-                a / b for a, b in zip(times[name], times["naive"], strict=True))
+        for peer in PEERS:
+            if peer in times and times[name] and (peer == "naive" or name == "lossjax"):
+                st = ratio_stats(times[name], times[peer])
+                row[f"ratio_to_{peer}"] = st["median"]
+                row[f"ratio_to_{peer}_spread"] = st
+        if name == "lossjax":
+            row["slower_than"] = [p for p in PEERS if row.get(f"ratio_to_{p}", 0.0) > 1.0]
         if check and "naive" in results and name != "naive":
-            row["deviation"] = _deviation(results[name], results["naive"])
+            row["deviation"] = _deviation(jax.block_until_ready(results[name]),
+                                          jax.block_until_ready(results["naive"]))
     return [rows[name] for name in impls]
 
 
 def markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """The table: one line per implementation and (N, V); ratios as ``median [q1–q3]`` of the
+    per-round ratios; a lossjax row slower than a peer is bold and says so."""
     lines = [
-        "| N | V | impl | temp MiB | time s (median) | time / naive | max rel. dev. |",
-        "|---:|---:|---|---:|---:|---:|---:|",
+        "| N | V | impl | temp MiB | time s (median) | time / naive [IQR] | "
+        "lossjax / jax_cce [IQR] | max rel. dev. | slower than a peer |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         if r["status"] != "ok":
-            lines.append(f"| {r['n']} | {r['v']} | {r['impl']} | {r['status']} | | | |")
+            lines.append(f"| {r['n']} | {r['v']} | {r['impl']} | {r['status']} | | | | | |")
             continue
         dev = r.get("deviation")
         dev_s = f"{max(dev.values()):.1e}" if dev else "—"
-        ratio = r.get("ratio_to_naive")
-        ratio_s = f"{ratio:.2f}" if ratio is not None else "—"
+        mark = r["impl"] == "lossjax"
+        naive_s = fmt_ratio(r.get("ratio_to_naive_spread"), mark) or "—"
+        cce_s = fmt_ratio(r.get("ratio_to_jax_cce_spread"), mark) or "—"
+        slower = r.get("slower_than")
+        slower_s = f"**SLOWER than {', '.join(slower)}**" if slower else ""
         lines.append(
             f"| {r['n']} | {r['v']} | {r['impl']} | {r['temp_mib']:.0f} | {r['time_s']:.2f} | "
-            f"{ratio_s} | {dev_s} |"
+            f"{naive_s} | {cce_s} | {dev_s} | {slower_s} |"
         )
     return "\n".join(lines) + "\n"
 
 
+FLAG_NAMES = ("tokens", "vocab", "width", "dtype", "repeats", "warmup", "inner", "impls",
+              "chunk_size", "vocab_block_size", "cce_chunk_size", "seed", "check")
+
+
+def define_flags() -> None:
+    """Defines the command-line flags (only when the module runs as a script)."""
+    from absl import flags
+
+    flags.DEFINE_list("tokens", ["1024", "4096"], "Token counts N.")
+    flags.DEFINE_list("vocab", ["8192", "32768", "131072"], "Vocabulary sizes V.")
+    flags.DEFINE_integer("width", 512, "Hidden width D.")
+    flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16", "float16"],
+                      "Dtype of hidden and weight.")
+    flags.DEFINE_integer("repeats", 3, "Timed rounds; every round times every implementation, "
+                         "ratios are taken per round (median and spread reported).")
+    flags.DEFINE_integer("warmup", 1, "Untimed rounds first.")
+    flags.DEFINE_integer("inner", 1, "Back-to-back calls per implementation and round; the "
+                         "fastest is kept.")
+    flags.DEFINE_list("impls", list(IMPLEMENTATIONS), "Implementations to run.")
+    flags.DEFINE_integer("chunk_size", None, "lossjax chunk_size (default: automatic).")
+    flags.DEFINE_integer("vocab_block_size", None, "lossjax vocab_block_size.")
+    flags.DEFINE_integer("cce_chunk_size", 4096, "jax-cce chunk_size (its default).")
+    flags.DEFINE_integer("seed", 0, "PRNG seed of the inputs.")
+    flags.DEFINE_string("out", "results/benchmark_lce.json", "JSON output path.")
+    flags.DEFINE_bool("check", True, "Compare each implementation with the naive path.")
+
+
 def main(argv: Sequence[str]) -> None:
+    import sys
+
+    from absl import app, flags
+
     del argv
-    dtype = jnp.dtype(_DTYPE.value)
-    unknown = set(_IMPLS.value) - set(IMPLEMENTATIONS)
+    F = flags.FLAGS
+    dtype = jnp.dtype(F.dtype)
+    unknown = set(F.impls) - set(IMPLEMENTATIONS)
     if unknown:
         raise app.UsageError(f"--impls: unknown {sorted(unknown)}; choose from {IMPLEMENTATIONS}")
     rows = []
-    for v in map(int, _V.value):
-        for n in map(int, _N.value):
-            case = run_case(n, v, _D.value, dtype, _IMPLS.value, _REPEATS.value, _WARMUP.value,
-                            _CHUNK.value, _BLOCK.value, _CCE_CHUNK.value, _SEED.value,
-                            _CHECK.value)
+    for v in map(int, F.vocab):
+        for n in map(int, F.tokens):
+            case = run_case(n, v, F.width, dtype, F.impls, F.repeats, F.warmup, F.chunk_size,
+                            F.vocab_block_size, F.cce_chunk_size, F.seed, F.check, F.inner)
             rows.extend(case)
             print(markdown(case), flush=True)
     table = markdown(rows)
-    print(f"D = {_D.value}, dtype {dtype.name}, value_and_grad w.r.t. hidden and weight, "
-          f"median of {_REPEATS.value} after {_WARMUP.value} warm-up\n")
+    command = "python -m experiments.benchmark_lce " + " ".join(sys.argv[1:])
+    print(f"D = {F.width}, dtype {dtype.name}, value_and_grad w.r.t. hidden and weight, "
+          f"{F.repeats} rounds after {F.warmup} warm-up, every round times each "
+          f"implementation (fastest of {F.inner}) back to back, ratios per round: median "
+          f"[interquartile range].\nCommand: `{command}`\n")
     print(table)
     meta = {
         "device": str(jax.devices()[0]),
@@ -184,16 +227,20 @@ def main(argv: Sequence[str]) -> None:
         "cpu_count": os.cpu_count(),
         "jax": jax.__version__,
         "jax_cce": getattr(jax_cce_module(), "__version__", None) if jax_cce_module() else None,
-        "flags": {f: getattr(flags.FLAGS, f) for f in
-                  ("tokens", "vocab", "width", "dtype", "repeats", "warmup", "impls", "chunk_size",
-                   "vocab_block_size", "cce_chunk_size", "seed")},
+        "command": command,
+        "method": "per-round ratios: every round times all implementations back to back "
+                  "(order rotated by one each round)",
+        "flags": {f: getattr(F, f) for f in FLAG_NAMES},
     }
-    if _OUT.value:
-        os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-        with open(_OUT.value, "w", encoding="utf-8") as fh:
+    if F.out:
+        os.makedirs(os.path.dirname(F.out) or ".", exist_ok=True)
+        with open(F.out, "w", encoding="utf-8") as fh:
             json.dump({"meta": meta, "rows": rows, "table": table}, fh, indent=1)
-        print(f"wrote {_OUT.value}")
+        print(f"wrote {F.out}")
 
 
 if __name__ == "__main__":
+    from absl import app
+
+    define_flags()
     app.run(main)
