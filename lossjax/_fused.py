@@ -47,7 +47,7 @@ def _is_zero(t) -> bool:
 
 
 def _instantiate(t, x) -> Array:
-    return jnp.zeros(jnp.shape(x), jnp.result_type(x)) if _is_zero(t) else t
+    return jnp.zeros(jnp.shape(x), jnp.result_type(x)) if t is None or _is_zero(t) else t
 
 
 def _unit_axis(x: Array) -> Array:
@@ -55,12 +55,18 @@ def _unit_axis(x: Array) -> Array:
 
 
 def elementwise_jvp(
-    value: Callable[..., Array], slope: Callable[..., Array], name: str | None = None
+    value: Callable[..., Array],
+    slope: Callable[..., Array],
+    name: str | None = None,
+    target_slope: Callable[..., Array] | None = None,
 ) -> Callable[..., Array]:
     """``f(p, t, *params) = value(p, t, *params)`` with tangent ``slope(p, t, *params) * dp``.
 
     ``p``, ``t`` and ``params`` are arrays (``params`` broadcastable to ``p``); ``slope`` must
     be the derivative of ``value`` in ``p`` (the tests compare both with plain autodiff).
+    ``target_slope``, when given, is the derivative in ``t`` (the tangent in ``t`` is then
+    ``target_slope * dt``): for a kink where autodiff of ``value`` picks another subgradient
+    than ``slope`` does (``|p - t|`` at ``p = t``).
     """
 
     @jax.custom_jvp
@@ -79,7 +85,11 @@ def elementwise_jvp(
                 tuple(_unit_axis(x) for x in (p, t, *params))
             )
             tan = slope(p2, t2, *params2)[..., 0] * dp
-        if not all(_is_zero(d) for d in drest):
+        if target_slope is not None and not _is_zero(drest[0]):
+            extra = target_slope(p, t, *params) * drest[0]
+            tan = extra if tan is None else tan + extra
+            drest = [None, *drest[1:]]  # done with t: autodiff below for the parameters only
+        if not all(d is None or _is_zero(d) for d in drest):
             rest = (t, *params)
             _, extra = jax.jvp(
                 lambda *xs: value(p, *xs), rest,

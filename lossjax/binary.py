@@ -257,15 +257,41 @@ def _focal_parts(x: Array, y: Array):
     return ce, p, q, y * q + (1.0 - y) * p
 
 
-def _focal_factor(u: Array, gamma: float) -> Array:
-    """``u**gamma`` for ``u`` in [0, 1] and a static ``gamma > 0`` (0 at ``u = 0``)."""
+def _focal_factor(u: Array, gamma: float, safe: bool = False) -> Array:
+    """``u**gamma`` for ``u`` in [0, 1] and a static ``gamma > 0`` (0 at ``u = 0``).
+
+    ``safe=True`` gives a fractional power the derivative 0 at ``u = 0`` (instead of
+    ``inf * 0 = NaN``) through a double where; the fused value keeps the select-free power.
+    """
     if float(gamma).is_integer():
         return lax.integer_pow(u, int(gamma))
+    if safe:
+        pos = u > 0
+        return jnp.where(pos, jnp.power(jnp.where(pos, u, 1.0), gamma), 0.0)
     return jnp.power(u, gamma)
 
 
 def _alpha_t(y: Array, alpha: Array) -> Array:
     return alpha * y + (1.0 - alpha) * (1.0 - y)
+
+
+@jax.custom_jvp
+def _ratio(a: Array, b: Array) -> Array:
+    """``a / b`` whose tangent is ``(da - (a / b) db) / b``.
+
+    Autodiff of ``a / b`` forms ``a db / b**2``, and ``b**2`` underflows to 0 for ``b`` below
+    about 1e-19 in float32 (the focal loss's ``u = 1 - p_t`` of a confident right logit,
+    ``x >= 44``): ``jax.hessian`` was NaN there (issue 11, item 8). This form never squares
+    ``b``, and for ``a = b`` (a hard target) the tangent cancels to exactly 0.
+    """
+    return a / b
+
+
+@_ratio.defjvp
+def _ratio_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    out = a / b
+    return out, (da - out * db) / b
 
 
 @functools.cache
@@ -288,8 +314,8 @@ def _focal_kernel(gamma: float, with_alpha: bool):
         d = p - y
         if gamma != 0:
             pos = u > 0
-            w = jnp.where(pos, y * q / jnp.where(pos, u, 1.0), y)
-            d = _focal_factor(u, gamma) * (gamma * ce * (q - w) + d)
+            w = jnp.where(pos, _ratio(y * q, jnp.where(pos, u, 1.0)), y)
+            d = _focal_factor(u, gamma, safe=True) * (gamma * (ce * (q - w)) + d)
         return _alpha_t(y, alpha[0]) * d if with_alpha else d
 
     return _fused.elementwise_jvp(value, slope, f"sigmoid_focal_gamma_{gamma:g}")

@@ -133,9 +133,17 @@ def finish(ci: ClassInputs, loss: Array, reduction: str, name: str) -> Array:
 
 
 def dense_dot(y: Array, x: Array) -> Array:
-    """``sum_c y_c x_c`` where a zero target makes its term 0 even if ``x_c = -inf``."""
-    nz = y != 0
-    return jnp.sum(jnp.where(nz, y * jnp.where(nz, x, 0), 0), axis=-1)
+    """``sum_c y_c x_c`` where a zero target makes its term 0 even if ``x_c = -inf``.
+
+    The gradient with respect to ``y`` is ``x``, at zero targets too (the partial derivative
+    that finite differences, optax and PyTorch give), except where ``x_c = -inf`` (a class
+    ruled out): there it is 0 instead of the infinite true derivative, and a non-zero target
+    makes the sum ``-inf``. The gradient with respect to ``x`` is ``y`` where ``x`` is finite.
+    """
+    ruled_out = x == -jnp.inf
+    # double where: the product never sees the -inf, so its gradient holds no 0 * inf
+    finite = y * jnp.where(ruled_out, 0, x)
+    return jnp.sum(jnp.where(ruled_out, jnp.where(y != 0, -jnp.inf, 0), finite), axis=-1)
 
 
 def smoothed_nll(log_probs: Array, ci: ClassInputs, label_smoothing: float) -> Array:
@@ -329,7 +337,9 @@ def softmax_cross_entropy(
     ``label_smoothing = eps`` it is ``logsumexp x - (1 - eps) x_y - eps * mean_c x_c`` (the
     cross-entropy against ``(1 - eps) onehot(y) + eps / K``), computed without a one-hot array.
     For probability targets it is ``logsumexp x - sum_c y_c x_c`` (a zero target ignores its
-    logit, even ``-inf``).
+    logit, even ``-inf``). The gradient with respect to probability targets is
+    ``-log_softmax(x)`` (smoothing aside), at zero targets too, as optax and PyTorch give; at
+    a ``-inf`` logit it is 0 rather than ``+inf``.
 
     ``-inf`` logits are allowed off the label (classes that are impossible); a whole row of
     ``-inf`` is fine when the row is dropped by ``where`` or ``ignore_index``. With label
@@ -818,10 +828,14 @@ def softmax_focal(
         y = _targets_dense(ci)
         if label_smoothing:
             y = (1.0 - label_smoothing) * y + label_smoothing / ci.num_classes
-        # Classes with zero target mass are left out, even with a -inf logit.
-        nz = y != 0
-        terms = term(jnp.where(nz, log_probs, 0.0), a)
-        loss = jnp.sum(jnp.where(nz, y * terms, 0.0), axis=-1)
+        # A zero target leaves out its class's term, even with a -inf logit (log p = -inf),
+        # where a non-zero target makes the loss inf. The term is evaluated on a safe log p
+        # there (double where), so that the gradient with respect to a zero target elsewhere
+        # is the term itself, as finite differences give.
+        ruled_out = log_probs == -jnp.inf
+        terms = term(jnp.where(ruled_out, 0.0, log_probs), a)
+        loss = jnp.sum(jnp.where(ruled_out, jnp.where(y != 0, jnp.inf, 0.0), y * terms),
+                       axis=-1)
     return finish(ci, loss, reduction, name)
 
 
@@ -887,9 +901,8 @@ def generalized_cross_entropy(
     if ci.labels is not None:
         loss = -jnp.expm1(q * pick(log_probs, ci.labels)) / q
     else:
-        nz = ci.y != 0
-        terms = -jnp.expm1(q * jnp.where(nz, log_probs, 0.0)) / q
-        loss = jnp.sum(jnp.where(nz, ci.y * terms, 0.0), axis=-1)
+        # finite (1 / q) with a zero gradient at log p = -inf: no class needs leaving out
+        loss = jnp.sum(ci.y * (-jnp.expm1(q * log_probs) / q), axis=-1)
     return finish(ci, loss, reduction, name)
 
 
@@ -1085,6 +1098,10 @@ def bi_tempered_logistic(
     so values and gradients stay finite for logits of ±1e4. The defaults (0.8, 1.2) are one
     of the paper's settings.
 
+    The gradient with respect to probability targets is ``log_t1(y_c) - log_t1(y_hat_c)``,
+    at zero targets too (``log_t1(0) = -1 / (1 - t1)``). For ``t1 = 1`` the derivative of
+    ``y log y`` at ``y = 0`` is ``-inf``: that term is given the gradient 0 there.
+
     Args:
       predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
@@ -1121,22 +1138,26 @@ def bi_tempered_logistic(
         if ci.labels is not None:
             loss = -pick(log_yhat, ci.labels)
         else:
+            # sum_c y_c log y_c (0 log 0 = 0, gradient 0 there) - sum_c y_c log y_hat_c
             nz = ci.y > 0
             ys = jnp.where(nz, ci.y, 1.0)
-            loss = jnp.sum(jnp.where(nz, ci.y * (jnp.log(ys) - jnp.where(nz, log_yhat, 0.0)),
-                                     0.0), axis=-1)
+            loss = jnp.sum(jnp.where(nz, ci.y * jnp.log(ys), 0.0), axis=-1)
+            loss = loss - dense_dot(ci.y, log_yhat)
     else:
         b = 2.0 - t1
         mass = jnp.sum(jnp.exp(b * log_yhat), axis=-1) / b
         if ci.labels is not None:
             loss = -_log_t(pick(log_yhat, ci.labels), t1) - 1.0 / b + mass
         else:
+            # log_t1 is finite (-1 / (1 - t1)) with a zero derivative at log 0 = -inf, so no
+            # term needs leaving out: at y_c = 0 the gradient with respect to y_c is the
+            # true partial derivative log_t1(y_c) - log_t1(y_hat_c), finite for t1 < 1.
             y = ci.y
             nz = y > 0
-            log_y = jnp.log(jnp.where(nz, y, 1.0))
+            log_y = jnp.where(nz, jnp.log(jnp.where(nz, y, 1.0)), -jnp.inf)
             own = y * _log_t(log_y, t1) - jnp.exp(b * log_y) / b
-            cross = y * _log_t(jnp.where(nz, log_yhat, 0.0), t1)
-            loss = jnp.sum(jnp.where(nz, own - cross, 0.0), axis=-1) + mass
+            cross = y * _log_t(log_yhat, t1)
+            loss = jnp.sum(own - cross, axis=-1) + mass
     return finish(ci, loss, reduction, name)
 
 

@@ -76,8 +76,11 @@ _squared = _fused.elementwise_jvp(_squared_value, lambda p, t: 2.0 * (p - t), "s
 _half_squared = _fused.elementwise_jvp(
     lambda p, t: 0.5 * _squared_value(p, t), lambda p, t: p - t, "half_squared"
 )
+# sign(0) = 0 in both arguments: autodiff of abs would give d/dt = -1 at p = t (issue 11,
+# item 7), where PyTorch's l1_loss gives 0 and 0.
 _absolute = _fused.elementwise_jvp(
-    lambda p, t: jnp.abs(p - t), lambda p, t: jnp.sign(p - t), "absolute"
+    lambda p, t: jnp.abs(p - t), lambda p, t: jnp.sign(p - t), "absolute",
+    target_slope=lambda p, t: -jnp.sign(p - t),
 )
 
 
@@ -102,7 +105,8 @@ def absolute_error(
     """Absolute error, ``|predictions - targets|``.
 
     With ``reduction="mean"`` this is the mean absolute error (MAE, L1 loss). The gradient at
-    a zero residual is 0 (the subgradient ``sign(0) = 0``).
+    a zero residual is 0 with respect to both predictions and targets (the subgradient
+    ``sign(0) = 0``, as PyTorch's ``l1_loss``).
 
     Args:
       predictions: floating array ``[...]``.

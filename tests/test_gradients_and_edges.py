@@ -1,0 +1,166 @@
+"""Issue 11: gradients with respect to targets, second derivatives, rank promotion, edges.
+
+Each test names the item of issue 11 it covers and where its reference numbers come from
+(central finite differences in float64, a closed form, optax called directly, or a PyTorch /
+torchvision value quoted from the issue).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import lossjax
+from lossjax import multiclass
+
+F64 = jnp.float64
+FD_EPS = 1e-6
+
+
+def a64(x):
+    return jnp.asarray(x, F64)
+
+
+def central_differences(f, y):
+    """d f / d y_i by central differences in float64, one coordinate at a time."""
+    y = np.asarray(y, np.float64)
+    out = np.zeros_like(y)
+    for i in np.ndindex(y.shape):
+        e = np.zeros_like(y)
+        e[i] = FD_EPS
+        out[i] = (float(f(a64(y + e))) - float(f(a64(y - e)))) / (2 * FD_EPS)
+    return out
+
+
+# ------------------------------------------------------ item 6: gradient w.r.t. targets
+
+# logits and probability targets with zeros, float64 (rows: the issue's example; a soft row)
+LOGITS = [[10.0, 1.0, -2.0], [0.5, -1.0, 2.0]]
+TARGETS = [[0.0, 1.0, 0.0], [0.3, 0.0, 0.7]]
+
+# Losses linear (or smooth) in the targets around a zero target, so that central differences
+# across 0 are the derivative. bi_tempered_logistic is not (y log_t1 y): its own test below.
+TARGET_LINEAR = {
+    "softmax_cross_entropy": lambda x: x,
+    "nll": lambda x: jax.nn.log_softmax(x),
+    "categorical_cross_entropy": lambda x: jax.nn.softmax(x),
+    "poly1_cross_entropy": lambda x: x,
+    "softmax_focal": lambda x: x,
+    "generalized_cross_entropy": lambda x: x,
+    "symmetric_cross_entropy": lambda x: x,
+    "sparsemax": lambda x: x,
+}
+
+
+def check_ruled_out_class(name):
+    """Issue 11, item 6 (keep the boundary): a -inf logit on a zero target leaves the value and
+    the prediction gradient as for the one-hot row's integer label, and the target gradient
+    there is 0 (documented in multiclass.dense_dot; for generalized_cross_entropy the term
+    is finite there, 1 / q, and so is its true derivative), elsewhere finite."""
+    fn = lossjax.get(name)
+    x = a64([[0.0, -jnp.inf, 1.0, 2.0]])
+    y = a64([[1.0, 0.0, 0.0, 0.0]])
+    value, (gx, gy) = jax.value_and_grad(fn, argnums=(0, 1))(x, y)
+    label_value, gx_label = jax.value_and_grad(fn)(x, jnp.array([0]))
+    np.testing.assert_allclose(float(value), float(label_value), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(gx), np.asarray(gx_label), rtol=1e-12, atol=1e-300)
+    assert np.all(np.isfinite(np.asarray(gy)))
+    assert float(gy[0, 1]) == (1 / 0.7 if name == "generalized_cross_entropy" else 0.0)
+
+
+@pytest.mark.parametrize("name", sorted(TARGET_LINEAR))
+def test_target_gradient_at_zero_targets_matches_finite_differences(name):
+    # Issue 11, item 6: the gradient w.r.t. probability targets was 0 wherever a target was 0.
+    # Reference: central finite differences (float64, step 1e-6) of the same loss.
+    fn = lossjax.get(name)
+    x = TARGET_LINEAR[name](a64(LOGITS))
+    f = lambda y: fn(x, y)
+    g = jax.grad(f)(a64(TARGETS))
+    fd = central_differences(f, TARGETS)
+    assert np.any(np.abs(fd[np.asarray(TARGETS) == 0]) > 0.1)  # zero targets have a slope
+    np.testing.assert_allclose(np.asarray(g), fd, rtol=1e-6, atol=1e-8)
+    # forward mode agrees
+    v = jnp.asarray(np.random.default_rng(6).standard_normal(np.shape(TARGETS)))
+    np.testing.assert_allclose(float(jax.jvp(f, (a64(TARGETS),), (v,))[1]),
+                               float(jnp.vdot(g, v)), rtol=1e-10)
+    if name not in ("nll", "categorical_cross_entropy"):  # those take no logits
+        check_ruled_out_class(name)
+
+
+def test_softmax_cross_entropy_target_gradient_is_optax_and_the_issue_numbers():
+    # Issue 11, item 6. References: the issue's [0.00013, 9.00013, 12.00013] (optax, torch and
+    # finite differences), and optax.softmax_cross_entropy's own gradient, called directly.
+    x, y = a64([10.0, 1.0, -2.0]), a64([0.0, 1.0, 0.0])
+    g = jax.grad(lambda t: lossjax.softmax_cross_entropy(x, t))(y)
+    np.testing.assert_allclose(np.asarray(g), [0.00013, 9.00013, 12.00013], atol=1e-5)
+    want = jax.grad(lambda t: optax.softmax_cross_entropy(x, t))(y)
+    np.testing.assert_allclose(np.asarray(g), np.asarray(want), rtol=1e-12)
+
+
+def test_bi_tempered_target_gradient_at_zero_targets_is_the_closed_form():
+    # Issue 11, item 6. d loss / d y_c = log_t1(y_c) - log_t1(y_hat_c) (differentiate
+    # sum_c [y_c (log_t1 y_c - log_t1 y_hat_c) - (y_c**(2-t1) - y_hat_c**(2-t1)) / (2-t1)]),
+    # with log_t1(0) = -1 / (1 - t1): finite for t1 < 1. y_hat (the tempered softmax) comes
+    # from lossjax; the closed form is checked against finite differences at positive targets.
+    t1, t2 = 0.8, 1.2
+    x, y = a64(LOGITS), a64(TARGETS)
+    f = lambda t: lossjax.bi_tempered_logistic(x, t, t1=t1, t2=t2, reduction="sum")
+    g = np.asarray(jax.grad(f)(y))
+    log_t = lambda v: (v ** (1 - t1) - 1) / (1 - t1)
+    y_hat = np.exp(np.asarray(multiclass._tempered_log_softmax(x, t2, 5)))
+    want = log_t(np.asarray(TARGETS)) - log_t(y_hat)
+    np.testing.assert_allclose(g, want, rtol=1e-9)
+    pos = np.asarray(TARGETS) > 0
+    np.testing.assert_allclose(g[pos], central_differences(f, TARGETS)[pos], rtol=1e-6)
+    check_ruled_out_class("bi_tempered_logistic")
+
+
+# ------------------------------------------------------- item 7: absolute error at a tie
+
+
+def test_absolute_error_gradient_at_zero_residual_is_zero_for_both_arguments():
+    # Issue 11, item 7: d/dtargets was -1 at a zero residual. Reference: torch.nn.functional.
+    # l1_loss gives 0 and 0 there (quoted from the issue); elsewhere -+1/n (closed form).
+    p, t = a64([1.0, 2.0, 3.0]), a64([1.0, 0.0, 5.0])
+    gp, gt = jax.grad(lossjax.absolute_error, argnums=(0, 1))(p, t)
+    np.testing.assert_array_equal(np.asarray(gp), [0.0, 1 / 3, -1 / 3])
+    np.testing.assert_array_equal(np.asarray(gt), [0.0, -1 / 3, 1 / 3])
+    # forward mode, per element
+    jp, jt = jax.jacfwd(lambda p, t: lossjax.absolute_error(p, t, reduction="none"),
+                        argnums=(0, 1))(p, t)
+    np.testing.assert_array_equal(np.diag(np.asarray(jt)), [0.0, -1.0, 1.0])
+    np.testing.assert_array_equal(np.diag(np.asarray(jp)), [0.0, 1.0, -1.0])
+
+
+# ------------------------------------------------------ item 8: sigmoid_focal's Hessian
+
+
+@pytest.mark.parametrize("gamma", [0.5, 1.0, 2.0, 3.0])
+def test_sigmoid_focal_hessian_is_finite_for_confident_logits_in_float32(gamma):
+    # Issue 11, item 8: jax.hessian was NaN for x in [44, 87] with y = 1 (every x >= 44 for
+    # gamma = 0.5). Reference: optax and torchvision give 0 there (quoted from the issue); the
+    # exact second derivative scales as exp(-(gamma + 1) x): below 1e-27 for x >= 44.
+    xs = jnp.concatenate([jnp.linspace(-120.0, 120.0, 961, dtype=jnp.float32),
+                          jnp.array([1e4, -1e4, 3e38, -3e38], jnp.float32)])
+
+    @jax.jit
+    def hessians(xs):
+        out = []
+        for y in (0.0, 1.0, 0.3):
+            f = lambda x, y=y: lossjax.sigmoid_focal(x, jnp.float32(y), gamma=gamma)
+            out.append(jax.vmap(jax.hessian(f))(xs))
+        return jnp.stack(out)
+
+    h = np.asarray(hessians(xs))
+    assert np.all(np.isfinite(h)), xs[~np.all(np.isfinite(h), axis=0)]
+    confident = (np.asarray(xs) >= 44) & (np.asarray(xs) <= 87)
+    assert np.all(np.abs(h[1, confident]) < 1e-27)  # y = 1, confidently right
+    # and where it is not tiny, it is the float64 Hessian to float32 precision
+    moderate = np.abs(np.asarray(xs)) <= 10
+    for i, y in enumerate((0.0, 1.0, 0.3)):
+        f64 = lambda x, y=y: lossjax.sigmoid_focal(x, a64(y), gamma=gamma)
+        want = np.asarray(jax.vmap(jax.hessian(f64))(a64(np.asarray(xs)[moderate])))
+        np.testing.assert_allclose(h[i, moderate], want, rtol=2e-4, atol=1e-6)
