@@ -50,6 +50,11 @@ def _instantiate(t, x) -> Array:
     return jnp.zeros(jnp.shape(x), jnp.result_type(x)) if t is None or _is_zero(t) else t
 
 
+def _lift(x, ndim: int) -> Array:
+    """``x`` with leading unit axes up to rank ``ndim``."""
+    return jnp.reshape(x, (1,) * (ndim - jnp.ndim(x)) + jnp.shape(x))
+
+
 def _unit_axis(x: Array) -> Array:
     return jnp.asarray(x)[..., None]
 
@@ -81,8 +86,10 @@ def elementwise_jvp(
         if not _is_zero(dp):
             # The barrier keeps the gradient pass from sharing intermediates with the value's
             # reduction (see the module docstring); it is free at run time.
+            # (parameters get p's rank first, scalars too: the rank promotion is explicit, for
+            # jax.numpy_rank_promotion("raise"))
             p2, t2, *params2 = lax.optimization_barrier(
-                tuple(_unit_axis(x) for x in (p, t, *params))
+                tuple(_unit_axis(_lift(x, jnp.ndim(p))) for x in (p, t, *params))
             )
             tan = slope(p2, t2, *params2)[..., 0] * dp
         if target_slope is not None and not _is_zero(drest[0]):

@@ -1178,7 +1178,7 @@ def sparsemax_probabilities(z: Array) -> Array:
     k = z.shape[-1]
     zs = -jnp.sort(-z, axis=-1)
     cs = jnp.cumsum(zs, axis=-1)
-    ranks = jnp.arange(1, k + 1, dtype=z.dtype)
+    ranks = _core.lift(jnp.arange(1, k + 1, dtype=z.dtype), z.ndim)
     support = jnp.sum(1.0 + ranks * zs > cs, axis=-1, keepdims=True)
     tau = (jnp.take_along_axis(cs, support - 1, axis=-1) - 1.0) / support.astype(z.dtype)
     return jax.nn.relu(z - tau)
@@ -1448,7 +1448,7 @@ def multilabel_margin(
     listed = jnp.cumprod(t != -1, axis=-1).astype(bool)  # [..., J]: before the first -1
     invalid = jnp.any(listed & ((t < 0) | (t >= k)), axis=-1)
     labels = jnp.where(listed & ~((t < 0) | (t >= k)), t, 0)
-    classes = jnp.arange(k)
+    classes = _core.lift(jnp.arange(k), labels.ndim + 1)
     is_label = jnp.any(listed[..., :, None] & (labels[..., :, None] == classes), axis=-2)
     x_label = jnp.take_along_axis(x, labels, axis=-1)  # [..., J]
     keep = listed[..., :, None] & ~is_label[..., None, :]  # [..., J, K]

@@ -108,9 +108,21 @@ class Choice:
         return "one of " + ", ".join(repr(o) for o in self.options)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Hyper:
-    """A hyperparameter of a loss: default, valid range, whether it is static under ``jit``."""
+    """A hyperparameter of a loss: default, valid range, whether it is static under ``jit``.
+
+    :meth:`check` raises a ``TypeError`` naming the hyperparameter when a numeric one (an
+    :class:`Interval` domain, or a number as default) gets something that is not a real
+    number or array (a string, even ``"0.1"``), and a ``ValueError`` when a concrete value
+    lies outside the domain.
+    """
 
     default: Any
     domain: Interval | Choice | None = None
@@ -127,14 +139,17 @@ class Hyper:
                 f"{loss}: `{name}` is a static hyperparameter and must be a Python value, "
                 "not a traced array (it selects the compiled code path)."
             )
-        if self.domain is None:
-            return
         if isinstance(self.domain, Choice):
             if not self.domain.contains(value):
                 raise ValueError(f"{loss}: `{name}` must be {self.domain}; got {value!r}.")
             return
-        concrete = _core.static_number(value)
-        if concrete is None:  # traced: cannot be checked at trace time
+        if self.domain is None and not _is_number(self.default):
+            return  # not a numeric hyperparameter
+        try:
+            concrete = _core.static_number(value)
+        except TypeError as e:
+            raise TypeError(f"{loss}: `{name}` must be a real number or array; {e}.") from None
+        if concrete is None or self.domain is None:  # traced: not checkable at trace time
             return
         if not self.domain.contains(concrete):
             shown = value if np.ndim(concrete) == 0 else np.asarray(concrete)
@@ -535,7 +550,18 @@ def spec(name: str) -> LossSpec:
 
 
 def names(*, task: str | None = None, differentiable: bool | None = None) -> list[str]:
-    """Canonical names of the registered losses, sorted, optionally filtered."""
+    """Canonical names of the registered losses, sorted, optionally filtered.
+
+    Raises:
+      ValueError: ``task`` is not one of :data:`TASKS` (a typo would otherwise filter
+        everything out).
+    """
+    if task is not None and task not in TASKS:
+        import difflib
+
+        close = difflib.get_close_matches(str(task), TASKS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"`task` must be one of {', '.join(TASKS)}; got {task!r}.{hint}")
     out = []
     for n, s in _REGISTRY.items():
         if task is not None and s.task != task:

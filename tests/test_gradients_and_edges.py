@@ -7,6 +7,9 @@ torchvision value quoted from the issue).
 
 from __future__ import annotations
 
+import math
+import zlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +17,7 @@ import optax
 import pytest
 
 import lossjax
-from lossjax import multiclass
+from lossjax import multiclass, registry
 
 F64 = jnp.float64
 FD_EPS = 1e-6
@@ -164,3 +167,97 @@ def test_sigmoid_focal_hessian_is_finite_for_confident_logits_in_float32(gamma):
         f64 = lambda x, y=y: lossjax.sigmoid_focal(x, a64(y), gamma=gamma)
         want = np.asarray(jax.vmap(jax.hessian(f64))(a64(np.asarray(xs)[moderate])))
         np.testing.assert_allclose(h[i, moderate], want, rtol=2e-4, atol=1e-6)
+
+
+# ---------------------------------------------- item 10: jax.numpy_rank_promotion("raise")
+
+SPECS = [registry.spec(n) for n in lossjax.names()]
+
+
+def params(specs):
+    """One param per loss, in the loss's xdist group (as tests/test_contract.py does)."""
+    return [pytest.param(s, id=s.name, marks=pytest.mark.xdist_group(s.name)) for s in specs]
+
+
+@pytest.mark.parametrize("spec", params(SPECS))
+def test_every_loss_runs_under_rank_promotion_raise(spec):
+    # Issue 11, item 10: huber, pseudo_huber, sparsemax, multilabel_margin, ctc, ntxent,
+    # supervised_contrastive and circle broadcast implicitly across ranks inside lossjax and
+    # failed under jax.numpy_rank_promotion("raise"). Every registered loss: its own sampled
+    # inputs, with weights and a mask, value and gradient (one compiled program per loss).
+    args, kwargs = spec.sample(jax.random.PRNGKey(zlib.crc32(spec.name.encode())), (4,),
+                               jnp.float32)
+    unit = jax.eval_shape(lambda: spec.fn(*args, reduction="none", **kwargs)).shape
+    weights = jnp.linspace(0.5, 1.5, math.prod(unit), dtype=jnp.float32).reshape(unit)
+    where = (jnp.arange(math.prod(unit)) % 3 != 1).reshape(unit)
+
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(spec.diff_argnums, diff, strict=True):
+            full[i] = d
+        return spec.fn(*full, weights=weights, where=where, **kwargs)
+
+    with jax.numpy_rank_promotion("raise"):
+        value, grads = jax.jit(jax.value_and_grad(f, argnums=tuple(
+            range(len(spec.diff_argnums)))))(*(args[i] for i in spec.diff_argnums))
+    assert np.isfinite(float(value))
+    for g in grads:
+        assert np.all(np.isfinite(np.asarray(g)))
+
+
+# -------------------------------------------- item 12: errors that name what went wrong
+
+NUMERIC_HYPERS = [
+    (s, h) for s in SPECS for h, hyp in s.hyperparameters.items()
+    if isinstance(hyp.domain, registry.Interval) or (
+        hyp.domain is None and isinstance(hyp.default, int | float)
+        and not isinstance(hyp.default, bool))
+]
+
+
+@pytest.mark.parametrize("spec,hyper", NUMERIC_HYPERS,
+                         ids=[f"{s.name}-{h}" for s, h in NUMERIC_HYPERS])
+def test_a_string_for_a_numeric_hyperparameter_raises_naming_it(spec, hyper):
+    # Issue 11, item 12: softmax_cross_entropy(label_smoothing="abc") and softmax_focal(
+    # gamma="abc") raised messages that did not name the hyperparameter, and
+    # label_smoothing="0.1" was silently accepted. Every numeric hyperparameter of every loss
+    # (Hyper.check in the registry, before anything is traced).
+    args, kwargs = spec.sample(jax.random.PRNGKey(0), (2,), jnp.float32)
+    default = spec.hyperparameters[hyper].default
+    looks_numeric = str(default if default is not None else 0.5)
+    for bad in ("abc", looks_numeric):
+        with pytest.raises(TypeError, match=f"`{hyper}` must be a real number.*{bad!r}"):
+            spec.fn(*args, **{**kwargs, hyper: bad})
+
+
+def test_the_issue_examples_of_string_hyperparameters():
+    # Issue 11, item 12: the three calls the issue quotes.
+    x, y = jnp.zeros((2, 3)), jnp.array([0, 1])
+    with pytest.raises(TypeError, match="`label_smoothing`"):
+        lossjax.softmax_cross_entropy(x, y, label_smoothing="abc")
+    with pytest.raises(TypeError, match="`label_smoothing`"):
+        lossjax.softmax_cross_entropy(x, y, label_smoothing="0.1")
+    with pytest.raises(TypeError, match="`gamma`"):
+        lossjax.softmax_focal(x, y, gamma="abc")
+    # numbers, NumPy numbers and arrays still pass, traced values too
+    lossjax.softmax_cross_entropy(x, y, label_smoothing=np.float32(0.1),
+                                  class_weights=[1, 2, 3])
+    jax.jit(lambda q: lossjax.generalized_cross_entropy(x, y, q=q))(0.5)
+
+
+def test_names_with_an_unknown_task_raises_naming_the_valid_tasks():
+    # Issue 11, item 12: names(task="regresion") returned [] silently.
+    with pytest.raises(ValueError, match="`task` must be one of regression, binary.*"
+                                         "Did you mean 'regression'"):
+        lossjax.names(task="regresion")
+    assert "huber" in lossjax.names(task="regression")
+
+
+@pytest.mark.parametrize("spec", params(SPECS))
+def test_every_sampler_accepts_a_two_dimensional_batch(spec):
+    # Issue 11, item 12: the segmentation specs' sample(key, (3, 5)) raised although the losses
+    # accept that batch. Every loss: the sample's per-unit loss has the batch's shape (traced
+    # abstractly: nothing compiles but the sampler's random numbers).
+    args, kwargs = spec.sample(jax.random.PRNGKey(1), (3, 5), jnp.float32)
+    out = jax.eval_shape(lambda: spec.fn(*args, reduction="none", **kwargs))
+    assert out.shape == (3, 5)
