@@ -657,9 +657,11 @@ def exponential(
 ) -> Array:
     """Exponential (AdaBoost) loss, ``exp(-y * f)`` for targets ``y`` in {-1, +1}.
 
-    Smooth and convex; it grows exponentially with the negative margin, so it overflows to
-    ``inf`` (value and gradient) for margins below about -88 in float32 arithmetic, and the
-    gradient of float16 scores overflows below about -11. Clip scores (or use
+    Smooth and convex; it grows exponentially with the negative margin, so its true value
+    leaves the compute dtype's range: it is ``inf`` (value and gradient) for margins
+    ``y * f`` below ``-log(finfo.max)``, about -88.7 in float32 (float16 and bfloat16 inputs
+    compute in float32) and -709.8 in float64, and finite above (the gradient of float16
+    scores, cast back to float16, overflows below about -11). Clip scores (or use
     :func:`soft_margin`, its logistic counterpart) where that can happen.
 
     Args:

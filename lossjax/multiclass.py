@@ -20,6 +20,7 @@ NaN loss (never a silently wrong number); use :func:`lossjax.checked` to get an 
 from __future__ import annotations
 
 import functools
+import math
 from typing import NamedTuple
 
 import jax
@@ -1041,10 +1042,68 @@ def _tempered_lambda_jvp(t, num_iters, primals, tangents):
     return lam, jnp.sum(w * da, axis=-1)
 
 
+# Above this (t - 1) log K the normaliser lambda ~ K**(t-1) / (t-1) is found in log space: in
+# float32 it overflows at (t - 1) log K ~ 88 (t2 >= 56 for 5 classes, issue 11, item 11), and
+# well before that the tempered softmax is uniform to the dtype's precision anyway.
+_LOG_SPACE_SPREAD = 20.0
+_LOG_SPACE_STEPS = 40  # safeguarded Newton steps (bisection where Newton leaves the bracket)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _tempered_log_softmax_log_space(a: Array, t: float) -> Array:
+    """``log y_hat`` of the tempered softmax for a large ``(t - 1) log K``, without ``lambda``.
+
+    With ``beta = t - 1``, ``d_c = max(a) - a_c`` and ``s_c = 1 + beta (lambda' + d_c)``
+    (``lambda' = lambda - max a``), ``log y_hat_c = -log(s_c) / beta``. The unknown is
+    ``l = log(1 + beta lambda')`` in ``[0, beta log K]``, the root of the decreasing
+    ``h(l) = logsumexp_c log y_hat_c(l)`` with ``log s_c = l + log1p(beta d_c exp(-l))``:
+    every quantity stays in range for any ``t`` (``lambda'`` itself would not).
+    """
+    a = jax.lax.stop_gradient(a)
+    beta = t - 1.0
+    k = a.shape[-1]
+    d = jnp.max(a, axis=-1, keepdims=True) - a
+    log_bd = jnp.log(beta) + jnp.log(d)  # -inf for the maximum, +inf for a -inf logit
+
+    def log_yhat(l):
+        return -(l + jnp.log1p(jnp.exp(log_bd - l))) / beta
+
+    def step(_, carry):
+        l, lo, hi = carry
+        ly = log_yhat(l)
+        h = jax.nn.logsumexp(ly, axis=-1, keepdims=True)
+        # h'(l) = -(1 / beta) sum_c softmax(ly)_c / (1 + beta d_c exp(-l))
+        dh = -jnp.sum(jax.nn.softmax(ly, axis=-1) * jax.nn.sigmoid(l - log_bd), axis=-1,
+                      keepdims=True) / beta
+        lo = jnp.where(h > 0, l, lo)
+        hi = jnp.where(h > 0, hi, l)
+        newton = l - h / dh
+        inside = (newton >= lo) & (newton <= hi)
+        return jnp.where(inside, newton, 0.5 * (lo + hi)), lo, hi
+
+    lo = jnp.zeros(d.shape[:-1] + (1,), a.dtype)
+    hi = lo + beta * math.log(k)
+    l, _, _ = jax.lax.fori_loop(0, _LOG_SPACE_STEPS, step, (lo, lo, hi))
+    return log_yhat(l)
+
+
+@_tempered_log_softmax_log_space.defjvp
+def _tempered_log_softmax_log_space_jvp(t, primals, tangents):
+    (a,), (da,) = primals, tangents
+    log_yhat = _tempered_log_softmax_log_space(a, t)
+    # d log y_hat_c = (da_c - dlambda) / s_c with 1 / s_c = y_hat_c**(t-1), and dlambda =
+    # sum_c w_c da_c, w proportional to y_hat**t (implicit function theorem on sum y_hat = 1)
+    w = jax.nn.softmax(t * log_yhat, axis=-1)
+    dlam = jnp.sum(w * da, axis=-1, keepdims=True)
+    return log_yhat, jnp.exp((t - 1.0) * log_yhat) * (da - dlam)
+
+
 def _tempered_log_softmax(a: Array, t: float, num_iters: int) -> Array:
     """``log y_hat`` of the tempered softmax ``y_hat_c = exp_t(a_c - lambda(a))``, t >= 1."""
     if t == 1.0:
         return jax.nn.log_softmax(a, axis=-1)
+    if (t - 1.0) * math.log(max(a.shape[-1], 2)) > _LOG_SPACE_SPREAD:
+        return _tempered_log_softmax_log_space(a, t)
     # a - lambda <= 0 (lambda >= max a); a -inf activation gets log y_hat = -inf, gradient 0.
     lam = _tempered_lambda(a, t, num_iters)
     return _log_exp_t(a - lam[..., None], t)
@@ -1057,7 +1116,8 @@ def _tempered_log_softmax(a: Array, t: float, num_iters: int) -> Array:
     hyper={
         **_LABEL_HYPERS,
         "t1": Hyper(0.8, Interval(0.0, 1.0), static=True),
-        "t2": Hyper(1.2, Interval(1.0, float("inf")), static=True),
+        # t2 = inf is no temperature: exp_inf is not defined (the domain's right end is open)
+        "t2": Hyper(1.2, Interval(1.0, float("inf"), high_open=True), static=True),
         "num_iters": Hyper(5, Interval(1.0, 100.0), static=True),
     },
     boundary=_class_boundary("logits", smoothing=False),
@@ -1093,10 +1153,14 @@ def bi_tempered_logistic(
     ``t1 = t2 = 1`` is exactly the softmax cross-entropy. For ``t2 > 1``, ``lambda`` is found
     by the paper's fixed-point iteration (``num_iters`` steps) and polished by six Newton
     steps to full precision; its gradient comes from the implicit function theorem, so
-    ``grad`` and ``hessian`` are exact. ``t2 < 1`` (the light-tailed, finite-support
-    softmax, which needs a bisection) is not supported. All powers are taken in log space,
-    so values and gradients stay finite for logits of ±1e4. The defaults (0.8, 1.2) are one
-    of the paper's settings.
+    ``grad`` and ``hessian`` are exact. Where ``(t2 - 1) log K > 20`` the normaliser
+    (about ``K**(t2-1) / (t2-1)``, past float32's range from ``t2 ~ 56`` for 5 classes) is
+    not formed: ``log y_hat`` is found in log space by a safeguarded Newton iteration
+    (``num_iters`` is then unused), so every finite ``t2 >= 1`` gives finite values and
+    gradients (the tempered softmax tends to uniform as ``t2`` grows). ``t2 < 1`` (the
+    light-tailed, finite-support softmax, which needs a bisection) is not supported. All
+    powers are taken in log space, so values and gradients stay finite for logits of ±1e4.
+    The defaults (0.8, 1.2) are one of the paper's settings.
 
     The gradient with respect to probability targets is ``log_t1(y_c) - log_t1(y_hat_c)``,
     at zero targets too (``log_t1(0) = -1 / (1 - t1)``). For ``t1 = 1`` the derivative of
@@ -1107,8 +1171,9 @@ def bi_tempered_logistic(
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
       t1: temperature of the loss in ``[0, 1]`` (static; < 1 bounds the loss).
-      t2: temperature of the softmax, ``>= 1`` (static; > 1 gives heavier tails).
-      num_iters: fixed-point iterations for the normaliser (static).
+      t2: temperature of the softmax, finite and ``>= 1`` (static; > 1 gives heavier tails).
+      num_iters: fixed-point iterations for the normaliser (static; unused where
+        ``(t2 - 1) log K > 20``).
       {class_args}
 
     Returns:

@@ -8,6 +8,7 @@ torchvision value quoted from the issue).
 from __future__ import annotations
 
 import math
+import os
 import zlib
 
 import jax
@@ -261,3 +262,70 @@ def test_every_sampler_accepts_a_two_dimensional_batch(spec):
     args, kwargs = spec.sample(jax.random.PRNGKey(1), (3, 5), jnp.float32)
     out = jax.eval_shape(lambda: spec.fn(*args, reduction="none", **kwargs))
     assert out.shape == (3, 5)
+
+
+# ------------------------------------ item 11: bi_tempered_logistic's t2, exponential's range
+
+
+def test_bi_tempered_is_finite_and_exact_for_large_t2():
+    # Issue 11, item 11: NaN for t2 >= ~60 (inside the domain [1, inf)). References: the float64
+    # Brent-method reference of tests/references_zoo_a.py (while its normaliser, ~5**(t2-1),
+    # fits float64), and for t2 -> inf the closed form with a uniform y_hat = 1/K:
+    # -log_t1(1/K) - 1/(2-t1) + K (1/K)**(2-t1) / (2-t1).
+    from tests import references_zoo_a as refs
+
+    x = 2.0 * jax.random.normal(jax.random.PRNGKey(11), (4, 5), jnp.float32)
+    y = jnp.array([0, 1, 2, 3])
+    for t2 in (13.0, 14.0, 60.0, 100.0):  # 13: the fixed point; 14 on: the log-space solve
+        for dtype, rtol in ((jnp.float32, 2e-6), (F64, 1e-10)):
+            got = lossjax.bi_tempered_logistic(x.astype(dtype), y, t2=t2, reduction="none")
+            want = refs.bi_tempered_logistic(np.asarray(x, np.float64), np.asarray(y), t2=t2)
+            np.testing.assert_allclose(np.asarray(got), want, rtol=rtol)
+    k, t1 = 5, 0.8
+    log_t = lambda v: (v ** (1 - t1) - 1) / (1 - t1)
+    limit = -log_t(1 / k) - 1 / (2 - t1) + k * (1 / k) ** (2 - t1) / (2 - t1)
+    for t2 in (1e3, 1e6, 1e30):
+        value, g = jax.value_and_grad(lossjax.bi_tempered_logistic)(x, y, t2=t2)
+        np.testing.assert_allclose(float(value), limit, rtol=1e-6)
+        assert np.all(np.isfinite(np.asarray(g)))
+    with pytest.raises(ValueError, match="`t2`"):  # inf: no temperature (domain [1, inf))
+        lossjax.bi_tempered_logistic(x, y, t2=float("inf"))
+
+
+def test_bi_tempered_log_space_normaliser_matches_finite_differences():
+    # Issue 11, item 11: the log-space tempered softmax (used where (t2 - 1) log K > 20) and its
+    # implicit-function-theorem derivative. At those t2 the softmax is uniform to ~K**-(t2-1),
+    # below what finite differences resolve, so the log-space function is checked directly at
+    # t2 = 3 and 5: against the fixed-point path (its values), and central finite differences
+    # in float64 (step 1e-6) for the first and second derivatives of a projection of it.
+    x = jax.random.normal(jax.random.PRNGKey(12), (3, 4), F64)
+    c = jax.random.normal(jax.random.PRNGKey(13), (3, 4), F64)
+    v = jnp.asarray(np.random.default_rng(14).standard_normal(x.shape))
+    log_space = multiclass._tempered_log_softmax_log_space
+    for t2 in (3.0, 5.0):
+        np.testing.assert_allclose(np.asarray(log_space(x, t2)),
+                                   np.asarray(multiclass._tempered_log_softmax(x, t2, 5)),
+                                   rtol=1e-9, atol=1e-12)
+        f = lambda x, t2=t2: jnp.sum(c * jnp.exp(log_space(x, t2)))
+        fd = (f(x + FD_EPS * v) - f(x - FD_EPS * v)) / (2 * FD_EPS)
+        np.testing.assert_allclose(float(jnp.vdot(jax.grad(f)(x), v)), float(fd), rtol=1e-6)
+        gv = lambda x, f=f: jnp.vdot(jax.grad(f)(x), v)
+        fd2 = (gv(x + FD_EPS * v) - gv(x - FD_EPS * v)) / (2 * FD_EPS)
+        np.testing.assert_allclose(float(jax.jvp(gv, (x,), (v,))[1]), float(fd2), rtol=1e-5)
+
+
+def test_exponential_is_finite_exactly_where_its_value_fits_the_dtype():
+    # Issue 11, item 11: the README promised finite values for every finite input; exp(-y f)
+    # exceeds float32 below a margin of -log(finfo(float32).max) = -88.72 (closed form). The
+    # README and the docstring now state that range; this is what they say.
+    for dtype in (jnp.float32, F64):
+        edge = float(np.log(np.finfo(dtype).max))  # 88.72 / 709.78
+        f = jnp.asarray([edge - 0.1, edge + 0.1], dtype)
+        y = jnp.asarray([-1.0, -1.0], dtype)
+        values = lossjax.exponential(f, y, reduction="none")
+        np.testing.assert_allclose(float(values[0]), np.exp(np.float64(edge - 0.1)), rtol=1e-5)
+        assert np.isinf(float(values[1]))
+        g = jax.grad(lambda f, y=y[:1]: lossjax.exponential(f, y, reduction="sum"))(f[:1])
+        assert np.isfinite(float(g[0]))
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    assert "below about -88 in float32" in readme and "`exponential`" in readme
