@@ -200,7 +200,7 @@ def make_cases(
             k1, k2 = jax.random.split(jax.random.fold_in(key, n * k))
             x = _samples.predictions_of(spec.predictions, k1, (n, k), dtype, True)
             y = jax.random.randint(k2, (n,), 0, k)
-            cases.append(Case(name, f"[{n}, {k}]", n * k, (x, y), {}, spec.diff_argnums))
+            cases.append(Case(name, f"[{n}, {k}]", n * k, (x, y), {}, _floating(spec, (x, y))))
         return cases
     (probe, _) = spec.sample(key, (2,), dtype)
     per_unit = max(1, int(np.prod(np.shape(probe[0]))) // 2)
@@ -209,8 +209,14 @@ def make_cases(
         args, kwargs = spec.sample(jax.random.fold_in(key, size), batch, dtype)
         shape = "x".join(str(s) for s in np.shape(args[0]))
         cases.append(Case(name, f"[{shape}]", int(np.prod(np.shape(args[0]))), tuple(args),
-                          dict(kwargs), spec.diff_argnums))
+                          dict(kwargs), _floating(spec, args)))
     return cases
+
+
+def _floating(spec, args) -> tuple[int, ...]:
+    """The spec's differentiable arguments that are floating here (integer labels are not)."""
+    return tuple(i for i in spec.diff_argnums if jnp.issubdtype(jnp.asarray(args[i]).dtype,
+                                                                   jnp.floating))
 
 
 def floor_fn(case: Case) -> Callable[..., Any]:

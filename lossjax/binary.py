@@ -67,6 +67,7 @@ def _bce_prob(p: Array, y: Array, eps: float) -> Array:
 
 @_builtin(
     "binary_cross_entropy",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("bce",),
     task="binary",
     predictions="probabilities",
@@ -168,6 +169,7 @@ def _sigmoid_ce(x: Array, y: Array, pos_weight: Array | None = None) -> Array:
 
 @_builtin(
     "binary_cross_entropy_with_logits",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("sigmoid_cross_entropy",),
     task="binary",
     predictions="logits",
@@ -318,7 +320,24 @@ def _focal_kernel(gamma: float, with_alpha: bool):
             d = _focal_factor(u, gamma, safe=True) * (gamma * (ce * (q - w)) + d)
         return _alpha_t(y, alpha[0]) * d if with_alpha else d
 
-    return _fused.elementwise_jvp(value, slope, f"sigmoid_focal_gamma_{gamma:g}")
+    def target_slope(x, y, *alpha):
+        # d/dy [u**gamma ce] = u**gamma (gamma (q - p) ce / u - x), as d ce/dy = -x and
+        # du/dy = q - p; written with ce / u (-> 1 where u underflows to 0, a confident right
+        # logit of a hard target) instead of u**(gamma - 1), which is infinite there for
+        # gamma < 1: autodiff of the value gives NaN at such points.
+        ce, p, q, u = _focal_parts(x, y)
+        d = -x
+        if gamma != 0:
+            pos = u > 0
+            ratio = jnp.where(pos, _ratio(ce, jnp.where(pos, u, 1.0)), 1.0)
+            d = _focal_factor(u, gamma, safe=True) * (gamma * ((q - p) * ratio) - x)
+        if not with_alpha:
+            return d
+        plain = ce if gamma == 0 else _focal_factor(u, gamma, safe=True) * ce
+        return _alpha_t(y, alpha[0]) * d + (2.0 * alpha[0] - 1.0) * plain
+
+    return _fused.elementwise_jvp(value, slope, f"sigmoid_focal_gamma_{gamma:g}",
+                                  target_slope=target_slope)
 
 
 def _sigmoid_focal(x: Array, y: Array, alpha: Array | None, gamma: float) -> Array:
@@ -339,6 +358,7 @@ def _focal_boundary(dtype):
 
 @_builtin(
     "sigmoid_focal",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("focal",),
     task="binary",
     predictions="logits",
@@ -750,6 +770,7 @@ def _sparse_plus(x: Array) -> Array:
 
 @_builtin(
     "binary_sparsemax",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     task="binary",
     predictions="logits",
     targets="binary",

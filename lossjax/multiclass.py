@@ -469,6 +469,7 @@ def _clamped_log_jvp(eps, primals, tangents):
 
 @_builtin(
     "categorical_cross_entropy",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     predictions="probabilities",
     targets="labels or probabilities",
     bounded=False,
@@ -1341,6 +1342,7 @@ def _multilabel_boundary(dtype):
 
 @_builtin(
     "multilabel_soft_margin",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     task="multilabel",
     predictions="logits",
     targets="binary",

@@ -60,6 +60,9 @@ PREDICTION_KINDS = (
     "hidden",
 )
 GRANULARITIES = ("element", "example")
+# Target kinds that are real numbers, differentiable like the predictions: a loss registered
+# with one of them has ``diff_argnums=(0, 1)`` unless it says otherwise.
+REAL_VALUED_TARGETS = ("values", "probabilities", "boxes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +185,11 @@ class LossSpec:
         on which value and gradient must be finite.
       checks: ``checks(*args, **kwargs) -> [(ok, message)]``: value-level checks for
         :func:`lossjax.checked`.
-      diff_argnums: positional arguments that are differentiated.
+      diff_argnums: the positional arguments that are differentiable: predictions and every
+        other real-valued input (real-valued targets, variances, embeddings); not discrete
+        ones (labels, ±1 targets, relevance grades). The default is ``(0, 1)`` for targets in
+        :data:`REAL_VALUED_TARGETS`, else ``(0,)``. The registry-driven tests check the
+        gradient with respect to each against finite differences.
       batch_argnums: positional arguments that carry the batch (leading) axes, which the tests
         slice and ``vmap`` over; the others (a weight matrix, say) are shared by all examples.
       batch_coupled: whether one unit's loss depends on the other units of the batch (the
@@ -291,7 +298,7 @@ def register(
     sample: Callable[..., Any] | None = None,
     boundary: Callable[..., Any] | None = None,
     checks: Callable[..., Any] | None = None,
-    diff_argnums: Sequence[int] = (0,),
+    diff_argnums: Sequence[int] | None = None,
     batch_argnums: Sequence[int] = (0, 1),
     batch_coupled: bool = False,
     forward_mode: bool = True,
@@ -344,7 +351,10 @@ def register(
             sample=sample or _samples.default_sampler(predictions, targets, granularity),
             boundary=boundary or _samples.default_boundary(predictions, targets, granularity),
             checks=checks,
-            diff_argnums=tuple(diff_argnums),
+            diff_argnums=tuple(
+                diff_argnums if diff_argnums is not None
+                else (0, 1) if targets in REAL_VALUED_TARGETS else (0,)
+            ),
             batch_argnums=tuple(batch_argnums),
             summary=doc.splitlines()[0] if doc else name,
             builtin=builtin,

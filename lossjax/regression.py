@@ -16,7 +16,9 @@ from lossjax import _core, _fused, _samples
 from lossjax._core import Array, ArrayLike
 from lossjax.registry import NONNEGATIVE, POSITIVE, UNIT, Choice, Hyper, Interval, _builtin
 
-_REGRESSION = dict(task="regression", predictions="values", targets="values", granularity="element")
+# targets are real values: differentiated too (issue 11, deliver 2b)
+_REGRESSION = dict(task="regression", predictions="values", targets="values", granularity="element",
+                   diff_argnums=(0, 1))
 
 
 @_builtin(
@@ -898,13 +900,12 @@ def _gaussian_boundary(dtype):
     hyper={"full": Hyper(False, Choice((True, False)), static=True), "eps": POSITIVE},
     sample=_gaussian_sample,
     boundary=_gaussian_boundary,
-    diff_argnums=(0, 2),
     batch_argnums=(0, 1, 2),
     reference="Gaussian negative log-likelihood with predicted variance (Nix & Weigend, "
     "Estimating the mean and variance of the target probability distribution, ICNN 1994); "
     "eps clamp as PyTorch's gaussian_nll_loss",
     peers={"torch": "gaussian_nll_loss"},
-    **_REGRESSION,
+    **{**_REGRESSION, "diff_argnums": (0, 1, 2)},
 )
 def gaussian_nll(
     predictions: ArrayLike,
@@ -1013,7 +1014,8 @@ def _tweedie(s, y, power):
         "sklearn": "mean_tweedie_deviance (of exp(predictions))",
         "lightgbm": "objective='tweedie' (same gradient, up to a factor 2)",
     },
-    **_REGRESSION,
+    # not the targets: d/dy of y**(2 - power) is infinite at y = 0, a count they often hold
+    **{**_REGRESSION, "diff_argnums": (0,)},
 )
 def tweedie(
     predictions: ArrayLike,
@@ -1089,6 +1091,7 @@ def _safe_norm(x: Array) -> Array:
     predictions="values",
     targets="values",
     granularity="example",
+    diff_argnums=(0, 1),  # target vectors are real-valued
     bounded=True,
     convex=False,
     hyper={"epsilon": POSITIVE},

@@ -359,6 +359,7 @@ def _tversky_index(tp, ps, ts, alpha, beta, smooth):
 
 @_builtin(
     "tversky",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     bounded=True,
     hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE},
     sample=_seg_sample("binary", {"alpha": 0.3, "beta": 0.7}),
@@ -428,6 +429,7 @@ def tversky(
 
 @_builtin(
     "focal_tversky",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     bounded=True,
     hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE, "gamma": POSITIVE},
     sample=_seg_sample("multilabel", {"alpha": 0.3, "beta": 0.7}),

@@ -7,6 +7,7 @@ torchvision value quoted from the issue).
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import zlib
@@ -329,3 +330,36 @@ def test_exponential_is_finite_exactly_where_its_value_fits_the_dtype():
         assert np.isfinite(float(g[0]))
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
     assert "below about -88 in float32" in readme and "`exponential`" in readme
+
+
+# ------------------------------------- deliver 2(b): every differentiable argument is declared
+
+# Target kinds whose values are discrete by definition (a sign, a pair's label, a relevance
+# grade): the one floating argument a spec may leave out of diff_argnums is such a target.
+DISCRETE_TARGETS = {
+    "signed", "signed (1 = similar)", "signed (1 = similar pair)", "binary (1 = similar pair)",
+    "signed (1: first should rank higher)", "graded relevance",
+}
+
+
+# Real-valued targets a spec does not differentiate, with the reason.
+NOT_DIFFERENTIATED = {
+    ("tweedie", "targets"): "d/dy of y**(2 - power) is infinite at y = 0 (a count)",
+}
+
+
+@pytest.mark.parametrize("spec", params(SPECS))
+def test_every_floating_argument_is_declared_differentiable(spec):
+    # Issue 11, deliver 2(b): each spec declares every differentiable argument (predictions,
+    # real-valued targets, variances, embeddings) in diff_argnums, which the finite-difference
+    # battery of tests/test_contract.py then checks in float64. Before, regression targets,
+    # target boxes and soft targets were left out (diff_argnums=(0,)).
+    args, _ = spec.sample(jax.random.PRNGKey(2), (2,), jnp.float32)
+    names = list(inspect.signature(spec.fn).parameters)
+    for i, a in enumerate(args):
+        if i in spec.diff_argnums or not jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating):
+            continue
+        if (spec.name, names[i]) in NOT_DIFFERENTIATED:
+            continue
+        assert names[i] in ("targets", "labels") and spec.targets in DISCRETE_TARGETS, (
+            f"{spec.name}: floating argument `{names[i]}` is not in diff_argnums")
