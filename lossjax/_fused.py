@@ -23,7 +23,9 @@ both read only the inputs: the reduction of ``value`` (one fused pass, no tempor
 * tangents of the targets and parameters are symbolic zeros in the usual case
   (``symbolic_zeros=True``) and cost nothing; when they are not (differentiating with respect
   to the targets or a traced hyperparameter), that part of the tangent is plain autodiff of
-  ``value``, so every derivative stays exact.
+  ``value``, so every derivative stays exact; a kernel may give its own ``target_slope``
+  where that autodiff would pick another subgradient than ``slope`` (``|p - t|`` at a tie)
+  or form ``0 * inf`` (the focal loss at a confident right logit).
 
 The rule calls the custom function itself for the primal output and differentiates ``slope``
 by autodiff, so ``jax.jvp``, ``jax.hessian`` (where the loss is twice differentiable; the
