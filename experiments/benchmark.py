@@ -324,8 +324,8 @@ def make_cases(
             y = jax.random.randint(k2, (n,), 0, k)
             for variant in variants:
                 args, kwargs = ce_case_inputs(variant, x, y, k3) if variant else ((x, y), {})
-                cases.append(Case(name, f"[{n}, {k}]", n * k, args, kwargs, spec.diff_argnums,
-                                  variant))
+                # the gradient a training step takes: with respect to the logits only
+                cases.append(Case(name, f"[{n}, {k}]", n * k, args, kwargs, (0,), variant))
         return cases
     (probe, _) = spec.sample(key, (2,), dtype)
     per_unit = max(1, int(np.prod(np.shape(probe[0]))) // 2)
@@ -334,8 +334,14 @@ def make_cases(
         args, kwargs = spec.sample(jax.random.fold_in(key, size), batch, dtype)
         shape = "x".join(str(s) for s in np.shape(args[0]))
         cases.append(Case(name, f"[{shape}]", int(np.prod(np.shape(args[0]))), tuple(args),
-                          dict(kwargs), spec.diff_argnums))
+                          dict(kwargs), _floating(spec, args)))
     return cases
+
+
+def _floating(spec, args) -> tuple[int, ...]:
+    """The spec's differentiable arguments that are floating here (integer labels are not)."""
+    return tuple(i for i in spec.diff_argnums if jnp.issubdtype(jnp.asarray(args[i]).dtype,
+                                                                   jnp.floating))
 
 
 def floor_fn(case: Case) -> Callable[..., Any]:

@@ -155,7 +155,16 @@ def prepare_weights(
             f"got {tuple(w.shape)}. (Weights for examples of a per-element loss need a trailing "
             f"singleton axis, e.g. `w[:, None]`.)"
         )
-    return w.astype(dtype)
+    return lift(w, len(shape)).astype(dtype)
+
+
+def lift(x: Array, ndim: int) -> Array:
+    """``x`` with leading unit axes up to rank ``ndim``: an explicit rank promotion (free).
+
+    Broadcasting between arrays of different ranks is written out with this, so that lossjax
+    runs under ``jax.numpy_rank_promotion("raise")``.
+    """
+    return jnp.reshape(x, (1,) * (ndim - jnp.ndim(x)) + jnp.shape(x))
 
 
 def mul_weights(a: Array | None, b: Array | None) -> Array | None:
@@ -261,17 +270,35 @@ def reduce(
 
 
 def static_number(value: Any) -> float | np.ndarray | None:
-    """The concrete value of a hyperparameter, or ``None`` when it is traced."""
+    """The concrete value of a numeric hyperparameter, or ``None`` when it is traced.
+
+    Raises:
+      TypeError: ``value`` is not a real number or an array of them (a string such as
+        ``"0.1"``, which NumPy would parse, a complex number, an object); the message says what
+        it got.
+    """
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, int | float | np.number):
+    if isinstance(value, int | float | np.integer | np.floating):
         return float(value)
     if isinstance(value, jax.core.Tracer):
+        if not _is_real_dtype(value.dtype):
+            raise TypeError(f"got a traced array of dtype {value.dtype}")
         return None
+    if isinstance(value, str | bytes):
+        raise TypeError(f"got the string {value!r}")
     try:
-        return np.asarray(value, dtype=np.float64)
+        arr = np.asarray(value)
     except (TypeError, ValueError, jax.errors.TracerArrayConversionError):
-        return None
+        return None  # e.g. a list holding tracers: cannot be checked at trace time
+    if not _is_real_dtype(arr.dtype):
+        raise TypeError(f"got {type(value).__name__} of dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def _is_real_dtype(dtype: Any) -> bool:
+    return bool(jnp.issubdtype(dtype, jnp.bool_) or jnp.issubdtype(dtype, jnp.integer)
+                or jnp.issubdtype(dtype, jnp.floating))
 
 
 def elementwise(

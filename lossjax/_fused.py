@@ -23,7 +23,9 @@ both read only the inputs: the reduction of ``value`` (one fused pass, no tempor
 * tangents of the targets and parameters are symbolic zeros in the usual case
   (``symbolic_zeros=True``) and cost nothing; when they are not (differentiating with respect
   to the targets or a traced hyperparameter), that part of the tangent is plain autodiff of
-  ``value``, so every derivative stays exact.
+  ``value``, so every derivative stays exact; a kernel may give its own ``target_slope``
+  where that autodiff would pick another subgradient than ``slope`` (``|p - t|`` at a tie)
+  or form ``0 * inf`` (the focal loss at a confident right logit).
 
 The rule calls the custom function itself for the primal output and differentiates ``slope``
 by autodiff, so ``jax.jvp``, ``jax.hessian`` (where the loss is twice differentiable; the
@@ -47,7 +49,12 @@ def _is_zero(t) -> bool:
 
 
 def _instantiate(t, x) -> Array:
-    return jnp.zeros(jnp.shape(x), jnp.result_type(x)) if _is_zero(t) else t
+    return jnp.zeros(jnp.shape(x), jnp.result_type(x)) if t is None or _is_zero(t) else t
+
+
+def _lift(x, ndim: int) -> Array:
+    """``x`` with leading unit axes up to rank ``ndim``."""
+    return jnp.reshape(x, (1,) * (ndim - jnp.ndim(x)) + jnp.shape(x))
 
 
 def _unit_axis(x: Array) -> Array:
@@ -55,12 +62,18 @@ def _unit_axis(x: Array) -> Array:
 
 
 def elementwise_jvp(
-    value: Callable[..., Array], slope: Callable[..., Array], name: str | None = None
+    value: Callable[..., Array],
+    slope: Callable[..., Array],
+    name: str | None = None,
+    target_slope: Callable[..., Array] | None = None,
 ) -> Callable[..., Array]:
     """``f(p, t, *params) = value(p, t, *params)`` with tangent ``slope(p, t, *params) * dp``.
 
     ``p``, ``t`` and ``params`` are arrays (``params`` broadcastable to ``p``); ``slope`` must
     be the derivative of ``value`` in ``p`` (the tests compare both with plain autodiff).
+    ``target_slope``, when given, is the derivative in ``t`` (the tangent in ``t`` is then
+    ``target_slope * dt``): for a kink where autodiff of ``value`` picks another subgradient
+    than ``slope`` does (``|p - t|`` at ``p = t``).
     """
 
     @jax.custom_jvp
@@ -75,11 +88,17 @@ def elementwise_jvp(
         if not _is_zero(dp):
             # The barrier keeps the gradient pass from sharing intermediates with the value's
             # reduction (see the module docstring); it is free at run time.
+            # (parameters get p's rank first, scalars too: the rank promotion is explicit, for
+            # jax.numpy_rank_promotion("raise"))
             p2, t2, *params2 = lax.optimization_barrier(
-                tuple(_unit_axis(x) for x in (p, t, *params))
+                tuple(_unit_axis(_lift(x, jnp.ndim(p))) for x in (p, t, *params))
             )
             tan = slope(p2, t2, *params2)[..., 0] * dp
-        if not all(_is_zero(d) for d in drest):
+        if target_slope is not None and not _is_zero(drest[0]):
+            extra = target_slope(p, t, *params) * drest[0]
+            tan = extra if tan is None else tan + extra
+            drest = [None, *drest[1:]]  # done with t: autodiff below for the parameters only
+        if not all(d is None or _is_zero(d) for d in drest):
             rest = (t, *params)
             _, extra = jax.jvp(
                 lambda *xs: value(p, *xs), rest,

@@ -67,6 +67,7 @@ def _bce_prob(p: Array, y: Array, eps: float) -> Array:
 
 @_builtin(
     "binary_cross_entropy",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("bce",),
     task="binary",
     predictions="probabilities",
@@ -168,6 +169,7 @@ def _sigmoid_ce(x: Array, y: Array, pos_weight: Array | None = None) -> Array:
 
 @_builtin(
     "binary_cross_entropy_with_logits",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("sigmoid_cross_entropy",),
     task="binary",
     predictions="logits",
@@ -257,15 +259,41 @@ def _focal_parts(x: Array, y: Array):
     return ce, p, q, y * q + (1.0 - y) * p
 
 
-def _focal_factor(u: Array, gamma: float) -> Array:
-    """``u**gamma`` for ``u`` in [0, 1] and a static ``gamma > 0`` (0 at ``u = 0``)."""
+def _focal_factor(u: Array, gamma: float, safe: bool = False) -> Array:
+    """``u**gamma`` for ``u`` in [0, 1] and a static ``gamma > 0`` (0 at ``u = 0``).
+
+    ``safe=True`` gives a fractional power the derivative 0 at ``u = 0`` (instead of
+    ``inf * 0 = NaN``) through a double where; the fused value keeps the select-free power.
+    """
     if float(gamma).is_integer():
         return lax.integer_pow(u, int(gamma))
+    if safe:
+        pos = u > 0
+        return jnp.where(pos, jnp.power(jnp.where(pos, u, 1.0), gamma), 0.0)
     return jnp.power(u, gamma)
 
 
 def _alpha_t(y: Array, alpha: Array) -> Array:
     return alpha * y + (1.0 - alpha) * (1.0 - y)
+
+
+@jax.custom_jvp
+def _ratio(a: Array, b: Array) -> Array:
+    """``a / b`` whose tangent is ``(da - (a / b) db) / b``.
+
+    Autodiff of ``a / b`` forms ``a db / b**2``, and ``b**2`` underflows to 0 for ``b`` below
+    about 1e-19 in float32 (the focal loss's ``u = 1 - p_t`` of a confident right logit,
+    ``x >= 44``): ``jax.hessian`` was NaN there (issue 11, item 8). This form never squares
+    ``b``, and for ``a = b`` (a hard target) the tangent cancels to exactly 0.
+    """
+    return a / b
+
+
+@_ratio.defjvp
+def _ratio_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    out = a / b
+    return out, (da - out * db) / b
 
 
 @functools.cache
@@ -288,11 +316,28 @@ def _focal_kernel(gamma: float, with_alpha: bool):
         d = p - y
         if gamma != 0:
             pos = u > 0
-            w = jnp.where(pos, y * q / jnp.where(pos, u, 1.0), y)
-            d = _focal_factor(u, gamma) * (gamma * ce * (q - w) + d)
+            w = jnp.where(pos, _ratio(y * q, jnp.where(pos, u, 1.0)), y)
+            d = _focal_factor(u, gamma, safe=True) * (gamma * (ce * (q - w)) + d)
         return _alpha_t(y, alpha[0]) * d if with_alpha else d
 
-    return _fused.elementwise_jvp(value, slope, f"sigmoid_focal_gamma_{gamma:g}")
+    def target_slope(x, y, *alpha):
+        # d/dy [u**gamma ce] = u**gamma (gamma (q - p) ce / u - x), as d ce/dy = -x and
+        # du/dy = q - p; written with ce / u (-> 1 where u underflows to 0, a confident right
+        # logit of a hard target) instead of u**(gamma - 1), which is infinite there for
+        # gamma < 1: autodiff of the value gives NaN at such points.
+        ce, p, q, u = _focal_parts(x, y)
+        d = -x
+        if gamma != 0:
+            pos = u > 0
+            ratio = jnp.where(pos, _ratio(ce, jnp.where(pos, u, 1.0)), 1.0)
+            d = _focal_factor(u, gamma, safe=True) * (gamma * ((q - p) * ratio) - x)
+        if not with_alpha:
+            return d
+        plain = ce if gamma == 0 else _focal_factor(u, gamma, safe=True) * ce
+        return _alpha_t(y, alpha[0]) * d + (2.0 * alpha[0] - 1.0) * plain
+
+    return _fused.elementwise_jvp(value, slope, f"sigmoid_focal_gamma_{gamma:g}",
+                                  target_slope=target_slope)
 
 
 def _sigmoid_focal(x: Array, y: Array, alpha: Array | None, gamma: float) -> Array:
@@ -313,6 +358,7 @@ def _focal_boundary(dtype):
 
 @_builtin(
     "sigmoid_focal",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("focal",),
     task="binary",
     predictions="logits",
@@ -631,9 +677,11 @@ def exponential(
 ) -> Array:
     """Exponential (AdaBoost) loss, ``exp(-y * f)`` for targets ``y`` in {-1, +1}.
 
-    Smooth and convex; it grows exponentially with the negative margin, so it overflows to
-    ``inf`` (value and gradient) for margins below about -88 in float32 arithmetic, and the
-    gradient of float16 scores overflows below about -11. Clip scores (or use
+    Smooth and convex; it grows exponentially with the negative margin, so its true value
+    leaves the compute dtype's range: it is ``inf`` (value and gradient) for margins
+    ``y * f`` below ``-log(finfo.max)``, about -88.7 in float32 (float16 and bfloat16 inputs
+    compute in float32) and -709.8 in float64, and finite above (the gradient of float16
+    scores, cast back to float16, overflows below about -11). Clip scores (or use
     :func:`soft_margin`, its logistic counterpart) where that can happen.
 
     Args:
@@ -722,6 +770,7 @@ def _sparse_plus(x: Array) -> Array:
 
 @_builtin(
     "binary_sparsemax",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     task="binary",
     predictions="logits",
     targets="binary",

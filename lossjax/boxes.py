@@ -113,7 +113,7 @@ def _box_boundary(dtype):
 _BOXES = dict(
     task="boxes", predictions="boxes", targets="boxes", granularity="example", bounded=True,
     convex=False, twice_differentiable=False, sample=_box_sample, boundary=_box_boundary,
-    checks=_box_checks,
+    checks=_box_checks, diff_argnums=(0, 1),  # target boxes are real-valued
 )
 
 _DOC_ARGS = """

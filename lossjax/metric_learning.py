@@ -646,7 +646,7 @@ def _set_inputs(name, embeddings, labels, weights, where):
     m = None if mask is None else mask[..., None]
     x = _core.mask_safe(m, x.astype(dtype), 0.0, axis=-1)
     same = y[..., :, None] == y[..., None, :]
-    eye = jnp.eye(x.shape[-2], dtype=bool)
+    eye = _core.lift(jnp.eye(x.shape[-2], dtype=bool), same.ndim)
     return x, same & ~eye, ~same, eye, mask, w
 
 

@@ -29,6 +29,7 @@ NaN loss (never a silently wrong number); use :func:`lossjax.checked` to get an 
 from __future__ import annotations
 
 import functools
+import math
 from typing import NamedTuple
 
 import jax
@@ -164,9 +165,17 @@ def finish(
 
 
 def dense_dot(y: Array, x: Array) -> Array:
-    """``sum_c y_c x_c`` where a zero target makes its term 0 even if ``x_c = -inf``."""
-    nz = y != 0
-    return jnp.sum(jnp.where(nz, y * jnp.where(nz, x, 0), 0), axis=-1)
+    """``sum_c y_c x_c`` where a zero target makes its term 0 even if ``x_c = -inf``.
+
+    The gradient with respect to ``y`` is ``x``, at zero targets too (the partial derivative
+    that finite differences, optax and PyTorch give), except where ``x_c = -inf`` (a class
+    ruled out): there it is 0 instead of the infinite true derivative, and a non-zero target
+    makes the sum ``-inf``. The gradient with respect to ``x`` is ``y`` where ``x`` is finite.
+    """
+    ruled_out = x == -jnp.inf
+    # double where: the product never sees the -inf, so its gradient holds no 0 * inf
+    finite = y * jnp.where(ruled_out, 0, x)
+    return jnp.sum(jnp.where(ruled_out, jnp.where(y != 0, -jnp.inf, 0), finite), axis=-1)
 
 
 def smoothed_nll(
@@ -383,7 +392,9 @@ def softmax_cross_entropy(
     ``label_smoothing = eps`` it is ``logsumexp x - (1 - eps) x_y - eps * mean_c x_c`` (the
     cross-entropy against ``(1 - eps) onehot(y) + eps / K``), computed without a one-hot array.
     For probability targets it is ``logsumexp x - sum_c y_c x_c`` (a zero target ignores its
-    logit, even ``-inf``).
+    logit, even ``-inf``). The gradient with respect to probability targets is
+    ``-log_softmax(x)`` (smoothing aside), at zero targets too, as optax and PyTorch give; at
+    a ``-inf`` logit it is 0 rather than ``+inf``.
 
     ``-inf`` logits are allowed off the label (classes that are impossible); a whole row of
     ``-inf`` is fine when the row is dropped by ``where`` or ``ignore_index``. With label
@@ -518,6 +529,7 @@ def _clamped_log_jvp(eps, primals, tangents):
 
 @_builtin(
     "categorical_cross_entropy",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     predictions="probabilities",
     targets="labels or probabilities",
     bounded=False,
@@ -879,10 +891,14 @@ def softmax_focal(
         y = _targets_dense(ci)
         if label_smoothing:
             y = (1.0 - label_smoothing) * y + label_smoothing / ci.num_classes
-        # Classes with zero target mass are left out, even with a -inf logit.
-        nz = y != 0
-        terms = term(jnp.where(nz, log_probs, 0.0), a)
-        loss = jnp.sum(jnp.where(nz, y * terms, 0.0), axis=-1)
+        # A zero target leaves out its class's term, even with a -inf logit (log p = -inf),
+        # where a non-zero target makes the loss inf. The term is evaluated on a safe log p
+        # there (double where), so that the gradient with respect to a zero target elsewhere
+        # is the term itself, as finite differences give.
+        ruled_out = log_probs == -jnp.inf
+        terms = term(jnp.where(ruled_out, 0.0, log_probs), a)
+        loss = jnp.sum(jnp.where(ruled_out, jnp.where(y != 0, jnp.inf, 0.0), y * terms),
+                       axis=-1)
     return finish(ci, loss, reduction, name)
 
 
@@ -948,9 +964,8 @@ def generalized_cross_entropy(
     if ci.labels is not None:
         loss = -jnp.expm1(q * pick(log_probs, ci.labels)) / q
     else:
-        nz = ci.y != 0
-        terms = -jnp.expm1(q * jnp.where(nz, log_probs, 0.0)) / q
-        loss = jnp.sum(jnp.where(nz, ci.y * terms, 0.0), axis=-1)
+        # finite (1 / q) with a zero gradient at log p = -inf: no class needs leaving out
+        loss = jnp.sum(ci.y * (-jnp.expm1(q * log_probs) / q), axis=-1)
     return finish(ci, loss, reduction, name)
 
 
@@ -1089,10 +1104,68 @@ def _tempered_lambda_jvp(t, num_iters, primals, tangents):
     return lam, jnp.sum(w * da, axis=-1)
 
 
+# Above this (t - 1) log K the normaliser lambda ~ K**(t-1) / (t-1) is found in log space: in
+# float32 it overflows at (t - 1) log K ~ 88 (t2 >= 56 for 5 classes, issue 11, item 11), and
+# well before that the tempered softmax is uniform to the dtype's precision anyway.
+_LOG_SPACE_SPREAD = 20.0
+_LOG_SPACE_STEPS = 40  # safeguarded Newton steps (bisection where Newton leaves the bracket)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _tempered_log_softmax_log_space(a: Array, t: float) -> Array:
+    """``log y_hat`` of the tempered softmax for a large ``(t - 1) log K``, without ``lambda``.
+
+    With ``beta = t - 1``, ``d_c = max(a) - a_c`` and ``s_c = 1 + beta (lambda' + d_c)``
+    (``lambda' = lambda - max a``), ``log y_hat_c = -log(s_c) / beta``. The unknown is
+    ``l = log(1 + beta lambda')`` in ``[0, beta log K]``, the root of the decreasing
+    ``h(l) = logsumexp_c log y_hat_c(l)`` with ``log s_c = l + log1p(beta d_c exp(-l))``:
+    every quantity stays in range for any ``t`` (``lambda'`` itself would not).
+    """
+    a = jax.lax.stop_gradient(a)
+    beta = t - 1.0
+    k = a.shape[-1]
+    d = jnp.max(a, axis=-1, keepdims=True) - a
+    log_bd = jnp.log(beta) + jnp.log(d)  # -inf for the maximum, +inf for a -inf logit
+
+    def log_yhat(l):
+        return -(l + jnp.log1p(jnp.exp(log_bd - l))) / beta
+
+    def step(_, carry):
+        l, lo, hi = carry
+        ly = log_yhat(l)
+        h = jax.nn.logsumexp(ly, axis=-1, keepdims=True)
+        # h'(l) = -(1 / beta) sum_c softmax(ly)_c / (1 + beta d_c exp(-l))
+        dh = -jnp.sum(jax.nn.softmax(ly, axis=-1) * jax.nn.sigmoid(l - log_bd), axis=-1,
+                      keepdims=True) / beta
+        lo = jnp.where(h > 0, l, lo)
+        hi = jnp.where(h > 0, hi, l)
+        newton = l - h / dh
+        inside = (newton >= lo) & (newton <= hi)
+        return jnp.where(inside, newton, 0.5 * (lo + hi)), lo, hi
+
+    lo = jnp.zeros(d.shape[:-1] + (1,), a.dtype)
+    hi = lo + beta * math.log(k)
+    l, _, _ = jax.lax.fori_loop(0, _LOG_SPACE_STEPS, step, (lo, lo, hi))
+    return log_yhat(l)
+
+
+@_tempered_log_softmax_log_space.defjvp
+def _tempered_log_softmax_log_space_jvp(t, primals, tangents):
+    (a,), (da,) = primals, tangents
+    log_yhat = _tempered_log_softmax_log_space(a, t)
+    # d log y_hat_c = (da_c - dlambda) / s_c with 1 / s_c = y_hat_c**(t-1), and dlambda =
+    # sum_c w_c da_c, w proportional to y_hat**t (implicit function theorem on sum y_hat = 1)
+    w = jax.nn.softmax(t * log_yhat, axis=-1)
+    dlam = jnp.sum(w * da, axis=-1, keepdims=True)
+    return log_yhat, jnp.exp((t - 1.0) * log_yhat) * (da - dlam)
+
+
 def _tempered_log_softmax(a: Array, t: float, num_iters: int) -> Array:
     """``log y_hat`` of the tempered softmax ``y_hat_c = exp_t(a_c - lambda(a))``, t >= 1."""
     if t == 1.0:
         return jax.nn.log_softmax(a, axis=-1)
+    if (t - 1.0) * math.log(max(a.shape[-1], 2)) > _LOG_SPACE_SPREAD:
+        return _tempered_log_softmax_log_space(a, t)
     # a - lambda <= 0 (lambda >= max a); a -inf activation gets log y_hat = -inf, gradient 0.
     lam = _tempered_lambda(a, t, num_iters)
     return _log_exp_t(a - lam[..., None], t)
@@ -1105,7 +1178,8 @@ def _tempered_log_softmax(a: Array, t: float, num_iters: int) -> Array:
     hyper={
         **_LABEL_HYPERS,
         "t1": Hyper(0.8, Interval(0.0, 1.0), static=True),
-        "t2": Hyper(1.2, Interval(1.0, float("inf")), static=True),
+        # t2 = inf is no temperature: exp_inf is not defined (the domain's right end is open)
+        "t2": Hyper(1.2, Interval(1.0, float("inf"), high_open=True), static=True),
         "num_iters": Hyper(5, Interval(1.0, 100.0), static=True),
     },
     boundary=_class_boundary("logits", smoothing=False),
@@ -1141,18 +1215,27 @@ def bi_tempered_logistic(
     ``t1 = t2 = 1`` is exactly the softmax cross-entropy. For ``t2 > 1``, ``lambda`` is found
     by the paper's fixed-point iteration (``num_iters`` steps) and polished by six Newton
     steps to full precision; its gradient comes from the implicit function theorem, so
-    ``grad`` and ``hessian`` are exact. ``t2 < 1`` (the light-tailed, finite-support
-    softmax, which needs a bisection) is not supported. All powers are taken in log space,
-    so values and gradients stay finite for logits of ±1e4. The defaults (0.8, 1.2) are one
-    of the paper's settings.
+    ``grad`` and ``hessian`` are exact. Where ``(t2 - 1) log K > 20`` the normaliser
+    (about ``K**(t2-1) / (t2-1)``, past float32's range from ``t2 ~ 56`` for 5 classes) is
+    not formed: ``log y_hat`` is found in log space by a safeguarded Newton iteration
+    (``num_iters`` is then unused), so every finite ``t2 >= 1`` gives finite values and
+    gradients (the tempered softmax tends to uniform as ``t2`` grows). ``t2 < 1`` (the
+    light-tailed, finite-support softmax, which needs a bisection) is not supported. All
+    powers are taken in log space, so values and gradients stay finite for logits of ±1e4.
+    The defaults (0.8, 1.2) are one of the paper's settings.
+
+    The gradient with respect to probability targets is ``log_t1(y_c) - log_t1(y_hat_c)``,
+    at zero targets too (``log_t1(0) = -1 / (1 - t1)``). For ``t1 = 1`` the derivative of
+    ``y log y`` at ``y = 0`` is ``-inf``: that term is given the gradient 0 there.
 
     Args:
       predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
       t1: temperature of the loss in ``[0, 1]`` (static; < 1 bounds the loss).
-      t2: temperature of the softmax, ``>= 1`` (static; > 1 gives heavier tails).
-      num_iters: fixed-point iterations for the normaliser (static).
+      t2: temperature of the softmax, finite and ``>= 1`` (static; > 1 gives heavier tails).
+      num_iters: fixed-point iterations for the normaliser (static; unused where
+        ``(t2 - 1) log K > 20``).
       {class_args}
 
     Returns:
@@ -1182,22 +1265,26 @@ def bi_tempered_logistic(
         if ci.labels is not None:
             loss = -pick(log_yhat, ci.labels)
         else:
+            # sum_c y_c log y_c (0 log 0 = 0, gradient 0 there) - sum_c y_c log y_hat_c
             nz = ci.y > 0
             ys = jnp.where(nz, ci.y, 1.0)
-            loss = jnp.sum(jnp.where(nz, ci.y * (jnp.log(ys) - jnp.where(nz, log_yhat, 0.0)),
-                                     0.0), axis=-1)
+            loss = jnp.sum(jnp.where(nz, ci.y * jnp.log(ys), 0.0), axis=-1)
+            loss = loss - dense_dot(ci.y, log_yhat)
     else:
         b = 2.0 - t1
         mass = jnp.sum(jnp.exp(b * log_yhat), axis=-1) / b
         if ci.labels is not None:
             loss = -_log_t(pick(log_yhat, ci.labels), t1) - 1.0 / b + mass
         else:
+            # log_t1 is finite (-1 / (1 - t1)) with a zero derivative at log 0 = -inf, so no
+            # term needs leaving out: at y_c = 0 the gradient with respect to y_c is the
+            # true partial derivative log_t1(y_c) - log_t1(y_hat_c), finite for t1 < 1.
             y = ci.y
             nz = y > 0
-            log_y = jnp.log(jnp.where(nz, y, 1.0))
+            log_y = jnp.where(nz, jnp.log(jnp.where(nz, y, 1.0)), -jnp.inf)
             own = y * _log_t(log_y, t1) - jnp.exp(b * log_y) / b
-            cross = y * _log_t(jnp.where(nz, log_yhat, 0.0), t1)
-            loss = jnp.sum(jnp.where(nz, own - cross, 0.0), axis=-1) + mass
+            cross = y * _log_t(log_yhat, t1)
+            loss = jnp.sum(own - cross, axis=-1) + mass
     return finish(ci, loss, reduction, name)
 
 
@@ -1218,7 +1305,7 @@ def sparsemax_probabilities(z: Array) -> Array:
     k = z.shape[-1]
     zs = -jnp.sort(-z, axis=-1)
     cs = jnp.cumsum(zs, axis=-1)
-    ranks = jnp.arange(1, k + 1, dtype=z.dtype)
+    ranks = _core.lift(jnp.arange(1, k + 1, dtype=z.dtype), z.ndim)
     support = jnp.sum(1.0 + ranks * zs > cs, axis=-1, keepdims=True)
     tau = (jnp.take_along_axis(cs, support - 1, axis=-1) - 1.0) / support.astype(z.dtype)
     return jax.nn.relu(z - tau)
@@ -1316,6 +1403,7 @@ def _multilabel_boundary(dtype):
 
 @_builtin(
     "multilabel_soft_margin",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     task="multilabel",
     predictions="logits",
     targets="binary",
@@ -1488,7 +1576,7 @@ def multilabel_margin(
     listed = jnp.cumprod(t != -1, axis=-1).astype(bool)  # [..., J]: before the first -1
     invalid = jnp.any(listed & ((t < 0) | (t >= k)), axis=-1)
     labels = jnp.where(listed & ~((t < 0) | (t >= k)), t, 0)
-    classes = jnp.arange(k)
+    classes = _core.lift(jnp.arange(k), labels.ndim + 1)
     is_label = jnp.any(listed[..., :, None] & (labels[..., :, None] == classes), axis=-2)
     x_label = jnp.take_along_axis(x, labels, axis=-1)  # [..., J]
     keep = listed[..., :, None] & ~is_label[..., None, :]  # [..., J, K]

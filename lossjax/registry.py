@@ -60,6 +60,9 @@ PREDICTION_KINDS = (
     "hidden",
 )
 GRANULARITIES = ("element", "example")
+# Target kinds that are real numbers, differentiable like the predictions: a loss registered
+# with one of them has ``diff_argnums=(0, 1)`` unless it says otherwise.
+REAL_VALUED_TARGETS = ("values", "probabilities", "boxes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,9 +111,21 @@ class Choice:
         return "one of " + ", ".join(repr(o) for o in self.options)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Hyper:
-    """A hyperparameter of a loss: default, valid range, whether it is static under ``jit``."""
+    """A hyperparameter of a loss: default, valid range, whether it is static under ``jit``.
+
+    :meth:`check` raises a ``TypeError`` naming the hyperparameter when a numeric one (an
+    :class:`Interval` domain, or a number as default) gets something that is not a real
+    number or array (a string, even ``"0.1"``), and a ``ValueError`` when a concrete value
+    lies outside the domain.
+    """
 
     default: Any
     domain: Interval | Choice | None = None
@@ -127,14 +142,17 @@ class Hyper:
                 f"{loss}: `{name}` is a static hyperparameter and must be a Python value, "
                 "not a traced array (it selects the compiled code path)."
             )
-        if self.domain is None:
-            return
         if isinstance(self.domain, Choice):
             if not self.domain.contains(value):
                 raise ValueError(f"{loss}: `{name}` must be {self.domain}; got {value!r}.")
             return
-        concrete = _core.static_number(value)
-        if concrete is None:  # traced: cannot be checked at trace time
+        if self.domain is None and not _is_number(self.default):
+            return  # not a numeric hyperparameter
+        try:
+            concrete = _core.static_number(value)
+        except TypeError as e:
+            raise TypeError(f"{loss}: `{name}` must be a real number or array; {e}.") from None
+        if concrete is None or self.domain is None:  # traced: not checkable at trace time
             return
         if not self.domain.contains(concrete):
             shown = value if np.ndim(concrete) == 0 else np.asarray(concrete)
@@ -167,7 +185,11 @@ class LossSpec:
         on which value and gradient must be finite.
       checks: ``checks(*args, **kwargs) -> [(ok, message)]``: value-level checks for
         :func:`lossjax.checked`.
-      diff_argnums: positional arguments that are differentiated.
+      diff_argnums: the positional arguments that are differentiable: predictions and every
+        other real-valued input (real-valued targets, variances, embeddings); not discrete
+        ones (labels, ±1 targets, relevance grades). The default is ``(0, 1)`` for targets in
+        :data:`REAL_VALUED_TARGETS`, else ``(0,)``. The registry-driven tests check the
+        gradient with respect to each against finite differences.
       batch_argnums: positional arguments that carry the batch (leading) axes, which the tests
         slice and ``vmap`` over; the others (a weight matrix, say) are shared by all examples.
       batch_coupled: whether one unit's loss depends on the other units of the batch (the
@@ -276,7 +298,7 @@ def register(
     sample: Callable[..., Any] | None = None,
     boundary: Callable[..., Any] | None = None,
     checks: Callable[..., Any] | None = None,
-    diff_argnums: Sequence[int] = (0,),
+    diff_argnums: Sequence[int] | None = None,
     batch_argnums: Sequence[int] = (0, 1),
     batch_coupled: bool = False,
     forward_mode: bool = True,
@@ -329,7 +351,10 @@ def register(
             sample=sample or _samples.default_sampler(predictions, targets, granularity),
             boundary=boundary or _samples.default_boundary(predictions, targets, granularity),
             checks=checks,
-            diff_argnums=tuple(diff_argnums),
+            diff_argnums=tuple(
+                diff_argnums if diff_argnums is not None
+                else (0, 1) if targets in REAL_VALUED_TARGETS else (0,)
+            ),
             batch_argnums=tuple(batch_argnums),
             summary=doc.splitlines()[0] if doc else name,
             builtin=builtin,
@@ -535,7 +560,18 @@ def spec(name: str) -> LossSpec:
 
 
 def names(*, task: str | None = None, differentiable: bool | None = None) -> list[str]:
-    """Canonical names of the registered losses, sorted, optionally filtered."""
+    """Canonical names of the registered losses, sorted, optionally filtered.
+
+    Raises:
+      ValueError: ``task`` is not one of :data:`TASKS` (a typo would otherwise filter
+        everything out).
+    """
+    if task is not None and task not in TASKS:
+        import difflib
+
+        close = difflib.get_close_matches(str(task), TASKS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"`task` must be one of {', '.join(TASKS)}; got {task!r}.{hint}")
     out = []
     for n, s in _REGISTRY.items():
         if task is not None and s.task != task:

@@ -16,7 +16,9 @@ from lossjax import _core, _fused, _samples
 from lossjax._core import Array, ArrayLike
 from lossjax.registry import NONNEGATIVE, POSITIVE, UNIT, Choice, Hyper, Interval, _builtin
 
-_REGRESSION = dict(task="regression", predictions="values", targets="values", granularity="element")
+# targets are real values: differentiated too (issue 11, deliver 2b)
+_REGRESSION = dict(task="regression", predictions="values", targets="values", granularity="element",
+                   diff_argnums=(0, 1))
 
 
 @_builtin(
@@ -76,8 +78,11 @@ _squared = _fused.elementwise_jvp(_squared_value, lambda p, t: 2.0 * (p - t), "s
 _half_squared = _fused.elementwise_jvp(
     lambda p, t: 0.5 * _squared_value(p, t), lambda p, t: p - t, "half_squared"
 )
+# sign(0) = 0 in both arguments: autodiff of abs would give d/dt = -1 at p = t (issue 11,
+# item 7), where PyTorch's l1_loss gives 0 and 0.
 _absolute = _fused.elementwise_jvp(
-    lambda p, t: jnp.abs(p - t), lambda p, t: jnp.sign(p - t), "absolute"
+    lambda p, t: jnp.abs(p - t), lambda p, t: jnp.sign(p - t), "absolute",
+    target_slope=lambda p, t: -jnp.sign(p - t),
 )
 
 
@@ -102,7 +107,8 @@ def absolute_error(
     """Absolute error, ``|predictions - targets|``.
 
     With ``reduction="mean"`` this is the mean absolute error (MAE, L1 loss). The gradient at
-    a zero residual is 0 (the subgradient ``sign(0) = 0``).
+    a zero residual is 0 with respect to both predictions and targets (the subgradient
+    ``sign(0) = 0``, as PyTorch's ``l1_loss``).
 
     Args:
       predictions: floating array ``[...]``.
@@ -894,13 +900,12 @@ def _gaussian_boundary(dtype):
     hyper={"full": Hyper(False, Choice((True, False)), static=True), "eps": POSITIVE},
     sample=_gaussian_sample,
     boundary=_gaussian_boundary,
-    diff_argnums=(0, 2),
     batch_argnums=(0, 1, 2),
     reference="Gaussian negative log-likelihood with predicted variance (Nix & Weigend, "
     "Estimating the mean and variance of the target probability distribution, ICNN 1994); "
     "eps clamp as PyTorch's gaussian_nll_loss",
     peers={"torch": "gaussian_nll_loss"},
-    **_REGRESSION,
+    **{**_REGRESSION, "diff_argnums": (0, 1, 2)},
 )
 def gaussian_nll(
     predictions: ArrayLike,
@@ -1009,7 +1014,8 @@ def _tweedie(s, y, power):
         "sklearn": "mean_tweedie_deviance (of exp(predictions))",
         "lightgbm": "objective='tweedie' (same gradient, up to a factor 2)",
     },
-    **_REGRESSION,
+    # not the targets: d/dy of y**(2 - power) is infinite at y = 0, a count they often hold
+    **{**_REGRESSION, "diff_argnums": (0,)},
 )
 def tweedie(
     predictions: ArrayLike,
@@ -1085,6 +1091,7 @@ def _safe_norm(x: Array) -> Array:
     predictions="values",
     targets="values",
     granularity="example",
+    diff_argnums=(0, 1),  # target vectors are real-valued
     bounded=True,
     convex=False,
     hyper={"epsilon": POSITIVE},

@@ -199,21 +199,22 @@ def _seg_sample(mode, kwargs=None, h=3, w=3, classes=3, with_mode=True):
     kwargs = dict(kwargs or {})
 
     def sample(key, batch, dtype=jnp.float32):
+        # images of h x w pixels (and `classes` channels) for any batch shape, e.g. (3, 5)
         k1, k2 = jax.random.split(key)
-        (b,) = batch
+        img = (*batch, h, w)
         if mode == "binary":
-            x = 2.0 * jax.random.normal(k1, (b, h, w), jnp.float32)
-            t = jax.random.bernoulli(k2, 0.4, (b, h, w)).astype(dtype)
+            x = 2.0 * jax.random.normal(k1, img, jnp.float32)
+            t = jax.random.bernoulli(k2, 0.4, img).astype(dtype)
             if kwargs.get("integer_targets"):
-                t = jax.random.randint(k2, (b, h, w), 0, 2)
-                t = t.at[:, 0, 0].set(-100)
+                t = jax.random.randint(k2, img, 0, 2)
+                t = t.at[..., 0, 0].set(-100)
             return (x.astype(dtype), t), {k: v for k, v in kwargs.items()
                                           if k != "integer_targets"}
-        x = 2.0 * jax.random.normal(k1, (b, h, w, classes), jnp.float32)
+        x = 2.0 * jax.random.normal(k1, (*img, classes), jnp.float32)
         if mode == "multilabel":
-            t = jax.random.bernoulli(k2, 0.4, (b, h, w, classes)).astype(dtype)
+            t = jax.random.bernoulli(k2, 0.4, (*img, classes)).astype(dtype)
         else:
-            t = jax.random.randint(k2, (b, h, w), 0, classes).at[:, 0, 0].set(-100)
+            t = jax.random.randint(k2, img, 0, classes).at[..., 0, 0].set(-100)
         if not kwargs.get("from_logits", True):
             x = jax.nn.softmax(x, -1) if mode == "multiclass" else jax.nn.sigmoid(x)
         return (x.astype(dtype), t), ({"mode": mode} if with_mode else {}) | kwargs
@@ -389,6 +390,7 @@ def _tversky_index(tp, ps, ts, alpha, beta, smooth):
 
 @_builtin(
     "tversky",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     bounded=True,
     hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE},
     sample=_seg_sample("binary", {"alpha": 0.3, "beta": 0.7}),
@@ -466,6 +468,7 @@ def tversky(
 
 @_builtin(
     "focal_tversky",
+    diff_argnums=(0, 1),  # soft targets are real-valued
     bounded=True,
     hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE, "gamma": POSITIVE},
     sample=_seg_sample("multilabel", {"alpha": 0.3, "beta": 0.7}),

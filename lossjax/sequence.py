@@ -152,14 +152,15 @@ def ctc(
         x = jnp.where(mask[..., None, None], x, 0.0)
         n_x = jnp.where(mask, n_x, t)
         n_y = jnp.where(mask, n_y, 0)
-    pos = jnp.arange(u)
+    pos = _core.lift(jnp.arange(u), n_y.ndim + 1)
     real = pos < n_y[..., None]
     y = jnp.where(real, y, -1)  # -1: matches no class and no real label (repeats are exact)
     repeats = jnp.sum(real[..., 1:] & (y[..., 1:] == y[..., :-1]), axis=-1)
     possible = n_x >= n_y + repeats
 
     flat_x = x.reshape(-1, t, k)
-    logit_pad = (jnp.arange(t) >= n_x[..., None]).astype(dtype).reshape(-1, t)
+    logit_pad = (_core.lift(jnp.arange(t), n_x.ndim + 1) >= n_x[..., None]).astype(dtype)
+    logit_pad = logit_pad.reshape(-1, t)
     label_pad = (~real).astype(dtype).reshape(-1, u)
     per_seq = optax.ctc_loss(flat_x, logit_pad, y.reshape(-1, u), label_pad, blank_id=blank_id)
     per_seq = per_seq.astype(dtype).reshape(unit)

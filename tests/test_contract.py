@@ -116,6 +116,12 @@ def is_float(x) -> bool:
     return jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
 
 
+def diff_of(spec, args):
+    """The spec's differentiable arguments that are floating in this call: a real-valued
+    target argument may hold integer labels (a classification or segmentation boundary case)."""
+    return tuple(i for i in spec.diff_argnums if is_float(args[i]))
+
+
 def _split(kwargs):
     """(sorted static items, sorted names of array values) of a loss's keyword arguments."""
     static = tuple(sorted((k, v) for k, v in kwargs.items() if not _is_array(v)))
@@ -130,14 +136,16 @@ def outputs(spec, args, kwargs, reductions=REDUCTIONS):
     gradient must be a finite zero, not an error.
     """
 
+    argnums = diff_of(spec, args)
+
     def f(*diff):
         full = list(args)
-        for i, d in zip(spec.diff_argnums, diff, strict=True):
+        for i, d in zip(argnums, diff, strict=True):
             full[i] = d
         return spec.fn(*full, reduction="mean", **kwargs)
 
-    mean, g = jax.value_and_grad(f, argnums=tuple(range(len(spec.diff_argnums))))(
-        *(args[i] for i in spec.diff_argnums)
+    mean, g = jax.value_and_grad(f, argnums=tuple(range(len(argnums))))(
+        *(args[i] for i in argnums)
     )
     values = {r: mean if r == "mean" else spec.fn(*args, reduction=r, **kwargs)
               for r in reductions}
@@ -305,7 +313,7 @@ def test_garbage_at_masked_positions_changes_nothing(spec):
     for r in REDUCTIONS:
         close(value[r], clean[r])
     chex.assert_tree_all_finite(g)
-    for gi, gc, argnum in zip(g, g_clean, spec.diff_argnums, strict=True):
+    for gi, gc, argnum in zip(g, g_clean, diff_of(spec, args), strict=True):
         close(gi, gc)
         if argnum in spec.batch_argnums:
             assert np.all(as64(gi)[drop] == 0.0)
@@ -377,7 +385,8 @@ def _fd_part(spec):
     """Directional derivatives and central differences (float64) of the mean loss."""
     args, kwargs = sample(spec)  # its first 3 units: no second draw (random kernels compile)
     args = take(spec, args, np.arange(3))
-    primals = tuple(args[i] for i in spec.diff_argnums)
+    argnums = diff_of(spec, args)
+    primals = tuple(args[i] for i in argnums)
     rng = rng_for(spec, 5)
     v = tuple(jnp.asarray(rng.standard_normal(p.shape)) for p in primals)  # direction
     u = tuple(jnp.asarray(rng.standard_normal(p.shape)) for p in primals)  # second direction
@@ -385,7 +394,7 @@ def _fd_part(spec):
 
     def f(*diff):
         full = list(args)
-        for i, d in zip(spec.diff_argnums, diff, strict=True):
+        for i, d in zip(argnums, diff, strict=True):
             full[i] = d
         return spec.fn(*full, reduction="mean", **kwargs)
 
@@ -570,7 +579,7 @@ def test_dtypes(spec, dtype):
         want = as64(exact["none"])
         np.testing.assert_allclose(as64(values["none"]), want, rtol=2e-5,
                                    atol=1e-6 * max(1.0, float(np.max(np.abs(want)))))
-    for gi, i in zip(g, spec.diff_argnums, strict=True):
+    for gi, i in zip(g, diff_of(spec, args), strict=True):
         assert gi.dtype == args[i].dtype
         chex.assert_tree_all_finite(gi)
 
