@@ -208,8 +208,10 @@ def _seg_sample(mode, kwargs=None, h=3, w=3, classes=3, with_mode=True):
             if kwargs.get("integer_targets"):
                 t = jax.random.randint(k2, img, 0, 2)
                 t = t.at[..., 0, 0].set(-100)
-            return (x.astype(dtype), t), {k: v for k, v in kwargs.items()
-                                          if k != "integer_targets"}
+            out = {k: v for k, v in kwargs.items() if k != "integer_targets"}
+            if len(batch) != 1:  # several (or no) batch axes: the pixel axes must be named
+                out.setdefault("spatial_dims", 2)
+            return (x.astype(dtype), t), out
         x = 2.0 * jax.random.normal(k1, (*img, classes), jnp.float32)
         if mode == "multilabel":
             t = jax.random.bernoulli(k2, 0.4, (*img, classes)).astype(dtype)
