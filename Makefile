@@ -27,7 +27,8 @@ demo: $(VENV)/.demo-installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check lossjax tests experiments
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup tests
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup --durations=20 tests \
+	  --ignore=tests/test_quick_every_loss.py
 	$(MAKE) test-floors
 
 # The declared floors are versions CI runs: exactly the minimum of every run-time dependency

@@ -1,10 +1,11 @@
 """A quick pass over every registered loss and the mesh entry points, with JAX, jaxlib, optax,
 chex and absl-py only (no SciPy, PyTorch or hypothesis).
 
-It runs in the main suite, and it is the whole test of the *version floors*: ``make
-test-floors`` (part of ``make test``) builds a second environment with exactly the minimum
-versions that ``pyproject.toml`` declares (.ci/floors.py reads them) and runs this file there
-with 8 virtual CPU devices. Per loss: the value under each reduction is finite and "mean"
+It is the whole test of the *version floors*: ``make test-floors`` (part of ``make test``)
+builds a second environment with exactly the minimum versions that ``pyproject.toml``
+declares (.ci/floors.py reads them) and runs this file there with 8 virtual CPU devices. The
+main suite leaves it out (the Makefile's ``--ignore``): tests/test_contract.py checks the same
+and more on the newest versions. It runs there too with a plain ``pytest tests``. Per loss: the value under each reduction is finite and "mean"
 is the weighted mean of "none"; the gradient agrees with a central finite difference along
 a random direction in float64. On the mesh: a batch-sharded loss and the sharded linear
 cross-entropy (data and vocabulary parallel) agree with one device, value and gradient.
