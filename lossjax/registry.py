@@ -128,8 +128,9 @@ class Hyper:
     of formula, a callable) and then requires ``why_static``, the reason, which the README
     table shows. ``fast`` lists a few values with a cheaper special case (``label_smoothing=0``
     skips the smoothing pass): a *Python number* equal to one of them compiles that case
-    (the value reaches the body as :class:`lossjax._core.Specialized`); every other value,
-    and any array or tracer, takes the traced path.
+    (the value reaches the body as :class:`lossjax._core.Specialized`, which the body reads
+    with ``_core.hyper_value`` and ``_core.known_value``); every other value, and any array
+    or tracer, takes the traced path.
 
     :meth:`check` raises a ``TypeError`` naming the hyperparameter when a numeric one (an
     :class:`Interval` domain, or a number as default) gets something that is not a real

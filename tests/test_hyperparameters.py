@@ -320,3 +320,16 @@ def test_concrete_values_are_still_range_checked():
     with pytest.raises(TypeError, match="t2"):
         jax.jit(lambda t: lossjax.bi_tempered_logistic(jnp.zeros((2, 3)), jnp.array([0, 1]),
                                                        t2=t))(1.5)
+
+
+def test_sigmoid_focal_hessian_with_traced_gamma_is_finite():
+    """Item 8's confident logits (x up to 87 in float32) with gamma traced."""
+    x = jnp.linspace(-90.0, 90.0, 61, dtype=jnp.float32)
+    for y0 in (0.0, 1.0):
+        y = jnp.full_like(x, y0)
+        f = lambda x, g, y=y: lossjax.sigmoid_focal(x, y, gamma=g, reduction="sum")
+        for g in (0.0, 0.5, 2.0):
+            traced = jax.jit(jax.hessian(f))(x, jnp.float32(g))
+            assert np.isfinite(np.asarray(traced)).all(), (y0, g)
+            np.testing.assert_allclose(jnp.diag(traced), jnp.diag(jax.hessian(f)(x, g)),
+                                       rtol=1e-5, atol=1e-6)
