@@ -367,3 +367,60 @@ def per_example(
             f"expected {tuple(unit_shape)} (the predictions' shape without the class axis)."
         )
     return reduce(loss, weights=w, where=mask, reduction=reduction, loss_name=loss_name)
+
+
+# --------------------------------------------------------------------------------------------
+# Traced hyperparameters with a specialised kernel for a few Python values
+
+
+@jax.tree_util.register_pytree_node_class
+class Specialized:
+    """A hyperparameter's Python value passed to a jitted body as part of its *structure*.
+
+    A numeric hyperparameter is traced under ``jit``: every value shares one compiled program
+    (a schedule or a sweep does not recompile) and it can be ``vmap``-ped and differentiated.
+    A loss may still declare a few values (``Hyper(fast=...)``, e.g. ``label_smoothing=0``)
+    whose special case is cheaper; when the caller passes one of them as a Python number, the
+    public function wraps it in ``Specialized``, a pytree with no leaves whose value lives in
+    the tree structure. ``jit`` then compiles that case once, with the value known to Python.
+    Bodies read hyperparameters through :func:`hyper_value` and :func:`known_value`.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def tree_flatten(self):
+        return (), self.value
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        return cls(aux)
+
+    def __repr__(self) -> str:
+        return f"Specialized({self.value!r})"
+
+
+def hyper_value(value: Any) -> Any:
+    """The hyperparameter's value for arithmetic: a Python number, or an array/tracer."""
+    return value.value if isinstance(value, Specialized) else value
+
+
+def known_value(value: Any) -> float | None:
+    """The hyperparameter's value when Python knows it (a number or a specialised value).
+
+    ``None`` for an array or a tracer: the body must then take the path valid for every value
+    of the domain (no Python ``if`` on it).
+    """
+    value = hyper_value(value)
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    return None
+
+
+def is_known(value: Any, target: float) -> bool:
+    """Whether Python knows the hyperparameter equals ``target`` (False when it is traced)."""
+    return known_value(value) == target

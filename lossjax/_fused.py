@@ -99,10 +99,13 @@ def elementwise_jvp(
             tan = extra if tan is None else tan + extra
             drest = [None, *drest[1:]]  # done with t: autodiff below for the parameters only
         if not all(d is None or _is_zero(d) for d in drest):
-            rest = (t, *params)
+            # (t is held constant when target_slope took its tangent: autodiff of value in t
+            # may meet 0 * inf even with a zero tangent)
+            first = 1 if drest[0] is None else 0
+            rest = (t, *params)[first:]
             _, extra = jax.jvp(
-                lambda *xs: value(p, *xs), rest,
-                tuple(_instantiate(d, x) for d, x in zip(drest, rest, strict=True)),
+                lambda *xs: value(p, *((t, *xs) if first else xs)), rest,
+                tuple(_instantiate(d, x) for d, x in zip(drest[first:], rest, strict=True)),
             )
             tan = extra if tan is None else tan + extra
         if tan is None:

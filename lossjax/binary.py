@@ -259,12 +259,19 @@ def _focal_parts(x: Array, y: Array):
     return ce, p, q, y * q + (1.0 - y) * p
 
 
-def _focal_factor(u: Array, gamma: float, safe: bool = False) -> Array:
-    """``u**gamma`` for ``u`` in [0, 1] and a static ``gamma > 0`` (0 at ``u = 0``).
+def _focal_factor(u: Array, gamma: float | Array, safe: bool = False) -> Array:
+    """``u**gamma`` for ``u`` in [0, 1] and ``gamma >= 0`` (0 at ``u = 0`` for ``gamma > 0``).
 
     ``safe=True`` gives a fractional power the derivative 0 at ``u = 0`` (instead of
     ``inf * 0 = NaN``) through a double where; the fused value keeps the select-free power.
+    A traced ``gamma`` is always safe, in ``gamma`` too (``0**0 = 1``, and the derivative in
+    ``gamma``, ``log(u) u**gamma``, is 0 at ``u = 0``); a Python integer ``gamma`` is an
+    integer power.
     """
+    if not isinstance(gamma, int | float):
+        pos = u > 0
+        return jnp.where(pos, jnp.power(jnp.where(pos, u, 1.0), gamma),
+                         jnp.where(gamma == 0, 1.0, 0.0))
     if float(gamma).is_integer():
         return lax.integer_pow(u, int(gamma))
     if safe:
@@ -297,8 +304,11 @@ def _ratio_jvp(primals, tangents):
 
 
 @functools.cache
-def _focal_kernel(gamma: float, with_alpha: bool):
-    """The fused focal loss for a static ``gamma`` (lossjax._fused).
+def _focal_kernel(gamma: float | None, with_alpha: bool):
+    """The fused focal loss for a Python ``gamma``, or a traced one (``None``) (lossjax._fused).
+
+    With ``gamma=None`` the kernel takes ``gamma`` as its first parameter, ``kernel(x, y,
+    gamma[, alpha])``: one compiled program for every value, differentiable in ``gamma``.
 
     With ``u = 1 - p_t``: ``d/dx [u**gamma ce] = u**gamma (gamma ce d(log u)/dx + p - y)``
     and ``d(log u)/dx = q - y q / u`` (the log-space derivative, written with ``u**gamma``
@@ -306,43 +316,58 @@ def _focal_kernel(gamma: float, with_alpha: bool):
     limit of ``y q / u`` is ``y``).
     """
 
-    def value(x, y, *alpha):
+    # A traced gamma takes the general formulas, which hold at gamma = 0 too (the factor is 1
+    # and gamma * (...) is 0); only a Python 0 skips them.
+    zero = gamma == 0
+
+    def split(params):
+        return (params[0], params[1:]) if gamma is None else (gamma, params)
+
+    def value(x, y, *params):
+        g, alpha = split(params)
         ce, _, _, u = _focal_parts(x, y)
-        out = ce if gamma == 0 else _focal_factor(u, gamma) * ce
+        out = ce if zero else _focal_factor(u, g) * ce
         return _alpha_t(y, alpha[0]) * out if with_alpha else out
 
-    def slope(x, y, *alpha):
+    def slope(x, y, *params):
+        g, alpha = split(params)
         ce, p, q, u = _focal_parts(x, y)
         d = p - y
-        if gamma != 0:
+        if not zero:
             pos = u > 0
             w = jnp.where(pos, _ratio(y * q, jnp.where(pos, u, 1.0)), y)
-            d = _focal_factor(u, gamma, safe=True) * (gamma * (ce * (q - w)) + d)
+            d = _focal_factor(u, g, safe=True) * (g * (ce * (q - w)) + d)
         return _alpha_t(y, alpha[0]) * d if with_alpha else d
 
-    def target_slope(x, y, *alpha):
+    def target_slope(x, y, *params):
         # d/dy [u**gamma ce] = u**gamma (gamma (q - p) ce / u - x), as d ce/dy = -x and
         # du/dy = q - p; written with ce / u (-> 1 where u underflows to 0, a confident right
         # logit of a hard target) instead of u**(gamma - 1), which is infinite there for
         # gamma < 1: autodiff of the value gives NaN at such points.
+        g, alpha = split(params)
         ce, p, q, u = _focal_parts(x, y)
         d = -x
-        if gamma != 0:
+        if not zero:
             pos = u > 0
             ratio = jnp.where(pos, _ratio(ce, jnp.where(pos, u, 1.0)), 1.0)
-            d = _focal_factor(u, gamma, safe=True) * (gamma * ((q - p) * ratio) - x)
+            d = _focal_factor(u, g, safe=True) * (g * ((q - p) * ratio) - x)
         if not with_alpha:
             return d
-        plain = ce if gamma == 0 else _focal_factor(u, gamma, safe=True) * ce
+        plain = ce if zero else _focal_factor(u, g, safe=True) * ce
         return _alpha_t(y, alpha[0]) * d + (2.0 * alpha[0] - 1.0) * plain
 
-    return _fused.elementwise_jvp(value, slope, f"sigmoid_focal_gamma_{gamma:g}",
+    label = "traced" if gamma is None else f"{gamma:g}"
+    return _fused.elementwise_jvp(value, slope, f"sigmoid_focal_gamma_{label}",
                                   target_slope=target_slope)
 
 
-def _sigmoid_focal(x: Array, y: Array, alpha: Array | None, gamma: float) -> Array:
-    kernel = _focal_kernel(float(gamma), alpha is not None)
-    return kernel(x, y) if alpha is None else kernel(x, y, alpha)
+def _sigmoid_focal(x: Array, y: Array, alpha: Array | None, gamma) -> Array:
+    g = _core.known_value(gamma)
+    kernel = _focal_kernel(g, alpha is not None)
+    params = () if g is not None else (jnp.asarray(_core.hyper_value(gamma), x.dtype),)
+    if alpha is not None:
+        params = (*params, alpha)
+    return kernel(x, y, *params)
 
 
 def _focal_boundary(dtype):
@@ -368,7 +393,7 @@ def _focal_boundary(dtype):
     convex=False,
     hyper={
         "alpha": Hyper(None, UNIT, optional=True),
-        "gamma": Hyper(2.0, NONNEGATIVE, static=True),
+        "gamma": Hyper(2.0, NONNEGATIVE, fast=(0.0, 2.0)),
     },
     boundary=_focal_boundary,
     checks=_binary_targets_check,
@@ -400,15 +425,18 @@ def sigmoid_focal(
     with ``(1 - p_t)**(gamma - 1)``, so value and gradient are finite for ``gamma = 0``,
     fractional ``gamma`` and logits of ±1e4 (where autodiff of ``pow`` gives ``0 * inf``).
 
-    ``gamma`` is static (a Python number: it selects the compiled code; ``gamma=0`` is plain
-    cross-entropy). The default ``alpha=None`` matches optax; the paper and torchvision use
+    ``gamma`` is traced: ``jax.jit(sigmoid_focal)(x, y, gamma=g)``, a sweep or a schedule
+    reuse one compiled program, and ``vmap``/``grad`` over ``gamma`` apply (its derivative
+    ``log(1 - p_t) (1 - p_t)**gamma CE`` is 0, not NaN, where ``1 - p_t = 0``). A Python
+    ``gamma`` of 0 (plain cross-entropy) or 2 (the default, an integer power) compiles a
+    specialised kernel. The default ``alpha=None`` matches optax; the paper and torchvision use
     ``alpha=0.25``.
 
     Args:
       predictions: logits ``[...]``.
       targets: array of the same shape, in ``[0, 1]``.
       alpha: optional weight of the positive class in ``[0, 1]`` (scalar or broadcastable).
-      gamma: focusing parameter ``>= 0`` (Python number).
+      gamma: focusing parameter ``>= 0`` (traced; Python 0 and 2 have their own kernels).
       weights: optional weights broadcastable to ``[...]``.
       where: optional boolean mask broadcastable to ``[...]``.
       reduction: ``"none"``, ``"sum"`` or ``"mean"``.

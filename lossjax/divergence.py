@@ -60,7 +60,10 @@ def _kl_sample(key, batch, dtype=jnp.float32):
     granularity="example",
     bounded=False,
     convex=True,
-    hyper={"log_targets": Hyper(False, None, static=True)},
+    hyper={"log_targets": Hyper(
+        False, None, static=True,
+        why_static="chooses how targets are read, probabilities or log-probabilities (formula)",
+    )},
     sample=_kl_sample,
     boundary=_kl_boundary,
     diff_argnums=(0, 1),

@@ -681,15 +681,24 @@ def _checks(hidden, weight, labels, *, ignore_index=-100, **_):
     return [(ok, f"labels must lie in [0, {v}) or equal ignore_index")]
 
 
+_WHY_CONFIG = ("part of the chunked kernel's hashable configuration (a custom_vjp "
+               "non-differentiable argument); not traced yet")
+_WHY_IGNORE = ("a class id, not a quantity: whether it applies (None drops nothing) is "
+               "decided at trace time; " + _WHY_CONFIG)
 _HYPERS = {
     "bias": Hyper(None, None, optional=True),
-    "ignore_index": Hyper(-100, None, static=True, optional=True),
-    "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, static=True),
-    "z_loss": Hyper(0.0, NONNEGATIVE, static=True),
-    "logit_softcap": Hyper(None, POSITIVE, static=True, optional=True),
+    "ignore_index": Hyper(-100, None, static=True, optional=True, why_static=_WHY_IGNORE),
+    "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, static=True,
+                             why_static=_WHY_CONFIG),
+    "z_loss": Hyper(0.0, NONNEGATIVE, static=True,
+                    why_static=_WHY_CONFIG),
+    "logit_softcap": Hyper(None, POSITIVE, static=True, optional=True,
+                           why_static="None (no cap) or a cap; " + _WHY_CONFIG),
     "class_weights": Hyper(None, NONNEGATIVE, optional=True),
-    "chunk_size": Hyper(None, Interval(1.0), static=True, optional=True),
-    "vocab_block_size": Hyper(None, Interval(1.0), static=True, optional=True),
+    "chunk_size": Hyper(None, Interval(1.0), static=True, optional=True,
+                        why_static="the number of tokens per chunk (shapes)"),
+    "vocab_block_size": Hyper(None, Interval(1.0), static=True, optional=True,
+                              why_static="the vocabulary block's width (shapes)"),
 }
 
 _REFERENCE = (

@@ -178,8 +178,29 @@ def dense_dot(y: Array, x: Array) -> Array:
     return jnp.sum(jnp.where(ruled_out, jnp.where(y != 0, -jnp.inf, 0), finite), axis=-1)
 
 
+def smoothing(label_smoothing) -> tuple[Array | float, bool]:
+    """``(eps, on)`` for a ``label_smoothing`` hyperparameter (traced or a Python number).
+
+    ``on`` is False only where Python knows ``eps = 0`` (the default, compiled as its own
+    fast path); a traced ``eps`` takes the smoothing path, which equals the plain one at 0.
+    """
+    return _core.hyper_value(label_smoothing), not _core.is_known(label_smoothing, 0.0)
+
+
+def scaled(eps, v: Array) -> Array:
+    """``eps * v``, and 0 where a traced ``eps`` is 0 and ``v`` infinite (not ``0 * inf``).
+
+    The where keeps ``v`` wherever it is finite, so the derivative in ``eps`` there is ``v``
+    (at ``eps = 0`` too); at ``v = +-inf`` with ``eps = 0`` the value is the limit 0 and the
+    gradients are 0, never NaN.
+    """
+    if _core.known_value(eps) is not None:
+        return eps * v
+    return eps * jnp.where((eps == 0) & ~jnp.isfinite(v), 0.0, v)
+
+
 def smoothed_nll(
-    log_probs: Array, ci: ClassInputs, label_smoothing: float
+    log_probs: Array, ci: ClassInputs, label_smoothing: float | Array
 ) -> tuple[Array, Array | None]:
     """Cross-entropy ``-sum_c y'_c log q_c`` with ``y' = (1 - eps) y + eps / K``: ``(loss, extra)``.
 
@@ -191,26 +212,26 @@ def smoothed_nll(
     ``example_w * eps / K * sum_c w_c (-log q_c)`` (a class of weight 0 is left out, even where
     ``log q_c = -inf``).
     """
-    eps = label_smoothing
-    if eps and ci.class_w is not None:
+    eps, on = smoothing(label_smoothing)
+    if on and ci.class_w is not None:
         target = -(pick(log_probs, ci.labels) if ci.labels is not None
                    else dense_dot(ci.y, log_probs))
-        extra = (eps / ci.num_classes) * -dense_dot(jnp.broadcast_to(ci.class_w,
-                                                                     log_probs.shape), log_probs)
+        extra = scaled(eps, -dense_dot(jnp.broadcast_to(ci.class_w, log_probs.shape),
+                                       log_probs)) / ci.num_classes
         if ci.example_w is not None:
             extra = extra * ci.example_w
         return (1.0 - eps) * target, extra
-    return _smoothed_nll(log_probs, ci, eps), None
+    return _smoothed_nll(log_probs, ci, eps, on), None
 
 
-def _smoothed_nll(log_probs: Array, ci: ClassInputs, eps: float) -> Array:
+def _smoothed_nll(log_probs: Array, ci: ClassInputs, eps, on: bool) -> Array:
     if ci.labels is not None:
         loss = -pick(log_probs, ci.labels)
-        if eps:
-            loss = (1.0 - eps) * loss - eps * jnp.mean(log_probs, axis=-1)
+        if on:
+            loss = (1.0 - eps) * loss - scaled(eps, jnp.mean(log_probs, axis=-1))
         return loss
     y = ci.y
-    if eps:
+    if on:
         y = (1.0 - eps) * y + eps / ci.num_classes
     return -dense_dot(y, log_probs)
 
@@ -300,12 +321,12 @@ def _label_shifted_lse(x: Array, labels: Array, keep: Array | None) -> Array:
     return jax.lax.cond(jnp.any(bad), by_max, lambda _: lse, None)
 
 
-def _ce_labels_value(x: Array, labels: Array, keep: Array | None, eps: float):
+def _ce_labels_value(x: Array, labels: Array, keep: Array | None, eps, on: bool):
     lse = _label_shifted_lse(x, labels, keep)
     loss = lse - pick(x, labels)
-    if eps:
+    if on:
         # -sum_c ((1 - eps) onehot_c + eps / K) log_softmax_c = lse - (1 - eps) x_y - eps mean x
-        loss = lse - (1.0 - eps) * pick(x, labels) - eps * jnp.mean(x, axis=-1)
+        loss = lse - (1.0 - eps) * pick(x, labels) - scaled(eps, jnp.mean(x, axis=-1))
     return loss, lse
 
 
@@ -319,15 +340,20 @@ def _ce_labels(x: Array, labels: Array, keep: Array | None, eps: float) -> Array
     logits twice and writes the gradient once. Rows with ``keep`` False may hold anything
     (``-inf``, NaN): their ``g`` is 0, and the caller drops their value.
     """
-    return _ce_labels_value(x, labels, keep, eps)[0]
+    return _ce_labels_value(x, labels, keep, eps, bool(eps))[0]
 
 
 def _ce_labels_jvp(eps, primals, tangents):
     x, labels, keep = primals
     dx = tangents[0]
-    loss, lse = _ce_labels_value(x, labels, keep, eps)
+    loss, lse = _ce_labels_value(x, labels, keep, eps, bool(eps))
     if isinstance(dx, SymbolicZero):
         return loss, jnp.zeros_like(loss)
+    return loss, _ce_labels_tangent(x, labels, keep, eps, bool(eps), lse, dx)
+
+
+def _ce_labels_tangent(x, labels, keep, eps, on: bool, lse, dx) -> Array:
+    """``sum_c g_c dx_c``, ``g = softmax(x) - (1 - eps) onehot(y) - eps / K``, in one pass."""
     # A barrier copy of x with a trailing unit axis (free): XLA must not share full-size
     # intermediates or broadcast constants between the logsumexp pass and the gradient pass
     # (see lossjax._fused).
@@ -335,19 +361,49 @@ def _ce_labels_jvp(eps, primals, tangents):
     k = x.shape[-1]
     classes = jax.lax.broadcasted_iota(y2.dtype, (*x.shape, 1), x.ndim - 1)
     g = jnp.exp(x2 - lse[..., None, None]) - jnp.where(classes == y2[..., None], 1.0 - eps, 0.0)
-    if eps:
+    if on:
         g = g - eps / k
     if keep is not None:
         g = jnp.where(keep[..., None, None], g, 0.0)
-    return loss, jnp.sum(g[..., 0] * dx, axis=-1)
+    return jnp.sum(g[..., 0] * dx, axis=-1)
 
 
 _ce_labels.defjvp(_ce_labels_jvp, symbolic_zeros=True)
 
 
+@jax.custom_jvp
+def _ce_labels_traced(x: Array, labels: Array, keep: Array | None, eps: Array) -> Array:
+    """:func:`_ce_labels` for a traced ``eps`` (a schedule, ``vmap`` or ``grad`` over it).
+
+    The same fused tangent in ``x``; the tangent in ``eps`` is ``(x_y - mean_c x_c) deps``
+    (0 where ``eps = 0`` and a logit is ``-inf``, as :func:`scaled` gives the value there).
+    """
+    return _ce_labels_value(x, labels, keep, eps, True)[0]
+
+
+def _ce_labels_traced_jvp(primals, tangents):
+    x, labels, keep, eps = primals
+    dx, deps = tangents[0], tangents[3]
+    loss, lse = _ce_labels_value(x, labels, keep, eps, True)
+    tan = jnp.zeros_like(loss)
+    if not isinstance(dx, SymbolicZero):
+        tan = _ce_labels_tangent(x, labels, keep, eps, True, lse, dx)
+    if not isinstance(deps, SymbolicZero):
+        m = jnp.mean(x, axis=-1)
+        m = jnp.where((eps == 0) & ~jnp.isfinite(m), 0.0, m)
+        tan = tan + (pick(x, labels) - m) * deps
+    return loss, tan
+
+
+_ce_labels_traced.defjvp(_ce_labels_traced_jvp, symbolic_zeros=True)
+
+
 _CE_HYPERS = {
-    "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, static=True),
-    "ignore_index": Hyper(-100, None, static=True, optional=True),
+    "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, fast=(0.0,)),
+    "ignore_index": Hyper(-100, None, static=True, optional=True,
+                          why_static=("a class id, not a quantity: whether it applies (None drops "
+                                      "nothing) and whether the targets are labels it can apply to"
+                                      " are decided at trace time")),
     "class_weights": Hyper(None, NONNEGATIVE, optional=True),
 }
 _MULTICLASS = dict(task="multiclass", granularity="example", checks=_label_checks)
@@ -409,7 +465,8 @@ def softmax_cross_entropy(
       predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
-      label_smoothing: ``eps`` in ``[0, 1)`` (static Python number).
+      label_smoothing: ``eps`` in ``[0, 1)``; traced (a schedule or a sweep reuses the
+        compiled program, and ``vmap``/``grad`` apply); a Python 0 compiles the plain kernel.
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
@@ -440,9 +497,13 @@ def softmax_cross_entropy(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
-    if ci.labels is not None and not (label_smoothing and ci.class_w is not None):
-        return finish(ci, _ce_labels(ci.x, ci.labels, ci.mask, float(label_smoothing)),
-                      reduction, name)
+    eps, on = smoothing(label_smoothing)
+    if ci.labels is not None and not (on and ci.class_w is not None):
+        if _core.known_value(eps) is not None:  # a Python number: the static kernel
+            per = _ce_labels(ci.x, ci.labels, ci.mask, float(eps))
+        else:
+            per = _ce_labels_traced(ci.x, ci.labels, ci.mask, jnp.asarray(eps, ci.x.dtype))
+        return finish(ci, per, reduction, name)
     # Probability targets, or labels with smoothing and class weights (each class's smoothing
     # term has its own weight, which the fused kernel does not know): the plain path.
     x = ci.x if ci.labels is None else _core.mask_safe(ci.mask, ci.x, 0.0, axis=-1)
@@ -486,7 +547,7 @@ def nll(
       predictions: log-probabilities ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
-      label_smoothing: ``eps`` in ``[0, 1)`` (static).
+      label_smoothing: ``eps`` in ``[0, 1)`` (traced; a Python 0 compiles the plain path).
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
@@ -566,7 +627,7 @@ def categorical_cross_entropy(
       predictions: probabilities ``[..., K, ...]`` along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
-      label_smoothing: ``eps`` in ``[0, 1)`` (static).
+      label_smoothing: ``eps`` in ``[0, 1)`` (traced; a Python 0 compiles the plain path).
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
@@ -752,7 +813,7 @@ def poly1_cross_entropy(
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
       epsilon: coefficient of the first polynomial term, ``>= -1``.
-      label_smoothing: ``eps`` in ``[0, 1)`` (static).
+      label_smoothing: ``eps`` in ``[0, 1)`` (traced; a Python 0 compiles the plain path).
       {class_args}
 
     Returns:
@@ -776,8 +837,9 @@ def poly1_cross_entropy(
     log_probs = jax.nn.log_softmax(ci.x, axis=-1)
     ce, extra = smoothed_nll(log_probs, ci, label_smoothing)
     p_t = _on_label(jnp.exp(log_probs), ci)
-    if label_smoothing:
-        p_t = (1.0 - label_smoothing) * p_t + label_smoothing / ci.num_classes
+    eps, on = smoothing(label_smoothing)
+    if on:
+        p_t = (1.0 - eps) * p_t + eps / ci.num_classes
     return finish(ci, ce + epsilon * (1.0 - p_t), reduction, name, extra)
 
 
@@ -805,7 +867,7 @@ def _focal_boundary(dtype):
     bounded=False,
     convex=False,
     hyper={
-        "gamma": Hyper(2.0, NONNEGATIVE, static=True),
+        "gamma": Hyper(2.0, NONNEGATIVE, fast=(0.0,)),
         "alpha": Hyper(None, NONNEGATIVE, optional=True),
         "label_smoothing": _CE_HYPERS["label_smoothing"],
         "ignore_index": _CE_HYPERS["ignore_index"],
@@ -835,16 +897,17 @@ def softmax_focal(
     or one weight per class ``[K]`` (None: 1); unlike ``class_weights`` elsewhere it is *not*
     part of the mean's denominator, as in Keras (whose default is ``alpha=0.25``; lossjax's is
     None). ``(1 - p)**gamma`` is computed from log-probabilities, finite with finite gradients
-    for fractional ``gamma`` at ``p = 1``. ``gamma`` is static; ``gamma = 0`` and
+    for fractional ``gamma`` at ``p = 1``, and in ``gamma`` too. ``gamma`` is traced (a sweep
+    or ``vmap``/``grad`` over it reuses the compiled program); ``gamma = 0`` and
     ``alpha=None`` is the softmax cross-entropy.
 
     Args:
       predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
-      gamma: focusing parameter ``>= 0`` (static Python number).
+      gamma: focusing parameter ``>= 0`` (traced; a Python 0 compiles the plain path).
       alpha: optional non-negative scalar or ``[K]`` class weights.
-      label_smoothing: ``eps`` in ``[0, 1)`` (static).
+      label_smoothing: ``eps`` in ``[0, 1)`` (traced; a Python 0 compiles the plain path).
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       axis: the class axis (static).
       weights: optional example weights, broadcastable to the per-example shape.
@@ -880,17 +943,21 @@ def softmax_focal(
     log_probs = jax.nn.log_softmax(ci.x, axis=-1)
 
     def term(lp, alpha_c):
-        out = -lp if gamma == 0 else -_one_minus_p_pow(lp, gamma) * lp
+        if _core.is_known(gamma, 0.0):
+            out = -lp
+        else:
+            out = -_one_minus_p_pow(lp, _core.hyper_value(gamma)) * lp
         return out if alpha_c is None else alpha_c * out
 
-    if ci.labels is not None and not label_smoothing:
+    eps, on = smoothing(label_smoothing)
+    if ci.labels is not None and not on:
         lp_y = pick(log_probs, ci.labels)
         a_y = None if a is None else (a if a.ndim == 0 else a[ci.labels])
         loss = term(lp_y, a_y)
     else:
         y = _targets_dense(ci)
-        if label_smoothing:
-            y = (1.0 - label_smoothing) * y + label_smoothing / ci.num_classes
+        if on:
+            y = (1.0 - eps) * y + eps / ci.num_classes
         # A zero target leaves out its class's term, even with a -inf logit (log p = -inf),
         # where a non-zero target makes the loss inf. The term is evaluated on a safe log p
         # there (double where), so that the gradient with respect to a zero target elsewhere
@@ -1036,7 +1103,7 @@ def symmetric_cross_entropy(
         ignore_index=ignore_index, class_weights=class_weights,
     )
     log_probs = jax.nn.log_softmax(ci.x, axis=-1)
-    ce = _smoothed_nll(log_probs, ci, 0.0)
+    ce = _smoothed_nll(log_probs, ci, 0.0, False)
     probs = jnp.exp(log_probs)
     if ci.labels is not None:
         rce = -A * (1.0 - pick(probs, ci.labels))
@@ -1051,11 +1118,19 @@ def symmetric_cross_entropy(
 # Bi-tempered logistic loss
 
 
-def _log_t(log_x: Array, t: float) -> Array:
-    """Tempered logarithm ``(x**(1-t) - 1) / (1-t)`` of ``x = exp(log_x)`` (``log`` at t=1)."""
-    if t == 1.0:
-        return log_x
-    return jnp.expm1((1.0 - t) * log_x) / (1.0 - t)
+def _log_t(log_x: Array, t: float | Array) -> Array:
+    """Tempered logarithm ``(x**(1-t) - 1) / (1-t)`` of ``x = exp(log_x)`` (``log`` at t=1).
+
+    For a traced ``t`` both cases are computed (a double where: the division never sees
+    ``1 - t = 0``); near ``t = 1`` the quotient is ``log x`` to rounding.
+    """
+    if _core.known_value(t) is not None:
+        if t == 1.0:
+            return log_x
+        return jnp.expm1((1.0 - t) * log_x) / (1.0 - t)
+    one = t == 1.0
+    d = jnp.where(one, 1.0, 1.0 - t)
+    return jnp.where(one, log_x, jnp.expm1(d * log_x) / d)
 
 
 def _log_exp_t(u: Array, t: float) -> Array:
@@ -1171,16 +1246,25 @@ def _tempered_log_softmax(a: Array, t: float, num_iters: int) -> Array:
     return _log_exp_t(a - lam[..., None], t)
 
 
+_WHY_T2 = (
+    "chooses the normaliser's solver at trace time (t2 = 1: the softmax; (t2 - 1) log K > 20: "
+    "log space; else a fixed point and Newton steps) and is a constant of their implicit "
+    "gradients; not traced yet"
+)
+
+
 @_builtin(
     "bi_tempered_logistic",
     bounded=False,
     convex=False,
     hyper={
         **_LABEL_HYPERS,
-        "t1": Hyper(0.8, Interval(0.0, 1.0), static=True),
+        "t1": Hyper(0.8, Interval(0.0, 1.0), fast=(1.0,)),
         # t2 = inf is no temperature: exp_inf is not defined (the domain's right end is open)
-        "t2": Hyper(1.2, Interval(1.0, float("inf"), high_open=True), static=True),
-        "num_iters": Hyper(5, Interval(1.0, 100.0), static=True),
+        "t2": Hyper(1.2, Interval(1.0, float("inf"), high_open=True), static=True,
+                    why_static=_WHY_T2),
+        "num_iters": Hyper(5, Interval(1.0, 100.0), static=True,
+                           why_static="the number of unrolled fixed-point iterations (a loop)"),
     },
     boundary=_class_boundary("logits", smoothing=False),
     reference="Amid, Warmuth, Anil & Koren, Robust Bi-Tempered Logistic Loss Based on Bregman "
@@ -1232,8 +1316,9 @@ def bi_tempered_logistic(
       predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
-      t1: temperature of the loss in ``[0, 1]`` (static; < 1 bounds the loss).
-      t2: temperature of the softmax, finite and ``>= 1`` (static; > 1 gives heavier tails).
+      t1: temperature of the loss in ``[0, 1]`` (traced; < 1 bounds the loss).
+      t2: temperature of the softmax, finite and ``>= 1`` (static: it chooses the solver;
+        > 1 gives heavier tails).
       num_iters: fixed-point iterations for the normaliser (static; unused where
         ``(t2 - 1) log K > 20``).
       {class_args}
@@ -1260,7 +1345,8 @@ def bi_tempered_logistic(
         ignore_index=ignore_index, class_weights=class_weights,
     )
     log_yhat = _tempered_log_softmax(ci.x, t2, num_iters)
-    if t1 == 1.0:
+    t1 = _core.hyper_value(t1)
+    if _core.is_known(t1, 1.0):
         # The terms -sum y + sum y_hat cancel (both distributions sum to 1).
         if ci.labels is not None:
             loss = -pick(log_yhat, ci.labels)
@@ -1282,9 +1368,16 @@ def bi_tempered_logistic(
             y = ci.y
             nz = y > 0
             log_y = jnp.where(nz, jnp.log(jnp.where(nz, y, 1.0)), -jnp.inf)
-            own = y * _log_t(log_y, t1) - jnp.exp(b * log_y) / b
-            cross = y * _log_t(log_yhat, t1)
-            loss = jnp.sum(own - cross, axis=-1) + mass
+            log_t_y = _log_t(log_y, t1)
+            if _core.known_value(t1) is None:
+                # t1 = 1 traced: log_1(0) = -inf, whose term 0 log 0 is 0 (gradient 0 there)
+                log_t_y = jnp.where(nz | (t1 != 1.0), log_t_y, 0.0)
+            own = y * log_t_y - jnp.exp(b * log_y) / b
+            if _core.known_value(t1) is None:  # log_1(y_hat) = -inf at a -inf logit
+                loss = jnp.sum(own, axis=-1) - dense_dot(y, _log_t(log_yhat, t1)) + mass
+            else:
+                cross = y * _log_t(log_yhat, t1)
+                loss = jnp.sum(own - cross, axis=-1) + mass
     return finish(ci, loss, reduction, name)
 
 
@@ -1598,7 +1691,8 @@ def multilabel_margin(
     twice_differentiable=False,
     hyper={
         **_LABEL_HYPERS,
-        "p": Hyper(1, Choice((1, 2)), static=True),
+        "p": Hyper(1, Choice((1, 2)), static=True,
+                   why_static="chooses the margin's power, 1 or 2 (the formula)"),
         "margin": NONNEGATIVE,
     },
     reference="Weston & Watkins, Support Vector Machines for Multi-Class Pattern Recognition, "

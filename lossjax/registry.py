@@ -121,6 +121,17 @@ def _is_number(value: Any) -> bool:
 class Hyper:
     """A hyperparameter of a loss: default, valid range, whether it is static under ``jit``.
 
+    A hyperparameter that is mathematically a number is *traced* (``static=False``, the
+    default): under ``jit`` every value shares one compiled program, so a schedule or a sweep
+    never recompiles, and it can be ``vmap``-ped and differentiated. ``static=True`` is only
+    for what changes shapes or control flow (a reduction axis, an iteration count, a choice
+    of formula, a callable) and then requires ``why_static``, the reason, which the README
+    table shows. ``fast`` lists a few values with a cheaper special case (``label_smoothing=0``
+    skips the smoothing pass): a *Python number* equal to one of them compiles that case
+    (the value reaches the body as :class:`lossjax._core.Specialized`, which the body reads
+    with ``_core.hyper_value`` and ``_core.known_value``); every other value, and any array
+    or tracer, takes the traced path.
+
     :meth:`check` raises a ``TypeError`` naming the hyperparameter when a numeric one (an
     :class:`Interval` domain, or a number as default) gets something that is not a real
     number or array (a string, even ``"0.1"``), and a ``ValueError`` when a concrete value
@@ -131,6 +142,23 @@ class Hyper:
     domain: Interval | Choice | None = None
     static: bool = False
     optional: bool = False  # ``None`` is allowed besides the domain
+    why_static: str = ""  # required when static: what the value decides at trace time
+    fast: tuple[float, ...] = ()  # Python values compiled as a specialised case
+
+    def __post_init__(self) -> None:
+        if self.static and not self.why_static:
+            raise ValueError("a static hyperparameter needs `why_static`: what its value "
+                             "decides at trace time (a shape, a loop, a formula)")
+        if self.static and self.fast:
+            raise ValueError("`fast` values are for traced hyperparameters")
+
+    def specialize(self, value: Any) -> Any:
+        """``value`` as the jitted body receives it: a :class:`_core.Specialized` for a Python
+        number listed in ``fast``, else unchanged."""
+        if (self.fast and _is_number(value) and not isinstance(value, np.ndarray)
+                and float(value) in self.fast):
+            return _core.Specialized(float(value))
+        return value
 
     def check(self, name: str, value: Any, loss: str) -> None:
         if value is None:
@@ -240,6 +268,7 @@ def _public(body: Callable[..., jax.Array], name: str, hypers: Mapping[str, Hype
     static = [p for p in ("reduction", "axis") if p in sig.parameters]
     static += [h for h, spec in hypers.items() if spec.static]
     jitted = jax.jit(body, static_argnames=tuple(static))
+    fast = [h for h, spec in hypers.items() if spec.fast]
 
     @functools.wraps(body)
     def loss(*args: Any, **kwargs: Any) -> jax.Array:
@@ -254,6 +283,8 @@ def _public(body: Callable[..., jax.Array], name: str, hypers: Mapping[str, Hype
             _core.check_reduction(bound.arguments["reduction"], name)
         # defaults made explicit: f(x, y) and f(x, y, reduction="mean") share one compiled kernel
         bound.apply_defaults()
+        for arg in fast:
+            bound.arguments[arg] = hypers[arg].specialize(bound.arguments[arg])
         return jitted(*bound.args, **bound.kwargs)
 
     loss.jitted = jitted  # type: ignore[attr-defined]  # exposed for cache inspection in tests
@@ -594,7 +625,7 @@ def aliases() -> dict[str, str]:
 def _fmt_hyper(h: Mapping[str, Hyper]) -> str:
     parts = []
     for k, v in h.items():
-        parts.append(f"`{k}={v.default!r}`")
+        parts.append(f"`{k}={v.default!r}`" + (" (static)" if v.static else ""))
     return ", ".join(parts) if parts else "—"
 
 
@@ -622,6 +653,20 @@ def markdown_table(*, builtin_only: bool = True) -> str:
             f"{_fmt_hyper(s.hyperparameters)} | {_yn(s.differentiable)} | {_yn(s.bounded)} | "
             f"{_yn(s.convex)} | {peers} |"
         )
+    rows += [
+        "",
+        "Hyperparameters marked *(static)* are compiled into the program (a new value compiles "
+        "again) because they decide a shape, a loop or a formula; every other hyperparameter "
+        "is traced: `jit`, `vmap` and `grad` apply to it and a new value reuses the compiled "
+        "program.",
+        "",
+        "| name | static hyperparameter | why static |",
+        "|---|---|---|",
+    ]
+    for s in specs:
+        for k, v in s.hyperparameters.items():
+            if v.static:
+                rows.append(f"| `{s.name}` | `{k}` | {v.why_static} |")
     return "\n".join(rows) + "\n"
 
 

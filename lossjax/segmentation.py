@@ -265,13 +265,23 @@ def _seg_boundary(kind="region"):
 
 
 _COMMON_HYPERS = {
-    "mode": Hyper("binary", Choice(MODES), static=True),
-    "from_logits": Hyper(True, Choice((True, False)), static=True),
-    "per_image": Hyper(True, Choice((True, False)), static=True),
-    "ignore_index": Hyper(-100, None, static=True, optional=True),
-    "ignore_background": Hyper(False, Choice((False, True)), static=True),
+    "mode": Hyper("binary", Choice(MODES), static=True,
+                  why_static=("chooses how predictions and targets are laid out and read (shapes "
+                              "and formula)")),
+    "from_logits": Hyper(True, Choice((True, False)), static=True,
+                         why_static=("chooses whether a sigmoid/softmax is applied (different "
+                                     "code)")),
+    "per_image": Hyper(True, Choice((True, False)), static=True,
+                       why_static="chooses the axes summed before the ratio (the output's shape)"),
+    "ignore_index": Hyper(-100, None, static=True, optional=True,
+                          why_static=("a class id, not a quantity: whether it applies (None drops "
+                                      "nothing) is decided at trace time, with the targets' "
+                                      "integer dtype")),
+    "ignore_background": Hyper(False, Choice((False, True)), static=True,
+                               why_static="drops class 0 from the class axis (a shape)"),
     "smooth": NONNEGATIVE,
-    "spatial_dims": Hyper(None, Interval(1, math.inf), static=True, optional=True),
+    "spatial_dims": Hyper(None, Interval(1, math.inf), static=True, optional=True,
+                          why_static="the number of spatial axes (shapes)"),
 }
 _SEG = dict(task="segmentation", predictions="logits", targets="masks or labels",
             granularity="example", convex=False)
@@ -301,7 +311,8 @@ def _doc(fn):
     aliases=("soft_dice",),
     bounded=True,
     hyper={**_COMMON_HYPERS,
-           "class_weighting": Hyper(None, Choice((None, "generalized")), static=True)},
+           "class_weighting": Hyper(None, Choice((None, "generalized")), static=True,
+                                    why_static="chooses the formula of the class weights")},
     sample=_seg_sample("multiclass"),
     boundary=_seg_boundary(),
     reference="Milletari, Navab and Ahmadi, V-Net, 3DV (2016); generalized: Sudre et al., "
@@ -644,9 +655,14 @@ def _pool(x: Array, per_image: bool) -> Array:
     convex=False,
     twice_differentiable=False,
     hyper={
-        "per_image": Hyper(True, Choice((True, False)), static=True),
-        "ignore_index": Hyper(-100, None, static=True, optional=True),
-        "spatial_dims": Hyper(None, Interval(1, math.inf), static=True, optional=True),
+        "per_image": Hyper(True, Choice((True, False)), static=True,
+                       why_static="chooses the axes summed before the ratio (the output's shape)"),
+        "ignore_index": Hyper(-100, None, static=True, optional=True,
+                          why_static=("a class id, not a quantity: whether it applies (None drops "
+                                      "nothing) is decided at trace time, with the targets' "
+                                      "integer dtype")),
+        "spatial_dims": Hyper(None, Interval(1, math.inf), static=True, optional=True,
+                          why_static="the number of spatial axes (shapes)"),
     },
     sample=_seg_sample("binary", {"integer_targets": True}),
     boundary=_seg_boundary("lovasz_hinge"),
@@ -721,11 +737,19 @@ def lovasz_hinge(
     convex=False,
     twice_differentiable=False,
     hyper={
-        "from_logits": Hyper(True, Choice((True, False)), static=True),
-        "per_image": Hyper(True, Choice((True, False)), static=True),
-        "ignore_index": Hyper(-100, None, static=True, optional=True),
-        "classes": Hyper("present", Choice(("present", "all")), static=True),
-        "spatial_dims": Hyper(2, Interval(1, math.inf), static=True),
+        "from_logits": Hyper(True, Choice((True, False)), static=True,
+                         why_static=("chooses whether a sigmoid/softmax is applied (different "
+                                     "code)")),
+        "per_image": Hyper(True, Choice((True, False)), static=True,
+                       why_static="chooses the axes summed before the ratio (the output's shape)"),
+        "ignore_index": Hyper(-100, None, static=True, optional=True,
+                          why_static=("a class id, not a quantity: whether it applies (None drops "
+                                      "nothing) is decided at trace time, with the targets' "
+                                      "integer dtype")),
+        "classes": Hyper("present", Choice(("present", "all")), static=True,
+                         why_static="chooses which classes enter the mean (the formula)"),
+        "spatial_dims": Hyper(2, Interval(1, math.inf), static=True,
+                              why_static="the number of spatial axes (shapes)"),
     },
     sample=_seg_sample("multiclass", with_mode=False),
     boundary=_seg_boundary("lovasz_softmax"),

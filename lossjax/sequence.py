@@ -61,8 +61,12 @@ def _ctc_boundary(dtype):
     convex=False,
     twice_differentiable=False,
     hyper={
-        "blank_id": Hyper(0, None, static=True),
-        "zero_infinity": Hyper(False, Choice((False, True)), static=True),
+        "blank_id": Hyper(0, None, static=True,
+                         why_static=("a class index that builds the blank-interleaved label "
+                                     "sequence; checked against the number of classes at trace "
+                                     "time")),
+        "zero_infinity": Hyper(False, Choice((False, True)), static=True,
+                              why_static="a flag that chooses the formula (different code)"),
     },
     sample=_ctc_sample,
     boundary=_ctc_boundary,

@@ -1,0 +1,335 @@
+"""Hyperparameters are traced (issue 11, item 14 and deliver 2(c), 2(d)).
+
+Registry-driven, so a new loss is covered by being registered:
+
+* every static hyperparameter says why it is static (``Hyper.why_static``);
+* each traced numeric hyperparameter is drawn across its declared domain, edges included
+  (for ``[0, inf)``: 0, a small, a moderate and a large value; for ``[0, 1)``: 0 and just
+  below 1), and the value and the gradients, with respect to every differentiable argument
+  and to the hyperparameter itself, must be finite there. One jitted program per loss:
+  ``vmap`` over the drawn values, which needs them traced;
+* a new value of a traced hyperparameter reuses the compiled program (no recompilation).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lossjax
+from lossjax import registry
+from lossjax.registry import Hyper, Interval
+
+SPECS = [registry.spec(n) for n in lossjax.names()]
+
+
+def _seed(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+def _traced_numbers(spec) -> dict[str, Hyper]:
+    """The traced hyperparameters that are one real number (default a number, a real domain)."""
+    return {
+        k: h for k, h in spec.hyperparameters.items()
+        if not h.static and isinstance(h.domain, Interval)
+        and isinstance(h.default, int | float) and not isinstance(h.default, bool)
+    }
+
+
+def domain_values(domain: Interval, default: float) -> list[float]:
+    """Values across ``domain``, edges included: each finite end (or just inside an open one),
+    and, toward an infinite end, a small, a moderate and a large step from the other end."""
+    lo, hi = domain.low, domain.high
+    inside = 1e-3
+    out = [float(default)]
+    if math.isfinite(lo) and math.isfinite(hi):
+        width = hi - lo
+        out += [lo + inside * width if domain.low_open else lo,
+                lo + 0.5 * width,
+                hi - inside * width if domain.high_open else hi]
+    elif math.isfinite(lo):
+        base = lo + inside if domain.low_open else lo
+        out += [base, lo + inside, lo + 1.0, lo + 10.0]
+    elif math.isfinite(hi):
+        base = hi - inside if domain.high_open else hi
+        out += [base, hi - inside, hi - 1.0, hi - 10.0]
+    else:
+        out += [-10.0, -1.0, 0.0, 1.0, 10.0]
+    seen: list[float] = []
+    for v in out:
+        if v not in seen and domain.contains(v):
+            seen.append(v)
+    return seen
+
+
+def test_domain_values_cover_the_edges():
+    assert domain_values(registry.NONNEGATIVE, 2.0) == [2.0, 0.0, 1e-3, 1.0, 10.0]
+    assert domain_values(registry.UNIT_RIGHT_OPEN, 0.0) == [0.0, 0.5, 0.999]
+    assert domain_values(registry.POSITIVE, 1.0) == [1.0, 1e-3, 10.0]
+
+
+def test_every_static_hyperparameter_says_why():
+    missing = [
+        f"{s.name}.{k}" for s in SPECS for k, h in s.hyperparameters.items()
+        if h.static and not h.why_static
+    ]
+    assert not missing
+    with pytest.raises(ValueError, match="why_static"):
+        Hyper(1.0, None, static=True)
+
+
+# Numeric hyperparameters (a real domain) that stay static, each for a shape or control flow.
+# A new entry needs a reason here and in its Hyper.why_static.
+STATIC_NUMBERS = {
+    ("bi_tempered_logistic", "t2"): "chooses the normaliser's solver",
+    ("bi_tempered_logistic", "num_iters"): "a loop count",
+    ("linear_cross_entropy", "label_smoothing"): "chunked kernel configuration (not yet)",
+    ("linear_cross_entropy", "z_loss"): "chunked kernel configuration (not yet)",
+    ("linear_cross_entropy", "logit_softcap"): "chunked kernel configuration (not yet)",
+    ("linear_cross_entropy", "chunk_size"): "a shape",
+    ("linear_cross_entropy", "vocab_block_size"): "a shape",
+    ("dice", "spatial_dims"): "a shape",
+    ("jaccard", "spatial_dims"): "a shape",
+    ("tversky", "spatial_dims"): "a shape",
+    ("focal_tversky", "spatial_dims"): "a shape",
+    ("lovasz_hinge", "spatial_dims"): "a shape",
+    ("lovasz_softmax", "spatial_dims"): "a shape",
+}
+
+
+def test_numeric_hyperparameters_are_traced():
+    static = {
+        (s.name, k) for s in SPECS if s.builtin for k, h in s.hyperparameters.items()
+        if h.static and isinstance(h.domain, Interval)
+    }
+    assert static <= set(STATIC_NUMBERS), sorted(static - set(STATIC_NUMBERS))
+
+
+def test_readme_table_says_which_are_static_and_why():
+    table = registry.markdown_table()
+    assert "| `bi_tempered_logistic` | `t2` |" in table
+    assert "`gamma=2.0` (static)" not in table
+    assert "| `sigmoid_focal` | `gamma` |" not in table
+
+
+@pytest.mark.parametrize(
+    "spec", [pytest.param(s, id=s.name) for s in SPECS if _traced_numbers(s)])
+def test_domain_draws_finite_values_and_gradients(spec):
+    """One jitted program per loss: every traced hyperparameter vmapped over its domain."""
+    dtype = jnp.float32
+    args, kwargs = spec.sample(jax.random.key(_seed(spec.name)), (3,), dtype)
+    args = [jnp.asarray(a) for a in args]
+    hypers = _traced_numbers(spec)
+    diff = spec.diff_argnums if spec.differentiable else ()
+    values = {k: jnp.asarray(domain_values(h.domain, h.default), dtype)
+              for k, h in hypers.items()}
+
+    def loss(k, v, *d):
+        full = list(args)
+        for i, a in zip(diff, d, strict=True):
+            full[i] = a
+        return spec.fn(*full, **{**kwargs, k: v})
+
+    @jax.jit
+    def run(values):
+        out = {}
+        for k, vs in values.items():
+            def one(v, k=k):
+                primal = [args[i] for i in diff]
+                res = {"value": loss(k, v, *primal)}
+                if diff:
+                    res["grad"] = jax.grad(lambda *d: loss(k, *d),
+                                           argnums=tuple(range(len(diff) + 1)))(v, *primal)
+                return res
+
+            out[k] = jax.vmap(one)(vs)
+        return out
+
+    out = run(values)
+    bad = []
+    for k, res in out.items():
+        for part, leaves in (("value", [res["value"]]),
+                             ("gradient", list(res.get("grad", ())))):
+            for j, leaf in enumerate(leaves):
+                leaf = np.asarray(leaf)
+                ok = np.isfinite(leaf).reshape(leaf.shape[0], -1).all(axis=1)
+                for v, good in zip(np.asarray(values[k]), ok, strict=True):
+                    if not good:
+                        what = part if part == "value" else (
+                            f"d/d{k}" if j == 0 else f"d/dargs[{diff[j - 1]}]")
+                        bad.append(f"{k}={float(v):g}: {what}")
+    assert not bad, f"{spec.name}: non-finite at " + ", ".join(bad)
+
+
+def _new_values(h: Hyper, n: int) -> list[float]:
+    """``n`` distinct Python floats inside the domain, none of them a ``fast`` value."""
+    cands = [v for v in domain_values(h.domain, h.default) if v not in h.fast]
+    extra = [0.3, 0.45, 0.7, 1.3, 2.5, 3.5]
+    cands += [v for v in extra if h.domain.contains(v) and v not in h.fast and v not in cands]
+    return cands[:n]
+
+
+@pytest.mark.parametrize(
+    "spec", [pytest.param(s, id=s.name) for s in SPECS if _traced_numbers(s)])
+def test_a_new_value_does_not_recompile(spec):
+    args, kwargs = spec.sample(jax.random.key(_seed(spec.name)), (3,), jnp.float32)
+    hypers = _traced_numbers(spec)
+    draws = {k: _new_values(h, 3) for k, h in hypers.items()}
+    n = min(len(v) for v in draws.values())
+    assert n >= 2, draws
+    fn = spec.fn
+    before = fn.jitted._cache_size()
+    for i in range(n):
+        jax.block_until_ready(fn(*args, **{**kwargs, **{k: v[i] for k, v in draws.items()}}))
+    assert fn.jitted._cache_size() - before <= 1
+
+
+# --------------------------------------------------------------------------------------------
+# The cases the issue names
+
+
+def _xy(seed=0):
+    x = jax.random.normal(jax.random.key(seed), (6,), jnp.float32) * 3
+    y = (jax.random.uniform(jax.random.key(seed + 1), (6,)) > 0.5).astype(jnp.float32)
+    return x, y
+
+
+def test_jit_sigmoid_focal_with_gamma_argument():
+    x, y = _xy()
+    for g in (0.0, 0.5, 2.0, 3.7):
+        got = jax.jit(lossjax.sigmoid_focal)(x, y, gamma=g)
+        want = lossjax.sigmoid_focal(x, y, gamma=g)
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_sigmoid_focal_gamma_gradient_matches_finite_differences():
+    x = jnp.array([1e4, -1e4, 0.0, 3.0, -2.0], jnp.float64)
+    y = jnp.array([1.0, 0.0, 1.0, 0.0, 0.3], jnp.float64)
+    f = lambda g: lossjax.sigmoid_focal(x, y, gamma=g)
+    for g in (0.0, 0.5, 2.0):
+        grad = jax.grad(f)(jnp.float64(g))
+        h = 1e-6
+        fd = (f(g + h) - f(g - h)) / (2 * h) if g > 0 else (f(g + h) - f(g)) / h
+        np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-9)
+    # confidently right logits (1 - p_t = 0): the derivative in gamma is 0, not NaN
+    g = jax.grad(lambda g: lossjax.sigmoid_focal(x[:2], y[:2], gamma=g))(jnp.float32(0.5))
+    assert g == 0.0
+
+
+def test_traced_gamma_equals_the_specialised_kernels():
+    x, y = _xy(3)
+    for g in (0.0, 2.0):
+        traced = jax.jit(lambda g: lossjax.sigmoid_focal(x, y, gamma=g))(jnp.float32(g))
+        np.testing.assert_allclose(traced, lossjax.sigmoid_focal(x, y, gamma=g), rtol=1e-6)
+        gx_t = jax.grad(lambda x, g: lossjax.sigmoid_focal(x, y, gamma=g))(x, jnp.float32(g))
+        gx_s = jax.grad(lambda x, g=g: lossjax.sigmoid_focal(x, y, gamma=g))(x)
+        np.testing.assert_allclose(gx_t, gx_s, rtol=1e-5, atol=1e-7)
+
+
+def test_vmap_and_grad_over_gamma_and_temperature():
+    x = jax.random.normal(jax.random.key(1), (4, 5), jnp.float32)
+    labels = jnp.array([0, 1, 2, 3])
+    gammas = jnp.array([0.0, 0.5, 2.0])
+    v = jax.vmap(lambda g: lossjax.softmax_focal(x, labels, gamma=g))(gammas)
+    for i, g in enumerate((0.0, 0.5, 2.0)):
+        np.testing.assert_allclose(v[i], lossjax.softmax_focal(x, labels, gamma=g), rtol=1e-5)
+    t1s = jnp.array([0.5, 0.8, 1.0])
+    v = jax.vmap(lambda t: lossjax.bi_tempered_logistic(x, labels, t1=t))(t1s)
+    for i, t in enumerate((0.5, 0.8, 1.0)):
+        np.testing.assert_allclose(v[i], lossjax.bi_tempered_logistic(x, labels, t1=t),
+                                   rtol=1e-5)
+    assert np.isfinite(jax.grad(lambda t: lossjax.bi_tempered_logistic(x, labels, t1=t))(0.8))
+
+
+def test_bi_tempered_t1_one_traced_with_zero_targets():
+    x = jnp.array([[1.0, -jnp.inf, 0.5], [0.2, 0.1, -0.3]])
+    y = jnp.array([[1.0, 0.0, 0.0], [0.2, 0.0, 0.8]])
+    f = lambda x, y, t: lossjax.bi_tempered_logistic(x, y, t1=t, t2=1.0)
+    static = f(x, y, 1.0)
+    traced = jax.jit(f)(x, y, jnp.float32(1.0))
+    np.testing.assert_allclose(traced, static, rtol=1e-6)
+    for g in jax.grad(f, argnums=(0, 1))(x, y, jnp.float32(1.0)):
+        assert np.isfinite(np.asarray(g)[np.isfinite(np.asarray(x))]).all()
+
+
+def test_label_smoothing_schedule_compiles_once():
+    x = jax.random.normal(jax.random.key(2), (8, 5), jnp.float32)
+    labels = jnp.arange(8) % 5
+    fn = lossjax.softmax_cross_entropy
+    fn(x, labels, label_smoothing=0.05)  # the traced program
+    before = fn.jitted._cache_size()
+    for step in range(5):
+        fn(x, labels, label_smoothing=0.1 * (1 - step / 5))
+    assert fn.jitted._cache_size() == before
+
+    @jax.jit
+    def train_step(x, eps):
+        return jax.value_and_grad(lambda x: fn(x, labels, label_smoothing=eps))(x)
+
+    for eps in (0.1, 0.05, 0.0):
+        v, g = train_step(x, jnp.float32(eps))
+        np.testing.assert_allclose(v, fn(x, labels, label_smoothing=eps), rtol=1e-6)
+        gs = jax.grad(lambda x, eps=eps: fn(x, labels, label_smoothing=eps))(x)
+        np.testing.assert_allclose(g, gs, rtol=1e-5, atol=1e-7)
+    assert train_step._cache_size() == 1
+
+
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "nll", "poly1_cross_entropy",
+                                  "softmax_focal"])
+def test_traced_zero_smoothing_keeps_minus_inf_logits_safe(name):
+    """With a traced eps = 0, ``eps * mean(x)`` must not be ``0 * -inf``."""
+    x = jnp.array([[0.0, -jnp.inf, -jnp.inf, 1.0, 2.0], [0.5, 0.1, -0.2, 0.3, 0.0]])
+    if name == "nll":
+        x = jax.nn.log_softmax(x)
+    labels = jnp.array([0, 2])
+    fn = lossjax.get(name)
+    static = fn(x, labels)
+    f = lambda x, eps: fn(x, labels, label_smoothing=eps)
+    traced = jax.jit(f)(x, jnp.float32(0.0))
+    np.testing.assert_allclose(traced, static, rtol=1e-6)
+    gx, geps = jax.grad(f, argnums=(0, 1))(x, jnp.float32(0.0))
+    assert np.isfinite(np.asarray(gx)[np.isfinite(np.asarray(x))]).all()
+    assert np.isfinite(geps)
+
+
+def test_smoothing_gradient_matches_finite_differences():
+    x = jax.random.normal(jax.random.key(4), (6, 5), jnp.float64)
+    labels = jnp.array([0, 1, 2, 3, 4, 0])
+    for name in ("softmax_cross_entropy", "nll", "poly1_cross_entropy", "softmax_focal"):
+        fn = lossjax.get(name)
+        f = lambda e, fn=fn: fn(x, labels, label_smoothing=e)
+        for e in (0.0, 0.3):
+            h = 1e-6
+            fd = (f(e + h) - f(e)) / h if e == 0 else (f(e + h) - f(e - h)) / (2 * h)
+            np.testing.assert_allclose(jax.grad(f)(jnp.float64(e)), fd, rtol=1e-5, atol=1e-8)
+
+
+def test_concrete_values_are_still_range_checked():
+    x, y = _xy()
+    with pytest.raises(ValueError, match="gamma"):
+        lossjax.sigmoid_focal(x, y, gamma=-1.0)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        lossjax.softmax_cross_entropy(jnp.zeros((2, 3)), jnp.array([0, 1]), label_smoothing=1.0)
+    with pytest.raises(ValueError, match="t1"):
+        lossjax.bi_tempered_logistic(jnp.zeros((2, 3)), jnp.array([0, 1]), t1=1.5)
+    with pytest.raises(TypeError, match="t2"):
+        jax.jit(lambda t: lossjax.bi_tempered_logistic(jnp.zeros((2, 3)), jnp.array([0, 1]),
+                                                       t2=t))(1.5)
+
+
+def test_sigmoid_focal_hessian_with_traced_gamma_is_finite():
+    """Item 8's confident logits (x up to 87 in float32) with gamma traced."""
+    x = jnp.linspace(-90.0, 90.0, 61, dtype=jnp.float32)
+    for y0 in (0.0, 1.0):
+        y = jnp.full_like(x, y0)
+        f = lambda x, g, y=y: lossjax.sigmoid_focal(x, y, gamma=g, reduction="sum")
+        for g in (0.0, 0.5, 2.0):
+            traced = jax.jit(jax.hessian(f))(x, jnp.float32(g))
+            assert np.isfinite(np.asarray(traced)).all(), (y0, g)
+            np.testing.assert_allclose(jnp.diag(traced), jnp.diag(jax.hessian(f)(x, g)),
+                                       rtol=1e-5, atol=1e-6)
