@@ -5,7 +5,9 @@ It is the whole test of the *version floors*: ``make test-floors`` (part of ``ma
 builds a second environment with exactly the minimum versions that ``pyproject.toml``
 declares (.ci/floors.py reads them) and runs this file there with 8 virtual CPU devices. The
 main suite leaves it out (the Makefile's ``--ignore``): tests/test_contract.py checks the same
-and more on the newest versions. It runs there too with a plain ``pytest tests``. Per loss: the value under each reduction is finite and "mean"
+and more on the newest versions. It runs there too with a plain ``pytest tests``.
+
+Per loss: the value under each reduction is finite and "mean"
 is the weighted mean of "none"; the gradient agrees with a central finite difference along
 a random direction in float64. On the mesh: a batch-sharded loss and the sharded linear
 cross-entropy (data and vocabulary parallel) agree with one device, value and gradient.
