@@ -178,6 +178,93 @@ def dense_dot(y: Array, x: Array) -> Array:
     return jnp.sum(jnp.where(ruled_out, jnp.where(y != 0, -jnp.inf, 0), finite), axis=-1)
 
 
+def smooth(y: Array, eps, k: int) -> Array:
+    """Label smoothing, ``(1 - eps) * y + eps / k``: the one formula.
+
+    Used by :func:`smooth_labels`, by the classification losses with probability targets and
+    by the binary losses (``k = 2``: Keras's ``y (1 - eps) + eps / 2``). The integer-label
+    kernels use its expansion ``-sum_c smooth(onehot)_c log q_c = -(1 - eps) log q_y - eps *
+    mean_c log q_c`` so as not to build the one-hot array.
+    """
+    return (1.0 - eps) * y + eps / k
+
+
+def smooth_labels(
+    targets: ArrayLike,
+    alpha: float | ArrayLike,
+    *,
+    num_classes: int | None = None,
+    axis: int = -1,
+) -> Array:
+    """Smoothed target distributions: ``(1 - alpha) * y + alpha / K``.
+
+    ``targets`` are one-hot or probability rows along ``axis`` (``K = targets.shape[axis]``),
+    or integer labels, which need ``num_classes = K`` and gain the class axis at ``axis``. The
+    result is what the classification losses' ``label_smoothing = alpha`` trains against (the
+    losses compute it without building the array); it is optax's ``smooth_labels`` for
+    one-hot input. An integer label outside ``[0, K)`` gives a row of NaN (as the losses give
+    NaN for it).
+
+    Args:
+      targets: float ``[..., K, ...]`` rows, or integer labels ``[...]``.
+      alpha: smoothing in ``[0, 1]`` (a Python number is checked; an array may be traced).
+      num_classes: ``K`` for integer labels (static); for rows, optional and must equal
+        ``targets.shape[axis]``.
+      axis: the class axis (static).
+
+    Returns:
+      Float rows of the targets' shape (integer labels: with the class axis inserted), in the
+      default float dtype for integer labels, else in at least float32.
+
+    Raises:
+      TypeError: ``alpha`` not a real number; integer labels without ``num_classes``.
+      ValueError: ``alpha`` outside [0, 1]; ``num_classes`` that does not match the rows.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> import numpy as np
+      >>> np.round(np.asarray(lossjax.smooth_labels(jnp.array([0, 2]), 0.3, num_classes=3)), 3)
+      array([[0.8, 0.1, 0.1],
+             [0.1, 0.1, 0.8]], dtype=float32)
+
+    Reference:
+      Szegedy et al., "Rethinking the Inception Architecture for Computer Vision", CVPR
+      (2016), section 7; optax's ``smooth_labels``.
+    """
+    name = "smooth_labels"
+    if isinstance(alpha, (str, bytes)) or not (
+        isinstance(alpha, (int, float)) or hasattr(alpha, "dtype")
+    ) or isinstance(alpha, bool):
+        raise TypeError(f"{name}: `alpha` must be a real number in [0, 1]; got {alpha!r}.")
+    if isinstance(alpha, (int, float)) and not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"{name}: `alpha` must lie in [0, 1]; got {alpha!r}.")
+    a = jnp.asarray(alpha)
+    if not (jnp.issubdtype(a.dtype, jnp.floating) or jnp.issubdtype(a.dtype, jnp.integer)):
+        raise TypeError(f"{name}: `alpha` must be a real number in [0, 1]; got dtype {a.dtype}.")
+    t = _core.numeric_input("targets", targets, name)
+    if jnp.issubdtype(t.dtype, jnp.integer):
+        if num_classes is None:
+            raise TypeError(f"{name}: integer labels need `num_classes` (the number of classes).")
+        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+            raise ValueError(f"{name}: `num_classes` must be a positive int; got {num_classes!r}.")
+        ax = _core.normalize_axis(axis, t.ndim + 1, name)
+        dtype = jnp.result_type(float)
+        k = num_classes
+        y = jax.nn.one_hot(t, k, dtype=dtype, axis=ax)
+        invalid = jnp.expand_dims((t < 0) | (t >= k), ax)
+        return jnp.where(invalid, jnp.nan, smooth(y, a.astype(dtype), k))
+    if t.ndim == 0:
+        raise ValueError(f"{name}: `targets` rows need a class axis; got a scalar.")
+    ax = _core.normalize_axis(axis, t.ndim, name)
+    k = t.shape[ax]
+    if num_classes is not None and num_classes != k:
+        raise ValueError(
+            f"{name}: `num_classes`={num_classes!r} does not match targets.shape[{axis}] = {k}."
+        )
+    dtype = _core.compute_dtype(t)
+    return smooth(t.astype(dtype), a.astype(dtype), k)
+
+
 def smoothed_nll(
     log_probs: Array, ci: ClassInputs, label_smoothing: float
 ) -> tuple[Array, Array | None]:
@@ -211,7 +298,7 @@ def _smoothed_nll(log_probs: Array, ci: ClassInputs, eps: float) -> Array:
         return loss
     y = ci.y
     if eps:
-        y = (1.0 - eps) * y + eps / ci.num_classes
+        y = smooth(y, eps, ci.num_classes)
     return -dense_dot(y, log_probs)
 
 
@@ -712,6 +799,79 @@ _ARGS_CLASS = """
 def _doc(f):
     f.__doc__ = f.__doc__.replace("{class_args}", _ARGS_CLASS.strip())
     return f
+
+
+def _brier_checks(predictions, targets, *, axis=-1, ignore_index=-100, **_):
+    p = jnp.asarray(predictions)
+    return [((p >= 0) & (p <= 1), "predictions must be probabilities in [0, 1]")] + (
+        _label_checks(predictions, targets, axis=axis, ignore_index=ignore_index)
+    )
+
+
+@_builtin(
+    "brier",
+    diff_argnums=(0, 1),  # soft targets are real-valued
+    predictions="probabilities",
+    targets="labels or probabilities",
+    bounded=True,
+    convex=True,
+    hyper=_LABEL_HYPERS,
+    sample=_samples.default_sampler("probabilities", "probabilities", "example"),
+    boundary=_class_boundary("probabilities", smoothing=False),
+    reference="Brier, Verification of forecasts expressed in terms of probability, Monthly "
+    "Weather Review 78(1) (1950)",
+    peers={"sklearn": "brier_score_loss (multiclass, scale_by_half=False)"},
+    **{**_MULTICLASS, "checks": _brier_checks},
+)
+@_doc
+def brier(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Multiclass Brier score: ``sum_c (p_c - y_c)**2`` per example.
+
+    Predictions are probabilities along ``axis``; targets are integer labels (``y`` is then
+    one-hot) or probabilities of the same shape. Per example it lies in ``[0, 2]`` and is the
+    squared Euclidean distance between the two distributions: a strictly proper scoring rule,
+    convex in the predictions, quadratic and so smooth everywhere (gradient
+    ``2 (p - y)``). With two classes it is twice the binary Brier score ``(p_1 - y_1)**2``
+    (scikit-learn's ``brier_score_loss`` halves the multiclass sum only with
+    ``scale_by_half=True``; its default for more than two classes is the unhalved sum, as
+    here). Predictions are not checked to be probabilities (see :func:`lossjax.checked`).
+
+    Args:
+      predictions: probabilities ``[..., K, ...]`` along ``axis``.
+      targets: integer labels (shape without ``axis``) or probabilities (shape of
+        ``predictions``).
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p = jnp.array([[0.5, 0.25, 0.25]])
+      >>> float(lossjax.brier(p, jnp.array([0])))
+      0.375
+
+    Reference:
+      Brier, "Verification of forecasts expressed in terms of probability", *Monthly Weather
+      Review* 78(1) (1950); scikit-learn's ``brier_score_loss``.
+    """
+    name = "brier"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    d = ci.x - _targets_dense(ci)
+    return finish(ci, jnp.sum(d * d, axis=-1), reduction, name)
 
 
 @_builtin(

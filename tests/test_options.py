@@ -1,0 +1,229 @@
+"""Options the peers have (issue 11, Deliver 3), against the peers' own numbers.
+
+Every expected number below comes from a peer called here (scikit-learn 1.9.1 and optax 0.2.8,
+installed with the tests) or from a closed form written out in the test; the registry-driven
+battery (test_contract, test_nan_propagation, ...) covers the new losses by their registration.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from sklearn import metrics
+
+import lossjax
+
+F64 = jnp.float64
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+# ----------------------------------------------------------------- Poisson and gamma deviance
+
+
+def test_poisson_deviance_is_sklearns_mean_poisson_deviance():
+    r = _rng(0)
+    s = r.normal(size=20)
+    y = r.poisson(2.0, size=20).astype(np.float64)
+    w = r.uniform(0.5, 2.0, size=20)
+    with jax.enable_x64(True):
+        got = lossjax.poisson_deviance(jnp.asarray(s), jnp.asarray(y))
+        got_w = lossjax.poisson_deviance(jnp.asarray(s), jnp.asarray(y), weights=jnp.asarray(w))
+    assert (y == 0).any()  # the y log y = 0 limit is exercised
+    np.testing.assert_allclose(got, metrics.mean_poisson_deviance(y, np.exp(s)), rtol=1e-12)
+    np.testing.assert_allclose(
+        got_w, metrics.mean_poisson_deviance(y, np.exp(s), sample_weight=w), rtol=1e-12
+    )
+
+
+def test_gamma_deviance_is_sklearns_mean_gamma_deviance():
+    r = _rng(1)
+    s = r.normal(size=20)
+    y = np.exp(r.normal(size=20))
+    w = r.uniform(0.5, 2.0, size=20)
+    with jax.enable_x64(True):
+        got = lossjax.gamma_deviance(jnp.asarray(s), jnp.asarray(y))
+        got_w = lossjax.gamma_deviance(jnp.asarray(s), jnp.asarray(y), weights=jnp.asarray(w))
+    np.testing.assert_allclose(got, metrics.mean_gamma_deviance(y, np.exp(s)), rtol=1e-12)
+    np.testing.assert_allclose(
+        got_w, metrics.mean_gamma_deviance(y, np.exp(s), sample_weight=w), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("loss,power", [("poisson_deviance", 1.0), ("gamma_deviance", 2.0)])
+def test_deviances_are_sklearns_tweedie_at_powers_1_and_2(loss, power):
+    # scikit-learn's mean_tweedie_deviance accepts power 1 and 2 (its limits)
+    r = _rng(2)
+    s = r.normal(size=10)
+    y = np.exp(r.normal(size=10))
+    with jax.enable_x64(True):
+        got = lossjax.get(loss)(jnp.asarray(s), jnp.asarray(y))
+    np.testing.assert_allclose(
+        got, metrics.mean_tweedie_deviance(y, np.exp(s), power=power), rtol=1e-12
+    )
+
+
+def test_deviance_gradients_in_the_log_mean():
+    # closed forms: d/ds 2 (y log(y/mu) - y + mu) = 2 (mu - y); d/ds 2 (log(mu/y) + y/mu - 1)
+    # = 2 (1 - y / mu), mu = exp(s); at y = 0 the Poisson gradient is 2 mu (finite)
+    s = jnp.array([-1.0, 0.0, 2.0, 0.5])
+    y = jnp.array([0.0, 1.0, 3.0, 0.2])
+    g = jax.grad(lambda s: lossjax.poisson_deviance(s, y, reduction="sum"))(s)
+    np.testing.assert_allclose(g, 2 * (np.exp(s) - y), rtol=1e-6)
+    yg = jnp.array([0.3, 1.0, 3.0, 0.2])
+    g = jax.grad(lambda s: lossjax.gamma_deviance(s, yg, reduction="sum"))(s)
+    np.testing.assert_allclose(g, 2 * (1 - yg * np.exp(-s)), rtol=1e-6)
+    # convex in the log-mean: the second derivative 2 y / mu of the gamma deviance is positive
+    h = jax.hessian(lambda s: lossjax.gamma_deviance(s, yg, reduction="sum"))(s)
+    np.testing.assert_allclose(jnp.diag(h), 2 * yg * np.exp(-s), rtol=1e-6)
+
+
+def test_deviances_outside_their_target_domain():
+    s = jnp.zeros(3)
+    # Poisson: a negative count is NaN; gamma: y = 0 is +inf (log(mu / 0)), y < 0 NaN
+    assert np.isnan(lossjax.poisson_deviance(s, jnp.array([1.0, -1.0, 2.0]), reduction="none")[1])
+    g = lossjax.gamma_deviance(s, jnp.array([0.0, -1.0, 2.0]), reduction="none")
+    assert g[0] == np.inf and np.isnan(g[1]) and np.isfinite(g[2])
+
+
+# --------------------------------------------------------------------------------- Brier
+
+
+def test_brier_is_sklearns_multiclass_brier_score_loss():
+    r = _rng(3)
+    p = r.dirichlet(np.ones(4), size=12)
+    y = r.integers(0, 4, size=12)
+    with jax.enable_x64(True):
+        got = lossjax.brier(jnp.asarray(p), jnp.asarray(y))
+        dense = lossjax.brier(jnp.asarray(p), jax.nn.one_hot(y, 4, dtype=F64))
+    want = metrics.brier_score_loss(y, p, labels=[0, 1, 2, 3], scale_by_half=False)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(dense, want, rtol=1e-12)
+    # two classes: twice scikit-learn's binary score (which is the squared error of p_1)
+    p2 = np.stack([1 - p[:, 0], p[:, 0]], axis=-1)
+    y2 = (y > 1).astype(np.int64)
+    with jax.enable_x64(True):
+        got2 = lossjax.brier(jnp.asarray(p2), jnp.asarray(y2))
+    np.testing.assert_allclose(got2, 2 * metrics.brier_score_loss(y2, p2[:, 1]), rtol=1e-12)
+
+
+def test_brier_options():
+    p = jnp.array([[0.5, 0.25, 0.25], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6]])
+    # closed forms: row 0 vs label 0: 0.25 + 0.0625 + 0.0625 = 0.375; row 1 vs label 2:
+    # 0.01 + 0.36 + 0.49 = 0.86
+    np.testing.assert_allclose(
+        lossjax.brier(p[:2], jnp.array([0, 2]), reduction="none"), [0.375, 0.86], rtol=1e-6
+    )
+    # class axis first
+    np.testing.assert_allclose(
+        lossjax.brier(p[:2].T, jnp.array([0, 2]), axis=0, reduction="none"), [0.375, 0.86],
+        rtol=1e-6,
+    )
+    # ignore_index drops the example; class weights weigh by the label's weight
+    np.testing.assert_allclose(lossjax.brier(p[:2], jnp.array([0, -100])), 0.375, rtol=1e-6)
+    np.testing.assert_allclose(
+        lossjax.brier(p[:2], jnp.array([0, 2]), class_weights=jnp.array([1.0, 1.0, 3.0])),
+        (0.375 + 3 * 0.86) / 4, rtol=1e-6,
+    )
+    # a label outside [0, K) is NaN (as for every classification loss); checked mode raises
+    assert np.isnan(lossjax.brier(p[:2], jnp.array([0, 3])))
+    from jax.experimental import checkify
+    with pytest.raises(checkify.JaxRuntimeError, match="probabilities"):
+        lossjax.checked("brier")(jnp.array([[1.5, -0.5]]), jnp.array([0]))
+
+
+# ----------------------------------------------------------------------------- smooth_labels
+
+
+def test_smooth_labels_is_optaxs():
+    r = _rng(4)
+    y = r.integers(0, 5, size=(3, 4))
+    onehot = jax.nn.one_hot(y, 5)
+    want = optax.smooth_labels(onehot, 0.2)
+    np.testing.assert_allclose(lossjax.smooth_labels(onehot, 0.2), want, rtol=1e-7)
+    np.testing.assert_allclose(lossjax.smooth_labels(jnp.asarray(y), 0.2, num_classes=5), want,
+                               rtol=1e-7)
+    # the class axis elsewhere, for labels and for rows
+    np.testing.assert_allclose(
+        lossjax.smooth_labels(jnp.asarray(y), 0.2, num_classes=5, axis=0),
+        jnp.moveaxis(want, -1, 0), rtol=1e-7,
+    )
+    np.testing.assert_allclose(
+        lossjax.smooth_labels(jnp.moveaxis(onehot, -1, 1), 0.2, axis=1),
+        jnp.moveaxis(want, -1, 1), rtol=1e-7,
+    )
+
+
+def test_smooth_labels_is_what_label_smoothing_trains_against():
+    r = _rng(5)
+    x = jnp.asarray(r.normal(size=(6, 4)), jnp.float32)
+    y = jnp.asarray(r.integers(0, 4, size=6))
+    smoothed = lossjax.smooth_labels(y, 0.1, num_classes=4)
+    np.testing.assert_allclose(
+        lossjax.softmax_cross_entropy(x, y, label_smoothing=0.1),
+        lossjax.softmax_cross_entropy(x, smoothed), rtol=1e-6,
+    )
+    # traced alpha (a schedule) and its derivative, d/dalpha = 1/K - onehot
+    g = jax.grad(lambda a: lossjax.smooth_labels(y, a, num_classes=4)[0, 0])(0.3)
+    assert g == pytest.approx(0.25 - float(y[0] == 0))
+
+
+def test_smooth_labels_errors_and_out_of_range_labels():
+    out = lossjax.smooth_labels(jnp.array([1, 4, -1]), 0.1, num_classes=4)
+    assert np.isfinite(out[0]).all() and np.isnan(out[1]).all() and np.isnan(out[2]).all()
+    with pytest.raises(TypeError, match="`alpha`"):
+        lossjax.smooth_labels(jnp.eye(3), "0.1")
+    with pytest.raises(ValueError, match="`alpha`"):
+        lossjax.smooth_labels(jnp.eye(3), 1.5)
+    with pytest.raises(TypeError, match="`num_classes`"):
+        lossjax.smooth_labels(jnp.array([0, 1]), 0.1)
+    with pytest.raises(ValueError, match="`num_classes`"):
+        lossjax.smooth_labels(jnp.eye(3), 0.1, num_classes=4)
+
+
+# ------------------------------------------------------------------ binary label smoothing
+
+
+def test_binary_label_smoothing_is_keras_and_optax():
+    r = _rng(6)
+    x = r.normal(size=10) * 3
+    y = r.integers(0, 2, size=10).astype(np.float64)
+    eps = 0.2
+    # optax: sigmoid_binary_cross_entropy against optax.smooth_labels of the two-class one-hot
+    # rows [1 - y, y] (the positive column), which is Keras's y (1 - eps) + eps / 2
+    two = np.stack([1 - y, y], axis=-1)
+    y_s = np.asarray(optax.smooth_labels(jnp.asarray(two), eps))[:, 1]
+    np.testing.assert_allclose(y_s, y * (1 - eps) + 0.5 * eps, rtol=1e-15)
+    with jax.enable_x64(True):
+        want = optax.losses.sigmoid_binary_cross_entropy(jnp.asarray(x), jnp.asarray(y_s))
+        got = lossjax.binary_cross_entropy_with_logits(
+            jnp.asarray(x), jnp.asarray(y), label_smoothing=eps, reduction="none")
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        # on probabilities: the closed form -(y' log p + (1 - y') log(1 - p)) (Keras's formula;
+        # Keras also clips p to [1e-7, 1 - 1e-7], which these p stay inside)
+        p = 1 / (1 + np.exp(-x))
+        got_p = lossjax.binary_cross_entropy(jnp.asarray(p), jnp.asarray(y), label_smoothing=eps,
+                                             reduction="none")
+        np.testing.assert_allclose(got_p, -(y_s * np.log(p) + (1 - y_s) * np.log1p(-p)),
+                                   rtol=1e-12)
+
+
+def test_binary_label_smoothing_is_traced_and_checked():
+    x, y = jnp.array([2.0, -1.0]), jnp.array([1.0, 0.0])
+    f = jax.jit(lambda e: lossjax.binary_cross_entropy_with_logits(x, y, label_smoothing=e))
+    values = jax.vmap(f)(jnp.array([0.0, 0.1, 0.2]))
+    for e, v in zip([0.0, 0.1, 0.2], values, strict=True):
+        assert v == pytest.approx(
+            float(lossjax.binary_cross_entropy_with_logits(x, y, label_smoothing=e)), rel=1e-6)
+    # d/deps of the mean of softplus-CE against y' = y + eps (1/2 - y): mean((1/2 - y) (-x))
+    g = jax.grad(lambda e: lossjax.binary_cross_entropy_with_logits(x, y, label_smoothing=e))(0.1)
+    assert g == pytest.approx(float(jnp.mean((0.5 - y) * -x)), rel=1e-6)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        lossjax.binary_cross_entropy(jnp.array([0.5]), jnp.array([1.0]), label_smoothing=1.5)
+    with pytest.raises(TypeError, match="label_smoothing"):
+        lossjax.binary_cross_entropy_with_logits(x, y, label_smoothing="0.1")
