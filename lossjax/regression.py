@@ -992,7 +992,9 @@ def _tweedie_boundary(dtype):
 
 def _tweedie(s, y, power):
     a, b = 1.0 - power, 2.0 - power
-    pos = ~(y <= 0)  # a NaN target goes through the y terms and makes the loss NaN
+    # only y = 0 takes the limit; a NaN or negative target goes through the y terms and makes
+    # the loss NaN (y**(2-p) of a negative y), not the loss of a zero count
+    pos = y != 0
     ys = jnp.where(pos, y, 1.0)
     # y^(2-p) / ((1-p)(2-p)) - y mu^(1-p) / (1-p) + mu^(2-p) / (2-p), mu = exp(s); the y terms
     # are 0 at y = 0 (where exp((1-p) s) may overflow for very negative s).
@@ -1035,8 +1037,8 @@ def tweedie(
     ``2 * (y**(2-p) / ((1-p)(2-p)) - y mu**(1-p) / (1-p) + mu**(2-p) / (2-p))``.
 
     It is 0 when ``mu = y`` and convex in ``s``. Targets are non-negative (zeros are the
-    point mass of the compound Poisson). ``exp`` overflows for log-means beyond about
-    ``±88 / (2 - p)`` in float32.
+    point mass of the compound Poisson); a negative target gives NaN. ``exp`` overflows for
+    log-means beyond about ``±88 / (2 - p)`` in float32.
 
     The limits ``power = 1`` and ``power = 2`` are :func:`poisson_deviance` and
     :func:`gamma_deviance` (same log link).
