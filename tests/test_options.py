@@ -227,3 +227,39 @@ def test_binary_label_smoothing_is_traced_and_checked():
         lossjax.binary_cross_entropy(jnp.array([0.5]), jnp.array([1.0]), label_smoothing=1.5)
     with pytest.raises(TypeError, match="label_smoothing"):
         lossjax.binary_cross_entropy_with_logits(x, y, label_smoothing="0.1")
+
+
+# ------------------------------------------------------------------------ dice class weights
+
+
+@pytest.mark.parametrize("ignore_background", [False, True])
+def test_dice_class_weights_are_optaxs(ignore_background):
+    # optax 0.2.8 dice_loss(class_weights=w): mean over classes of w_c * (per-class Dice loss);
+    # its smooth s is lossjax's smooth 2 s (see test_coverage's ("dice", "dice_loss") check)
+    r = _rng(7)
+    x = r.normal(size=(2, 4, 5, 3)) * 2
+    y = r.integers(0, 3, size=(2, 4, 5))
+    w = np.array([0.2, 1.0, 3.0])
+    with jax.enable_x64(True):
+        got = lossjax.dice(jnp.asarray(x), jnp.asarray(y), mode="multiclass", smooth=1.0,
+                           class_weights=jnp.asarray(w), ignore_background=ignore_background,
+                           reduction="none")
+        want = optax.losses.dice_loss(jnp.asarray(x), jax.nn.one_hot(y, 3, dtype=F64),
+                                      smooth=0.5, class_weights=jnp.asarray(w),
+                                      ignore_background=ignore_background)
+        plain = lossjax.dice(jnp.asarray(x), jnp.asarray(y), mode="multiclass", smooth=1.0,
+                             ignore_background=ignore_background, reduction="none")
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert not np.allclose(got, plain)  # the weights change the number
+
+
+def test_dice_class_weights_errors():
+    x = jnp.zeros((1, 2, 2, 3))
+    y = jnp.zeros((1, 2, 2), jnp.int32)
+    with pytest.raises(ValueError, match="class_weights"):
+        lossjax.dice(x, y, mode="multiclass", class_weights=jnp.ones(4))
+    with pytest.raises(ValueError, match="class_weights"):
+        lossjax.dice(x, y, mode="multiclass", class_weights=jnp.ones(3),
+                     class_weighting="generalized")
+    with pytest.raises(ValueError, match="class_weights"):
+        lossjax.dice(x, y, mode="multiclass", class_weights=-1.0)
