@@ -16,7 +16,7 @@ from jax import lax
 from lossjax import _core, _fused, _samples
 from lossjax._core import Array, ArrayLike
 from lossjax.multiclass import smooth
-from lossjax.registry import NONNEGATIVE, UNIT, Hyper, _builtin
+from lossjax.registry import NONNEGATIVE, UNIT, Choice, Hyper, _builtin
 
 _LOG_FLOOR = -100.0  # log(p) is clamped here, as in PyTorch's binary_cross_entropy
 
@@ -370,6 +370,17 @@ def _sigmoid_focal(x: Array, y: Array, alpha: Array | None, gamma: float) -> Arr
     return kernel(x, y) if alpha is None else kernel(x, y, alpha)
 
 
+_KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of BinaryFocalCrossentropy
+
+
+def _probability_logits(p: Array) -> Array:
+    """``log(p) - log(1 - p)`` of ``p`` clipped to ``[1e-7, 1 - 1e-7]`` (as Keras clips), NaN
+    for ``p`` outside ``[0, 1]`` (never a clipped, plausible number for garbage)."""
+    outside = (p < 0) | (p > 1)
+    c = jnp.clip(jnp.where(outside, 0.5, p), _KERAS_EPSILON, 1.0 - _KERAS_EPSILON)
+    return jnp.where(outside, jnp.nan, jnp.log(c) - jnp.log1p(-c))
+
+
 def _focal_boundary(dtype):
     cases = _samples.default_boundary("logits", "binary", "element")(dtype)
     out = list(cases)
@@ -378,6 +389,10 @@ def _focal_boundary(dtype):
         out.append((label + ", gamma=0.5, alpha=0.25", args, {**kw, "gamma": 0.5, "alpha": 0.25}))
     a = lambda v: jnp.asarray(v, dtype)
     out.append(("soft targets", (a([1e4, -1e4, 0.0]), a([0.3, 0.7, 0.5])), {}))
+    probs, hard = a([0.0, 1.0, 0.0, 1.0, 0.5]), a([0.0, 1.0, 1.0, 0.0, 1.0])
+    out.append(("probabilities 0 and 1", (probs, hard), {"from_logits": False}))
+    out.append(("probabilities 0 and 1, gamma=0.5, alpha=0.25", (probs, hard),
+                {"from_logits": False, "gamma": 0.5, "alpha": 0.25}))
     return out
 
 
@@ -394,6 +409,7 @@ def _focal_boundary(dtype):
     hyper={
         "alpha": Hyper(None, UNIT, optional=True),
         "gamma": Hyper(2.0, NONNEGATIVE, static=True),
+        "from_logits": Hyper(True, Choice((True, False)), static=True),
     },
     boundary=_focal_boundary,
     checks=_binary_targets_check,
@@ -410,6 +426,7 @@ def sigmoid_focal(
     *,
     alpha: float | ArrayLike | None = None,
     gamma: float = 2.0,
+    from_logits: bool = True,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -429,11 +446,23 @@ def sigmoid_focal(
     cross-entropy). The default ``alpha=None`` matches optax; the paper and torchvision use
     ``alpha=0.25``.
 
+    ``from_logits=False`` takes probabilities ``p``, as Keras's
+    ``BinaryFocalCrossentropy(from_logits=False)``: ``p`` is clipped to ``[1e-7, 1 - 1e-7]``
+    (Keras's epsilon; there the gradient in ``p`` is 0, as in Keras) and turned into the logit
+    ``log p - log(1 - p)``, so the loss is the one above with the cross-entropy
+    ``-(y log p + (1 - y) log(1 - p))`` (at most about 16 nats, not
+    :func:`binary_cross_entropy`'s clamp at 100). Keras clips inside the cross-entropy only,
+    not in ``1 - p_t``, so the two differ only where ``p`` is within 1e-7 of 0 or 1: by a
+    factor ``(1 - 1e-7)**gamma`` for a wrong prediction there, and a right prediction at
+    exactly 0 or 1 costs ``1e-7**gamma * 1e-7`` here (``1e-21`` for ``gamma = 2``), 0 in Keras.
+    A probability outside ``[0, 1]`` gives NaN (Keras clips it to a finite number).
+
     Args:
-      predictions: logits ``[...]``.
+      predictions: logits ``[...]`` (probabilities with ``from_logits=False``).
       targets: array of the same shape, in ``[0, 1]``.
       alpha: optional weight of the positive class in ``[0, 1]`` (scalar or broadcastable).
       gamma: focusing parameter ``>= 0`` (Python number).
+      from_logits: whether predictions are logits (default) or probabilities (static).
       weights: optional weights broadcastable to ``[...]``.
       where: optional boolean mask broadcastable to ``[...]``.
       reduction: ``"none"``, ``"sum"`` or ``"mean"``.
@@ -452,10 +481,13 @@ def sigmoid_focal(
     """
     name = "sigmoid_focal"
     a = None if alpha is None else _core.numeric_input("alpha", alpha, name)
+    to_logits = (lambda x: x) if from_logits else _probability_logits
     return _core.elementwise(
         name,
-        lambda x, y: _sigmoid_focal(x, y, None if a is None else a.astype(x.dtype), gamma),
+        lambda x, y: _sigmoid_focal(to_logits(x), y, None if a is None else a.astype(x.dtype),
+                                    gamma),
         predictions, targets, weights=weights, where=where, reduction=reduction,
+        safe=(0.0 if from_logits else 0.5, 0.0),
     )
 
 

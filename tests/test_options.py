@@ -263,3 +263,47 @@ def test_dice_class_weights_errors():
                      class_weighting="generalized")
     with pytest.raises(ValueError, match="class_weights"):
         lossjax.dice(x, y, mode="multiclass", class_weights=-1.0)
+
+
+# ------------------------------------------------------------------ focal on probabilities
+
+
+def _keras_binary_focal(y, p, gamma, alpha=None):
+    # Keras 3 keras/src/losses/losses.py binary_focal_crossentropy(from_logits=False), written
+    # out: bce = binary_crossentropy(y, p) with p clipped to [1e-7, 1 - 1e-7]; p_t = y p +
+    # (1 - y)(1 - p); loss = (1 - p_t)**gamma * bce, times alpha y + (1 - alpha)(1 - y) with
+    # apply_class_balancing=True
+    c = np.clip(p, 1e-7, 1 - 1e-7)
+    bce = -(y * np.log(c) + (1 - y) * np.log(1 - c))
+    p_t = y * p + (1 - y) * (1 - p)
+    out = (1 - p_t) ** gamma * bce
+    return out if alpha is None else (alpha * y + (1 - alpha) * (1 - y)) * out
+
+
+@pytest.mark.parametrize("gamma,alpha", [(2.0, None), (0.5, 0.25), (0.0, None)])
+def test_focal_on_probabilities_is_keras(gamma, alpha):
+    r = _rng(8)
+    p = r.uniform(0.001, 0.999, size=12)
+    y = np.concatenate([r.integers(0, 2, size=9).astype(np.float64), [0.3, 0.7, 0.5]])
+    with jax.enable_x64(True):
+        got = lossjax.sigmoid_focal(jnp.asarray(p), jnp.asarray(y), gamma=gamma, alpha=alpha,
+                                    from_logits=False, reduction="none")
+    np.testing.assert_allclose(got, _keras_binary_focal(y, p, gamma, alpha), rtol=1e-10)
+
+
+def test_focal_on_probabilities_edges():
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 1.0])
+    p = np.array([0.0, 1.0, 0.0, 1.0, 1.5, -0.1])
+    with jax.enable_x64(True):
+        got = lossjax.sigmoid_focal(jnp.asarray(p), jnp.asarray(y), from_logits=False,
+                                    reduction="none")
+        g = jax.grad(lambda q: lossjax.sigmoid_focal(q, jnp.asarray(y[:4]), from_logits=False))(
+            jnp.asarray(p[:4]))
+    # Keras clips p in the cross-entropy only; lossjax's focal factor sees the clipped p too,
+    # so (docstring) a right prediction at exactly 0 or 1 costs (1e-7)**2 * 1e-7 = 1e-21
+    # instead of 0, and a wrong one (1 - 1e-7)**2 times Keras's value
+    want = _keras_binary_focal(y[:4], p[:4], 2.0)
+    np.testing.assert_allclose(got[:2], [1e-21, 1e-21], rtol=1e-6)
+    np.testing.assert_allclose(got[2:4], want[2:] * (1 - 1e-7) ** 2, rtol=1e-10)
+    assert np.isnan(got[4]) and np.isnan(got[5])  # outside [0, 1]: NaN, not Keras's clip
+    np.testing.assert_array_equal(g, 0.0)  # clipped, as in Keras
