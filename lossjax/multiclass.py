@@ -301,8 +301,46 @@ def _smoothed_nll(log_probs: Array, ci: ClassInputs, eps: float) -> Array:
     return -dense_dot(y, log_probs)
 
 
+def merge_class_axes(
+    name: str, predictions: ArrayLike, targets: ArrayLike, axis: tuple, class_weights=None
+) -> tuple[Array, Array]:
+    """Moves the class axes ``axis`` (a tuple, as optax's) last and flattens them into one.
+
+    For probability targets of the predictions' shape only (an integer label would have to
+    name a cell of several axes); the classes are the cells of those axes, in the order the
+    tuple names them. Returns ``(predictions, targets)`` with one class axis, last.
+    """
+    p = _core.float_input("predictions", predictions, name)
+    t = _core.numeric_input("targets", targets, name)
+    if not axis:
+        raise ValueError(f"{name}: `axis` must name at least one class axis; got {axis!r}.")
+    axes = tuple(_core.normalize_axis(a, p.ndim, name) for a in axis)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{name}: `axis` names an axis twice: {axis!r}.")
+    if jnp.issubdtype(t.dtype, jnp.integer) or t.ndim != p.ndim:
+        raise ValueError(
+            f"{name}: a tuple `axis` needs probability targets of the predictions' shape "
+            f"{tuple(p.shape)}; got {t.dtype} targets of shape {tuple(t.shape)}."
+        )
+    if class_weights is not None:
+        raise ValueError(f"{name}: `class_weights` needs a single class `axis`; got {axis!r}.")
+    _core.check_shape("targets", t, p.shape, name, "probabilities over the class axes")
+    n = len(axes)
+    dest = tuple(range(p.ndim - n, p.ndim))
+    k = math.prod(p.shape[a] for a in axes)
+
+    def merge(x):
+        x = jnp.moveaxis(x, axes, dest)
+        return x.reshape(x.shape[: x.ndim - n] + (k,))
+
+    return merge(p), merge(t)
+
+
 def _label_checks(predictions, targets, *, axis=-1, ignore_index=-100, **_):
     p, t = jnp.asarray(predictions), jnp.asarray(targets)
+    if isinstance(axis, tuple):
+        p, t = merge_class_axes("checked", p, t, axis)
+        axis = -1
     if t.ndim == p.ndim - 1:
         k = p.shape[axis]
         ok = (t >= 0) & (t < k)
@@ -467,7 +505,7 @@ def softmax_cross_entropy(
     label_smoothing: float = 0.0,
     ignore_index: int | None = -100,
     class_weights: ArrayLike | None = None,
-    axis: int = -1,
+    axis: int | tuple[int, ...] = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -498,7 +536,9 @@ def softmax_cross_entropy(
       label_smoothing: ``eps`` in ``[0, 1)`` (static Python number).
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
-      axis: the class axis (static).
+      axis: the class axis (static); or a tuple of axes, as optax's, for probability
+        targets: the classes are then the cells of those axes (flattened in the tuple's
+        order), and the per-example shape is the predictions' without them.
       weights: optional example weights, broadcastable to the per-example shape.
       where: optional boolean mask over examples.
       reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
@@ -508,7 +548,8 @@ def softmax_cross_entropy(
 
     Raises:
       TypeError: float targets without the class axis; integer predictions.
-      ValueError: shapes that fit neither kind of target; ``label_smoothing`` outside [0, 1).
+      ValueError: shapes that fit neither kind of target; ``label_smoothing`` outside [0, 1);
+        a tuple ``axis`` with integer labels or ``class_weights``.
 
     Example:
       >>> import jax.numpy as jnp, lossjax
@@ -522,6 +563,9 @@ def softmax_cross_entropy(
       Vision", CVPR (2016) for label smoothing.
     """
     name = "softmax_cross_entropy"
+    if isinstance(axis, tuple):
+        predictions, targets = merge_class_axes(name, predictions, targets, axis, class_weights)
+        axis = -1
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,

@@ -307,3 +307,48 @@ def test_focal_on_probabilities_edges():
     np.testing.assert_allclose(got[2:4], want[2:] * (1 - 1e-7) ** 2, rtol=1e-10)
     assert np.isnan(got[4]) and np.isnan(got[5])  # outside [0, 1]: NaN, not Keras's clip
     np.testing.assert_array_equal(g, 0.0)  # clipped, as in Keras
+
+
+# ------------------------------------------------------------ several class axes at once
+
+
+@pytest.mark.parametrize("axis", [(1, 3), (3, 1), (-1,), (1, 2, 3)])
+def test_softmax_cross_entropy_tuple_axis_is_optaxs(axis):
+    # optax 0.2.8 softmax_cross_entropy(logits, labels, axis=tuple): the log-softmax over the
+    # cells of those axes
+    r = _rng(9)
+    x = r.normal(size=(2, 3, 4, 5)) * 2
+    t = r.uniform(0.1, 1.0, size=(2, 3, 4, 5))
+    t = t / t.sum(axis=axis, keepdims=True)
+    with jax.enable_x64(True):
+        got = lossjax.softmax_cross_entropy(jnp.asarray(x), jnp.asarray(t), axis=axis,
+                                            reduction="none")
+        want = optax.losses.softmax_cross_entropy(jnp.asarray(x), jnp.asarray(t), axis=axis)
+        g = jax.grad(lambda x: lossjax.softmax_cross_entropy(x, jnp.asarray(t), axis=axis,
+                                                             reduction="sum"))(jnp.asarray(x))
+        g_want = jax.grad(lambda x: optax.losses.softmax_cross_entropy(
+            x, jnp.asarray(t), axis=axis).sum())(jnp.asarray(x))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(g, g_want, rtol=1e-10, atol=1e-14)
+
+
+def test_tuple_axis_contract_and_errors():
+    r = _rng(10)
+    x = jnp.asarray(r.normal(size=(2, 3, 4)), jnp.float32)
+    t = jax.nn.softmax(jnp.asarray(r.normal(size=(2, 3, 4)), jnp.float32), axis=(1, 2))
+    per = lossjax.softmax_cross_entropy(x, t, axis=(1, 2), reduction="none")
+    assert per.shape == (2,)
+    keep = jnp.array([True, False])
+    np.testing.assert_allclose(
+        lossjax.softmax_cross_entropy(x, t, axis=(1, 2), where=keep), per[0], rtol=1e-6)
+    with pytest.raises(ValueError, match="tuple `axis`"):
+        lossjax.softmax_cross_entropy(x, jnp.array([0, 1]), axis=(1, 2))
+    with pytest.raises(ValueError, match="class_weights"):
+        lossjax.softmax_cross_entropy(x, t, axis=(1, 2), class_weights=jnp.ones(12))
+    with pytest.raises(ValueError, match="`axis`"):
+        lossjax.softmax_cross_entropy(x, t, axis=(1, 1))
+    from jax.experimental import checkify
+    ce = lossjax.checked("softmax_cross_entropy")
+    assert np.isfinite(ce(x, t, axis=(1, 2)))
+    with pytest.raises(checkify.JaxRuntimeError, match="sum to 1"):
+        ce(x, 2 * t, axis=(1, 2))
