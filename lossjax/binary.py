@@ -389,6 +389,8 @@ def _focal_boundary(dtype):
         out.append((label + ", gamma=0.5, alpha=0.25", args, {**kw, "gamma": 0.5, "alpha": 0.25}))
     a = lambda v: jnp.asarray(v, dtype)
     out.append(("soft targets", (a([1e4, -1e4, 0.0]), a([0.3, 0.7, 0.5])), {}))
+    out.append(("huge logits, smoothed", (a([1e4, -1e4, 1e4]), a([1.0, 0.0, 0.0])),
+                {"label_smoothing": 0.1, "alpha": 0.25}))
     probs, hard = a([0.0, 1.0, 0.0, 1.0, 0.5]), a([0.0, 1.0, 1.0, 0.0, 1.0])
     out.append(("probabilities 0 and 1", (probs, hard), {"from_logits": False}))
     out.append(("probabilities 0 and 1, gamma=0.5, alpha=0.25", (probs, hard),
@@ -410,6 +412,7 @@ def _focal_boundary(dtype):
         "alpha": Hyper(None, UNIT, optional=True),
         "gamma": Hyper(2.0, NONNEGATIVE, static=True),
         "from_logits": Hyper(True, Choice((True, False)), static=True),
+        "label_smoothing": _BINARY_SMOOTHING,
     },
     boundary=_focal_boundary,
     checks=_binary_targets_check,
@@ -427,6 +430,7 @@ def sigmoid_focal(
     alpha: float | ArrayLike | None = None,
     gamma: float = 2.0,
     from_logits: bool = True,
+    label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -463,6 +467,9 @@ def sigmoid_focal(
       alpha: optional weight of the positive class in ``[0, 1]`` (scalar or broadcastable).
       gamma: focusing parameter ``>= 0`` (Python number).
       from_logits: whether predictions are logits (default) or probabilities (static).
+      label_smoothing: ``eps`` in ``[0, 1]``: targets ``y (1 - eps) + eps / 2`` everywhere
+        (cross-entropy, ``p_t`` and ``alpha_t``), as Keras's ``BinaryFocalCrossentropy``
+        (a number; may be traced).
       weights: optional weights broadcastable to ``[...]``.
       where: optional boolean mask broadcastable to ``[...]``.
       reduction: ``"none"``, ``"sum"`` or ``"mean"``.
@@ -484,8 +491,8 @@ def sigmoid_focal(
     to_logits = (lambda x: x) if from_logits else _probability_logits
     return _core.elementwise(
         name,
-        lambda x, y: _sigmoid_focal(to_logits(x), y, None if a is None else a.astype(x.dtype),
-                                    gamma),
+        lambda x, y: _sigmoid_focal(to_logits(x), _smoothed(y, label_smoothing),
+                                    None if a is None else a.astype(x.dtype), gamma),
         predictions, targets, weights=weights, where=where, reduction=reduction,
         safe=(0.0 if from_logits else 0.5, 0.0),
     )

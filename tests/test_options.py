@@ -352,3 +352,20 @@ def test_tuple_axis_contract_and_errors():
     assert np.isfinite(ce(x, t, axis=(1, 2)))
     with pytest.raises(checkify.JaxRuntimeError, match="sum to 1"):
         ce(x, 2 * t, axis=(1, 2))
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_focal_label_smoothing_is_keras(from_logits):
+    # Keras 3 binary_focal_crossentropy smooths y_true first (y (1 - eps) + eps / 2) and uses
+    # the smoothed y in the cross-entropy, p_t and the class balancing alike
+    r = _rng(11)
+    p = r.uniform(0.01, 0.99, size=10)
+    y = r.integers(0, 2, size=10).astype(np.float64)
+    eps = 0.2
+    want = _keras_binary_focal(y * (1 - eps) + 0.5 * eps, p, 2.0, 0.25)
+    pred = p if not from_logits else np.log(p) - np.log1p(-p)
+    with jax.enable_x64(True):
+        got = lossjax.sigmoid_focal(jnp.asarray(pred), jnp.asarray(y), alpha=0.25,
+                                    label_smoothing=eps, from_logits=from_logits,
+                                    reduction="none")
+    np.testing.assert_allclose(got, want, rtol=1e-10)
