@@ -1979,3 +1979,62 @@ def multiclass_perceptron(
     )
     loss = jnp.max(ci.x, axis=-1) - _on_label(ci.x, ci)
     return finish(ci, loss, reduction, name)
+
+
+# --------------------------------------------------------------------------------------------
+# Fenchel-Young losses from any regulariser
+
+
+def make_fenchel_young_loss(max_fun, name: str = "fenchel_young"):
+    """A Fenchel–Young loss from its max function: ``max_fun(x) - <y, x>`` per example.
+
+    ``max_fun`` maps one score vector ``[K]`` to a scalar: the convex conjugate ``Omega*`` of a
+    regulariser ``Omega`` (``jax.nn.logsumexp``, the conjugate of the negative entropy, gives
+    the softmax cross-entropy for targets that sum to 1). The returned loss is
+    ``Omega*(x) - <y, x>`` along ``axis``, whose gradient in the scores is
+    ``grad Omega*(x) - y`` (the regularised prediction minus the target), as optax's
+    ``make_fenchel_young_loss``: like it, it leaves out the term ``Omega(y)`` of the
+    Fenchel–Young loss proper, a constant in the scores (so the loss is not 0 at its minimum
+    unless ``Omega(y) = 0``). It takes the
+    contract's ``axis``, ``weights``, ``where`` and ``reduction`` (``"none"`` per example);
+    ``max_fun`` is applied row by row (``jnp.vectorize``), so it need not handle batches. A
+    target of 0 contributes 0 even where a score is ``-inf``.
+
+    To give the result the registry's tests, register it:
+    ``lossjax.register_per_example(...)`` on a function that calls it.
+
+    Args:
+      max_fun: ``[K] -> []``, convex (static: part of the returned function).
+      name: the name errors give.
+
+    Returns:
+      ``loss(predictions, targets, *, axis=-1, weights=None, where=None, reduction="mean")``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, lossjax
+      >>> fy = lossjax.make_fenchel_young_loss(jax.nn.logsumexp)
+      >>> x, y = jnp.array([[2.0, 0.0, 0.0]]), jnp.array([[1.0, 0.0, 0.0]])
+      >>> round(float(fy(x, y)), 4), round(float(lossjax.softmax_cross_entropy(x, y)), 4)
+      (0.2395, 0.2395)
+
+    Reference:
+      Blondel, Martins and Niculae, "Learning with Fenchel-Young Losses", JMLR 21 (2020);
+      optax's ``make_fenchel_young_loss``.
+    """
+    if not callable(max_fun):
+        raise TypeError(f"make_fenchel_young_loss: `max_fun` must be callable; got {max_fun!r}.")
+    row_max = jnp.vectorize(max_fun, signature="(n)->()")
+
+    def fn(x, y):
+        return row_max(x) - dense_dot(y, x)
+
+    def fenchel_young_loss(predictions, targets, *, axis=-1, weights=None, where=None,
+                           reduction="mean"):
+        return _core.per_example(name, fn, predictions, targets, axis=axis, weights=weights,
+                                 where=where, reduction=reduction)
+
+    fenchel_young_loss.__name__ = name
+    what = getattr(max_fun, "__name__", repr(max_fun))
+    fenchel_young_loss.__doc__ = (f"Fenchel–Young loss of ``{what}`` (see "
+                                  ":func:`lossjax.make_fenchel_young_loss`).")
+    return fenchel_young_loss

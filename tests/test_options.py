@@ -369,3 +369,46 @@ def test_focal_label_smoothing_is_keras(from_logits):
                                     label_smoothing=eps, from_logits=from_logits,
                                     reduction="none")
     np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+# ------------------------------------------------------------------- Fenchel-Young losses
+
+
+def test_fenchel_young_is_optaxs():
+    r = _rng(12)
+    x = r.normal(size=(4, 6)) * 2
+    y = r.dirichlet(np.ones(6), size=4)
+    with jax.enable_x64(True):
+        for max_fun in (jax.nn.logsumexp, lambda v: jnp.max(v), lambda v: 0.5 * jnp.sum(v * v)):
+            ours = lossjax.make_fenchel_young_loss(max_fun)
+            theirs = optax.losses.make_fenchel_young_loss(max_fun)
+            np.testing.assert_allclose(ours(jnp.asarray(x), jnp.asarray(y), reduction="none"),
+                                       theirs(jnp.asarray(x), jnp.asarray(y)), rtol=1e-12)
+            g = jax.grad(lambda s, f=ours: f(s, jnp.asarray(y), reduction="sum"))(jnp.asarray(x))
+            g_want = jax.grad(lambda s, f=theirs: f(s, jnp.asarray(y)).sum())(jnp.asarray(x))
+            np.testing.assert_allclose(g, g_want, rtol=1e-12, atol=1e-15)
+        # logsumexp is the softmax cross-entropy (the conjugate of the negative entropy)
+        fy = lossjax.make_fenchel_young_loss(jax.nn.logsumexp)
+        np.testing.assert_allclose(fy(jnp.asarray(x), jnp.asarray(y), reduction="none"),
+                                   lossjax.softmax_cross_entropy(jnp.asarray(x), jnp.asarray(y),
+                                                                 reduction="none"), rtol=1e-12)
+
+
+def test_fenchel_young_contract():
+    fy = lossjax.make_fenchel_young_loss(jax.nn.logsumexp)
+    x = jnp.array([[2.0, 0.0, -jnp.inf], [0.0, 1.0, 0.0], [jnp.nan, 0.0, 0.0]])
+    y = jnp.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    per = fy(x, y, reduction="none")
+    # a -inf score with target 0 is fine; a NaN score at a kept example is NaN
+    assert np.isfinite(per[:2]).all() and np.isnan(per[2])
+    keep = jnp.array([True, True, False])
+    np.testing.assert_allclose(fy(x, y, where=keep), per[:2].mean(), rtol=1e-6)
+    np.testing.assert_allclose(fy(x, y, weights=jnp.array([1.0, 3.0, 0.0]), where=keep),
+                               (per[0] + 3 * per[1]) / 4, rtol=1e-6)
+    np.testing.assert_allclose(fy(x.T, y.T, axis=0, reduction="none")[:2], per[:2], rtol=1e-6)
+    g = jax.grad(lambda s: fy(s, y, where=keep))(x)
+    assert np.isfinite(g).all() and (g[2] == 0).all()
+    with pytest.raises(TypeError, match="max_fun"):
+        lossjax.make_fenchel_young_loss(3.0)
+    with pytest.raises(ValueError, match="targets"):
+        fy(x, y[:, :2])
