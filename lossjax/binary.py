@@ -15,7 +15,8 @@ from jax import lax
 
 from lossjax import _core, _fused, _samples
 from lossjax._core import Array, ArrayLike
-from lossjax.registry import NONNEGATIVE, UNIT, Hyper, _builtin
+from lossjax.multiclass import smooth
+from lossjax.registry import NONNEGATIVE, UNIT, Choice, Hyper, _builtin
 
 _LOG_FLOOR = -100.0  # log(p) is clamped here, as in PyTorch's binary_cross_entropy
 
@@ -30,6 +31,15 @@ def _probability_check(predictions, targets, **kw):
     return [((p >= 0) & (p <= 1), "predictions must be probabilities in [0, 1]")] + (
         _binary_targets_check(predictions, targets)
     )
+
+
+def _smoothed(y: Array, label_smoothing) -> Array:
+    """Keras's binary label smoothing ``y (1 - eps) + eps / 2`` (``smooth`` with ``K = 2``)."""
+    return smooth(y, jnp.asarray(label_smoothing).astype(y.dtype), 2)
+
+
+# label smoothing is a number the loss only multiplies by: traced (may follow a schedule)
+_BINARY_SMOOTHING = Hyper(0.0, UNIT)
 
 
 def _signed_check(predictions, targets, **_):
@@ -76,14 +86,16 @@ def _bce_prob(p: Array, y: Array, eps: float) -> Array:
     bounded=False,
     convex=True,
     checks=_probability_check,
+    hyper={"label_smoothing": _BINARY_SMOOTHING},
     reference="Cox, The Regression Analysis of Binary Sequences, JRSS B 20 (1958); clamping as "
-    "in PyTorch's binary_cross_entropy",
+    "in PyTorch's binary_cross_entropy; label smoothing as Keras's BinaryCrossentropy",
     peers={"torch": "binary_cross_entropy", "keras": "BinaryCrossentropy"},
 )
 def binary_cross_entropy(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
+    label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -99,12 +111,16 @@ def binary_cross_entropy(
       the boundary (a custom JVP; autodiff of the clamped value would give 0 or NaN there).
       For float16 predictions the floor is ``2 / 65504`` so the gradient fits the dtype.
 
-    Targets may be soft (any value in ``[0, 1]``). Unchecked values outside ``[0, 1]`` give NaN
-    (a log of a negative number); use :func:`lossjax.checked` to catch them.
+    Targets may be soft (any value in ``[0, 1]``). ``label_smoothing = eps`` replaces them by
+    ``y (1 - eps) + eps / 2``, as Keras's ``BinaryCrossentropy(label_smoothing=eps)``
+    (:func:`lossjax.smooth_labels` with two classes). Predictions outside ``[0, 1]`` give NaN
+    (a log of a negative number); use :func:`lossjax.checked` to catch them and targets
+    outside ``[0, 1]``.
 
     Args:
       predictions: probabilities ``[...]`` in ``[0, 1]``.
       targets: array of the same shape, in ``[0, 1]``.
+      label_smoothing: ``eps`` in ``[0, 1]`` (a number; may be traced).
       weights: optional weights broadcastable to ``[...]``.
       where: optional boolean mask broadcastable to ``[...]``.
       reduction: ``"none"``, ``"sum"`` or ``"mean"``.
@@ -122,7 +138,8 @@ def binary_cross_entropy(
     """
     eps = _core.grad_floor(_core.float_input("predictions", predictions, "bce").dtype)
     return _core.elementwise(
-        "binary_cross_entropy", lambda p, y: _bce_prob(p, y, eps), predictions, targets,
+        "binary_cross_entropy", lambda p, y: _bce_prob(p, _smoothed(y, label_smoothing), eps),
+        predictions, targets,
         weights=weights, where=where, reduction=reduction, safe=(0.5, 0.0),
     )
 
@@ -177,9 +194,13 @@ def _sigmoid_ce(x: Array, y: Array, pos_weight: Array | None = None) -> Array:
     granularity="element",
     bounded=False,
     convex=True,
-    hyper={"pos_weight": Hyper(None, NONNEGATIVE, optional=True)},
+    hyper={
+        "pos_weight": Hyper(None, NONNEGATIVE, optional=True),
+        "label_smoothing": _BINARY_SMOOTHING,
+    },
     checks=_binary_targets_check,
-    reference="Cox (1958); pos_weight as in PyTorch's binary_cross_entropy_with_logits",
+    reference="Cox (1958); pos_weight as in PyTorch's binary_cross_entropy_with_logits; label "
+    "smoothing as Keras's BinaryCrossentropy",
     peers={
         "optax": "sigmoid_binary_cross_entropy",
         "torch": "binary_cross_entropy_with_logits",
@@ -191,6 +212,7 @@ def binary_cross_entropy_with_logits(
     targets: ArrayLike,
     *,
     pos_weight: ArrayLike | None = None,
+    label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -200,13 +222,17 @@ def binary_cross_entropy_with_logits(
     ``-(pos_weight * y * log sigmoid(x) + (1 - y) * log sigmoid(-x))`` with ``x`` the logits
     and ``y`` the (possibly soft) targets in ``[0, 1]``. ``log sigmoid`` is evaluated as
     ``-softplus(-x)``, exact and finite for every finite logit (±1e4, the dtype's maximum);
-    the gradient is ``sigmoid(x) - y`` when ``pos_weight`` is None.
+    the gradient is ``sigmoid(x) - y`` when ``pos_weight`` is None. ``label_smoothing = eps``
+    replaces the targets by ``y (1 - eps) + eps / 2``, as Keras's
+    ``BinaryCrossentropy(from_logits=True, label_smoothing=eps)`` (:func:`lossjax.smooth_labels`
+    with two classes).
 
     Args:
       predictions: logits ``[...]``.
       targets: array of the same shape, in ``[0, 1]``.
       pos_weight: optional non-negative weight of the positive term, broadcastable to
         ``[...]`` (e.g. one per label, ``n_negative / n_positive``), as in PyTorch.
+      label_smoothing: ``eps`` in ``[0, 1]`` (a number; may be traced).
       weights: optional weights broadcastable to ``[...]``.
       where: optional boolean mask broadcastable to ``[...]``.
       reduction: ``"none"``, ``"sum"`` or ``"mean"``.
@@ -224,11 +250,10 @@ def binary_cross_entropy_with_logits(
       Cox (1958); PyTorch's ``binary_cross_entropy_with_logits`` for ``pos_weight``.
     """
     name = "binary_cross_entropy_with_logits"
-    if pos_weight is None:
-        fn = _sigmoid_ce
-    else:
-        pw = _core.numeric_input("pos_weight", pos_weight, name)
-        fn = lambda x, y: _sigmoid_ce(x, y, pw.astype(x.dtype))
+    pw = None if pos_weight is None else _core.numeric_input("pos_weight", pos_weight, name)
+    fn = lambda x, y: _sigmoid_ce(
+        x, _smoothed(y, label_smoothing), None if pw is None else pw.astype(x.dtype)
+    )
     return _core.elementwise(
         name, fn, predictions, targets, weights=weights, where=where, reduction=reduction
     )
@@ -370,6 +395,17 @@ def _sigmoid_focal(x: Array, y: Array, alpha: Array | None, gamma) -> Array:
     return kernel(x, y, *params)
 
 
+_KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of BinaryFocalCrossentropy
+
+
+def _probability_logits(p: Array) -> Array:
+    """``log(p) - log(1 - p)`` of ``p`` clipped to ``[1e-7, 1 - 1e-7]`` (as Keras clips), NaN
+    for ``p`` outside ``[0, 1]`` (never a clipped, plausible number for garbage)."""
+    outside = (p < 0) | (p > 1)
+    c = jnp.clip(jnp.where(outside, 0.5, p), _KERAS_EPSILON, 1.0 - _KERAS_EPSILON)
+    return jnp.where(outside, jnp.nan, jnp.log(c) - jnp.log1p(-c))
+
+
 def _focal_boundary(dtype):
     cases = _samples.default_boundary("logits", "binary", "element")(dtype)
     out = list(cases)
@@ -378,6 +414,12 @@ def _focal_boundary(dtype):
         out.append((label + ", gamma=0.5, alpha=0.25", args, {**kw, "gamma": 0.5, "alpha": 0.25}))
     a = lambda v: jnp.asarray(v, dtype)
     out.append(("soft targets", (a([1e4, -1e4, 0.0]), a([0.3, 0.7, 0.5])), {}))
+    out.append(("huge logits, smoothed", (a([1e4, -1e4, 1e4]), a([1.0, 0.0, 0.0])),
+                {"label_smoothing": 0.1, "alpha": 0.25}))
+    probs, hard = a([0.0, 1.0, 0.0, 1.0, 0.5]), a([0.0, 1.0, 1.0, 0.0, 1.0])
+    out.append(("probabilities 0 and 1", (probs, hard), {"from_logits": False}))
+    out.append(("probabilities 0 and 1, gamma=0.5, alpha=0.25", (probs, hard),
+                {"from_logits": False, "gamma": 0.5, "alpha": 0.25}))
     return out
 
 
@@ -394,6 +436,10 @@ def _focal_boundary(dtype):
     hyper={
         "alpha": Hyper(None, UNIT, optional=True),
         "gamma": Hyper(2.0, NONNEGATIVE, fast=(0.0, 2.0)),
+        "from_logits": Hyper(True, Choice((True, False)), static=True,
+                             why_static="chooses whether predictions are logits or "
+                             "probabilities (clipped, then turned into logits)"),
+        "label_smoothing": _BINARY_SMOOTHING,
     },
     boundary=_focal_boundary,
     checks=_binary_targets_check,
@@ -410,6 +456,8 @@ def sigmoid_focal(
     *,
     alpha: float | ArrayLike | None = None,
     gamma: float = 2.0,
+    from_logits: bool = True,
+    label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -432,11 +480,26 @@ def sigmoid_focal(
     specialised kernel. The default ``alpha=None`` matches optax; the paper and torchvision use
     ``alpha=0.25``.
 
+    ``from_logits=False`` takes probabilities ``p``, as Keras's
+    ``BinaryFocalCrossentropy(from_logits=False)``: ``p`` is clipped to ``[1e-7, 1 - 1e-7]``
+    (Keras's epsilon; there the gradient in ``p`` is 0, as in Keras) and turned into the logit
+    ``log p - log(1 - p)``, so the loss is the one above with the cross-entropy
+    ``-(y log p + (1 - y) log(1 - p))`` (at most about 16 nats, not
+    :func:`binary_cross_entropy`'s clamp at 100). Keras clips inside the cross-entropy only,
+    not in ``1 - p_t``, so the two differ only where ``p`` is within 1e-7 of 0 or 1: by a
+    factor ``(1 - 1e-7)**gamma`` for a wrong prediction there, and a right prediction at
+    exactly 0 or 1 costs ``1e-7**gamma * 1e-7`` here (``1e-21`` for ``gamma = 2``), 0 in Keras.
+    A probability outside ``[0, 1]`` gives NaN (Keras clips it to a finite number).
+
     Args:
-      predictions: logits ``[...]``.
+      predictions: logits ``[...]`` (probabilities with ``from_logits=False``).
       targets: array of the same shape, in ``[0, 1]``.
       alpha: optional weight of the positive class in ``[0, 1]`` (scalar or broadcastable).
       gamma: focusing parameter ``>= 0`` (traced; Python 0 and 2 have their own kernels).
+      from_logits: whether predictions are logits (default) or probabilities (static).
+      label_smoothing: ``eps`` in ``[0, 1]``: targets ``y (1 - eps) + eps / 2`` everywhere
+        (cross-entropy, ``p_t`` and ``alpha_t``), as Keras's ``BinaryFocalCrossentropy``
+        (a number; may be traced).
       weights: optional weights broadcastable to ``[...]``.
       where: optional boolean mask broadcastable to ``[...]``.
       reduction: ``"none"``, ``"sum"`` or ``"mean"``.
@@ -455,10 +518,13 @@ def sigmoid_focal(
     """
     name = "sigmoid_focal"
     a = None if alpha is None else _core.numeric_input("alpha", alpha, name)
+    to_logits = (lambda x: x) if from_logits else _probability_logits
     return _core.elementwise(
         name,
-        lambda x, y: _sigmoid_focal(x, y, None if a is None else a.astype(x.dtype), gamma),
+        lambda x, y: _sigmoid_focal(to_logits(x), _smoothed(y, label_smoothing),
+                                    None if a is None else a.astype(x.dtype), gamma),
         predictions, targets, weights=weights, where=where, reduction=reduction,
+        safe=(0.0 if from_logits else 0.5, 0.0),
     )
 
 

@@ -199,6 +199,92 @@ def scaled(eps, v: Array) -> Array:
     return eps * jnp.where((eps == 0) & ~jnp.isfinite(v), 0.0, v)
 
 
+def smooth(y: Array, eps, k: int) -> Array:
+    """Label smoothing, ``(1 - eps) * y + eps / k``: the one formula.
+
+    Used by :func:`smooth_labels`, by the classification losses with probability targets and
+    by the binary losses (``k = 2``: Keras's ``y (1 - eps) + eps / 2``). The integer-label
+    kernels use its expansion ``-sum_c smooth(onehot)_c log q_c = -(1 - eps) log q_y - eps *
+    mean_c log q_c`` so as not to build the one-hot array.
+    """
+    return (1.0 - eps) * y + eps / k
+
+
+def smooth_labels(
+    targets: ArrayLike,
+    alpha: float | ArrayLike,
+    *,
+    num_classes: int | None = None,
+    axis: int = -1,
+) -> Array:
+    """Smoothed target distributions: ``(1 - alpha) * y + alpha / K``.
+
+    ``targets`` are one-hot or probability rows along ``axis`` (``K = targets.shape[axis]``),
+    or integer labels, which need ``num_classes = K`` and gain the class axis at ``axis``. The
+    result is what the classification losses' ``label_smoothing = alpha`` trains against (the
+    losses compute it without building the array); it is optax's ``smooth_labels`` for
+    one-hot input. An integer label outside ``[0, K)`` gives a row of NaN (as the losses give
+    NaN for it).
+
+    Args:
+      targets: float ``[..., K, ...]`` rows, or integer labels ``[...]``.
+      alpha: smoothing in ``[0, 1]`` (a Python number is checked; an array may be traced).
+      num_classes: ``K`` for integer labels (static); for rows, optional and must equal
+        ``targets.shape[axis]``.
+      axis: the class axis (static).
+
+    Returns:
+      Float rows of the targets' shape (integer labels: with the class axis inserted), in the
+      default float dtype for integer labels, else in at least float32.
+
+    Raises:
+      TypeError: ``alpha`` not a real number; integer labels without ``num_classes``.
+      ValueError: ``alpha`` outside [0, 1]; ``num_classes`` that does not match the rows.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> rows = lossjax.smooth_labels(jnp.array([0, 2]), 0.3, num_classes=3).tolist()
+      >>> [[round(v, 3) for v in row] for row in rows]
+      [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]]
+
+    Reference:
+      Szegedy et al., "Rethinking the Inception Architecture for Computer Vision", CVPR
+      (2016), section 7; optax's ``smooth_labels``.
+    """
+    name = "smooth_labels"
+    if isinstance(alpha, (str, bytes)) or not (
+        isinstance(alpha, (int, float)) or hasattr(alpha, "dtype")
+    ) or isinstance(alpha, bool):
+        raise TypeError(f"{name}: `alpha` must be a real number in [0, 1]; got {alpha!r}.")
+    if isinstance(alpha, (int, float)) and not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"{name}: `alpha` must lie in [0, 1]; got {alpha!r}.")
+    a = jnp.asarray(alpha)
+    if not (jnp.issubdtype(a.dtype, jnp.floating) or jnp.issubdtype(a.dtype, jnp.integer)):
+        raise TypeError(f"{name}: `alpha` must be a real number in [0, 1]; got dtype {a.dtype}.")
+    t = _core.numeric_input("targets", targets, name)
+    if jnp.issubdtype(t.dtype, jnp.integer):
+        if num_classes is None:
+            raise TypeError(f"{name}: integer labels need `num_classes` (the number of classes).")
+        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+            raise ValueError(f"{name}: `num_classes` must be a positive int; got {num_classes!r}.")
+        ax = _core.normalize_axis(axis, t.ndim + 1, name)
+        dtype = jnp.result_type(float)
+        k = num_classes
+        y = jax.nn.one_hot(t, k, dtype=dtype, axis=ax)
+        invalid = jnp.expand_dims((t < 0) | (t >= k), ax)
+        return jnp.where(invalid, jnp.nan, smooth(y, a.astype(dtype), k))
+    if t.ndim == 0:
+        raise ValueError(f"{name}: `targets` rows need a class axis; got a scalar.")
+    ax = _core.normalize_axis(axis, t.ndim, name)
+    k = t.shape[ax]
+    if num_classes is not None and num_classes != k:
+        raise ValueError(
+            f"{name}: `num_classes`={num_classes!r} does not match targets.shape[{axis}] = {k}."
+        )
+    dtype = _core.compute_dtype(t)
+    return smooth(t.astype(dtype), a.astype(dtype), k)
+
+
 def smoothed_nll(
     log_probs: Array, ci: ClassInputs, label_smoothing: float | Array
 ) -> tuple[Array, Array | None]:
@@ -232,12 +318,50 @@ def _smoothed_nll(log_probs: Array, ci: ClassInputs, eps, on: bool) -> Array:
         return loss
     y = ci.y
     if on:
-        y = (1.0 - eps) * y + eps / ci.num_classes
+        y = smooth(y, eps, ci.num_classes)
     return -dense_dot(y, log_probs)
+
+
+def merge_class_axes(
+    name: str, predictions: ArrayLike, targets: ArrayLike, axis: tuple, class_weights=None
+) -> tuple[Array, Array]:
+    """Moves the class axes ``axis`` (a tuple, as optax's) last and flattens them into one.
+
+    For probability targets of the predictions' shape only (an integer label would have to
+    name a cell of several axes); the classes are the cells of those axes, in the order the
+    tuple names them. Returns ``(predictions, targets)`` with one class axis, last.
+    """
+    p = _core.float_input("predictions", predictions, name)
+    t = _core.numeric_input("targets", targets, name)
+    if not axis:
+        raise ValueError(f"{name}: `axis` must name at least one class axis; got {axis!r}.")
+    axes = tuple(_core.normalize_axis(a, p.ndim, name) for a in axis)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{name}: `axis` names an axis twice: {axis!r}.")
+    if jnp.issubdtype(t.dtype, jnp.integer) or t.ndim != p.ndim:
+        raise ValueError(
+            f"{name}: a tuple `axis` needs probability targets of the predictions' shape "
+            f"{tuple(p.shape)}; got {t.dtype} targets of shape {tuple(t.shape)}."
+        )
+    if class_weights is not None:
+        raise ValueError(f"{name}: `class_weights` needs a single class `axis`; got {axis!r}.")
+    _core.check_shape("targets", t, p.shape, name, "probabilities over the class axes")
+    n = len(axes)
+    dest = tuple(range(p.ndim - n, p.ndim))
+    k = math.prod(p.shape[a] for a in axes)
+
+    def merge(x):
+        x = jnp.moveaxis(x, axes, dest)
+        return x.reshape(x.shape[: x.ndim - n] + (k,))
+
+    return merge(p), merge(t)
 
 
 def _label_checks(predictions, targets, *, axis=-1, ignore_index=-100, **_):
     p, t = jnp.asarray(predictions), jnp.asarray(targets)
+    if isinstance(axis, tuple):
+        p, t = merge_class_axes("checked", p, t, axis)
+        axis = -1
     if t.ndim == p.ndim - 1:
         k = p.shape[axis]
         ok = (t >= 0) & (t < k)
@@ -437,7 +561,7 @@ def softmax_cross_entropy(
     label_smoothing: float = 0.0,
     ignore_index: int | None = -100,
     class_weights: ArrayLike | None = None,
-    axis: int = -1,
+    axis: int | tuple[int, ...] = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -469,7 +593,9 @@ def softmax_cross_entropy(
         compiled program, and ``vmap``/``grad`` apply); a Python 0 compiles the plain kernel.
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
-      axis: the class axis (static).
+      axis: the class axis (static); or a tuple of axes, as optax's, for probability
+        targets: the classes are then the cells of those axes (flattened in the tuple's
+        order), and the per-example shape is the predictions' without them.
       weights: optional example weights, broadcastable to the per-example shape.
       where: optional boolean mask over examples.
       reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
@@ -479,7 +605,8 @@ def softmax_cross_entropy(
 
     Raises:
       TypeError: float targets without the class axis; integer predictions.
-      ValueError: shapes that fit neither kind of target; ``label_smoothing`` outside [0, 1).
+      ValueError: shapes that fit neither kind of target; ``label_smoothing`` outside [0, 1);
+        a tuple ``axis`` with integer labels or ``class_weights``.
 
     Example:
       >>> import jax.numpy as jnp, lossjax
@@ -493,6 +620,9 @@ def softmax_cross_entropy(
       Vision", CVPR (2016) for label smoothing.
     """
     name = "softmax_cross_entropy"
+    if isinstance(axis, tuple):
+        predictions, targets = merge_class_axes(name, predictions, targets, axis, class_weights)
+        axis = -1
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
@@ -773,6 +903,79 @@ _ARGS_CLASS = """
 def _doc(f):
     f.__doc__ = f.__doc__.replace("{class_args}", _ARGS_CLASS.strip())
     return f
+
+
+def _brier_checks(predictions, targets, *, axis=-1, ignore_index=-100, **_):
+    p = jnp.asarray(predictions)
+    return [((p >= 0) & (p <= 1), "predictions must be probabilities in [0, 1]")] + (
+        _label_checks(predictions, targets, axis=axis, ignore_index=ignore_index)
+    )
+
+
+@_builtin(
+    "brier",
+    diff_argnums=(0, 1),  # soft targets are real-valued
+    predictions="probabilities",
+    targets="labels or probabilities",
+    bounded=True,
+    convex=True,
+    hyper=_LABEL_HYPERS,
+    sample=_samples.default_sampler("probabilities", "probabilities", "example"),
+    boundary=_class_boundary("probabilities", smoothing=False),
+    reference="Brier, Verification of forecasts expressed in terms of probability, Monthly "
+    "Weather Review 78(1) (1950)",
+    peers={"sklearn": "brier_score_loss (multiclass, scale_by_half=False)"},
+    **{**_MULTICLASS, "checks": _brier_checks},
+)
+@_doc
+def brier(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    ignore_index: int | None = -100,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Multiclass Brier score: ``sum_c (p_c - y_c)**2`` per example.
+
+    Predictions are probabilities along ``axis``; targets are integer labels (``y`` is then
+    one-hot) or probabilities of the same shape. Per example it lies in ``[0, 2]`` and is the
+    squared Euclidean distance between the two distributions: a strictly proper scoring rule,
+    convex in the predictions, quadratic and so smooth everywhere (gradient
+    ``2 (p - y)``). With two classes it is twice the binary Brier score ``(p_1 - y_1)**2``
+    (scikit-learn's ``brier_score_loss`` halves the multiclass sum only with
+    ``scale_by_half=True``; its default for more than two classes is the unhalved sum, as
+    here). Predictions are not checked to be probabilities (see :func:`lossjax.checked`).
+
+    Args:
+      predictions: probabilities ``[..., K, ...]`` along ``axis``.
+      targets: integer labels (shape without ``axis``) or probabilities (shape of
+        ``predictions``).
+      {class_args}
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> p = jnp.array([[0.5, 0.25, 0.25]])
+      >>> float(lossjax.brier(p, jnp.array([0])))
+      0.375
+
+    Reference:
+      Brier, "Verification of forecasts expressed in terms of probability", *Monthly Weather
+      Review* 78(1) (1950); scikit-learn's ``brier_score_loss``.
+    """
+    name = "brier"
+    ci = class_inputs(
+        name, predictions, targets, axis=axis, weights=weights, where=where,
+        ignore_index=ignore_index, class_weights=class_weights,
+    )
+    d = ci.x - _targets_dense(ci)
+    return finish(ci, jnp.sum(d * d, axis=-1), reduction, name)
 
 
 @_builtin(
@@ -1870,3 +2073,62 @@ def multiclass_perceptron(
     )
     loss = jnp.max(ci.x, axis=-1) - _on_label(ci.x, ci)
     return finish(ci, loss, reduction, name)
+
+
+# --------------------------------------------------------------------------------------------
+# Fenchel-Young losses from any regulariser
+
+
+def make_fenchel_young_loss(max_fun, name: str = "fenchel_young"):
+    """A Fenchel–Young loss from its max function: ``max_fun(x) - <y, x>`` per example.
+
+    ``max_fun`` maps one score vector ``[K]`` to a scalar: the convex conjugate ``Omega*`` of a
+    regulariser ``Omega`` (``jax.nn.logsumexp``, the conjugate of the negative entropy, gives
+    the softmax cross-entropy for targets that sum to 1). The returned loss is
+    ``Omega*(x) - <y, x>`` along ``axis``, whose gradient in the scores is
+    ``grad Omega*(x) - y`` (the regularised prediction minus the target), as optax's
+    ``make_fenchel_young_loss``: like it, it leaves out the term ``Omega(y)`` of the
+    Fenchel–Young loss proper, a constant in the scores (so the loss is not 0 at its minimum
+    unless ``Omega(y) = 0``). It takes the
+    contract's ``axis``, ``weights``, ``where`` and ``reduction`` (``"none"`` per example);
+    ``max_fun`` is applied row by row (``jnp.vectorize``), so it need not handle batches. A
+    target of 0 contributes 0 even where a score is ``-inf``.
+
+    To give the result the registry's tests, register it:
+    ``lossjax.register_per_example(...)`` on a function that calls it.
+
+    Args:
+      max_fun: ``[K] -> []``, convex (static: part of the returned function).
+      name: the name errors give.
+
+    Returns:
+      ``loss(predictions, targets, *, axis=-1, weights=None, where=None, reduction="mean")``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, lossjax
+      >>> fy = lossjax.make_fenchel_young_loss(jax.nn.logsumexp)
+      >>> x, y = jnp.array([[2.0, 0.0, 0.0]]), jnp.array([[1.0, 0.0, 0.0]])
+      >>> round(float(fy(x, y)), 4), round(float(lossjax.softmax_cross_entropy(x, y)), 4)
+      (0.2395, 0.2395)
+
+    Reference:
+      Blondel, Martins and Niculae, "Learning with Fenchel-Young Losses", JMLR 21 (2020);
+      optax's ``make_fenchel_young_loss``.
+    """
+    if not callable(max_fun):
+        raise TypeError(f"make_fenchel_young_loss: `max_fun` must be callable; got {max_fun!r}.")
+    row_max = jnp.vectorize(max_fun, signature="(n)->()")
+
+    def fn(x, y):
+        return row_max(x) - dense_dot(y, x)
+
+    def fenchel_young_loss(predictions, targets, *, axis=-1, weights=None, where=None,
+                           reduction="mean"):
+        return _core.per_example(name, fn, predictions, targets, axis=axis, weights=weights,
+                                 where=where, reduction=reduction)
+
+    fenchel_young_loss.__name__ = name
+    what = getattr(max_fun, "__name__", repr(max_fun))
+    fenchel_young_loss.__doc__ = (f"Fenchel–Young loss of ``{what}`` (see "
+                                  ":func:`lossjax.make_fenchel_young_loss`).")
+    return fenchel_young_loss

@@ -996,7 +996,9 @@ def _tweedie_boundary(dtype):
 
 def _tweedie(s, y, power):
     a, b = 1.0 - power, 2.0 - power
-    pos = ~(y <= 0)  # a NaN target goes through the y terms and makes the loss NaN
+    # only y = 0 takes the limit; a NaN or negative target goes through the y terms and makes
+    # the loss NaN (y**(2-p) of a negative y), not the loss of a zero count
+    pos = y != 0
     ys = jnp.where(pos, y, 1.0)
     # y^(2-p) / ((1-p)(2-p)) - y mu^(1-p) / (1-p) + mu^(2-p) / (2-p), mu = exp(s); the y terms
     # are 0 at y = 0 (where exp((1-p) s) may overflow for very negative s).
@@ -1039,8 +1041,11 @@ def tweedie(
     ``2 * (y**(2-p) / ((1-p)(2-p)) - y mu**(1-p) / (1-p) + mu**(2-p) / (2-p))``.
 
     It is 0 when ``mu = y`` and convex in ``s``. Targets are non-negative (zeros are the
-    point mass of the compound Poisson). ``exp`` overflows for log-means beyond about
-    ``±88 / (2 - p)`` in float32.
+    point mass of the compound Poisson); a negative target gives NaN. ``exp`` overflows for
+    log-means beyond about ``±88 / (2 - p)`` in float32.
+
+    The limits ``power = 1`` and ``power = 2`` are :func:`poisson_deviance` and
+    :func:`gamma_deviance` (same log link).
 
     Args:
       predictions: log-means ``[...]``.
@@ -1065,6 +1070,180 @@ def tweedie(
     return _core.elementwise(
         "tweedie", lambda s, y: _tweedie(s, y, power), predictions, targets,
         weights=weights, where=where, reduction=reduction,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Poisson and gamma deviances: the Tweedie deviance's limits at powers 1 and 2, with the same
+# log link as `tweedie` (predictions are log-means s, mu = exp(s)).
+
+
+def _count_check(predictions, targets, **_):
+    t = jnp.asarray(targets)
+    return [(t >= 0, "targets must be non-negative")]
+
+
+def _positive_check(predictions, targets, **_):
+    t = jnp.asarray(targets)
+    return [(t > 0, "targets must be positive")]
+
+
+def _positive_sample(key, batch, dtype=jnp.float32):
+    k1, k2 = jax.random.split(key)
+    p = jax.random.normal(k1, batch, dtype)
+    t = jnp.exp(jax.random.normal(k2, batch, jnp.float32)).astype(dtype)
+    return (p, t), {}
+
+
+def _poisson_deviance_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    counts = a([0.0, 1.0, 3.0])
+    return [
+        ("very negative log means, zero targets", (a([-1e4, -1e4]), a([0.0, 0.0])), {}),
+        ("log means +-10", (a([10.0, -10.0, 10.0]), counts), {}),
+        ("exact fit", (a([0.0, 1.0]), jnp.exp(a([0.0, 1.0]))), {}),
+    ]
+
+
+def _gamma_deviance_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    return [
+        ("log means +-10", (a([10.0, -10.0, 10.0]), a([1.0, 1.0, 3.0])), {}),
+        ("tiny and large targets", (a([0.0, 0.0]), a([1e-3, 1e3])), {}),
+        ("exact fit", (a([0.0, 1.0]), jnp.exp(a([0.0, 1.0]))), {}),
+    ]
+
+
+def _poisson_deviance(s, y):
+    # 2 (y log(y / mu) - y + mu); the y term is 0 at y = 0 (its limit), where log(y) is -inf.
+    # A negative target goes through log and gives NaN; so does a NaN target.
+    pos = y != 0
+    ys = jnp.where(pos, y, 1.0)
+    y_terms = jnp.where(pos, ys * (jnp.log(ys) - s) - ys, 0.0)
+    return 2.0 * (y_terms + jnp.exp(s))
+
+
+def _gamma_deviance(s, y):
+    # 2 (log(mu / y) + y / mu - 1) = 2 (exp(d) - 1 - d) with d = log(y) - s = log(y / mu); the
+    # gradient in s is -2 expm1(d). y = 0 gives +inf (d = -inf), y < 0 NaN.
+    d = jnp.log(y) - s
+    return 2.0 * (jnp.expm1(d) - d)
+
+
+@_builtin(
+    "poisson_deviance",
+    bounded=False,
+    convex=True,
+    sample=_count_sample,
+    boundary=_poisson_deviance_boundary,
+    checks=_count_check,
+    reference="Poisson unit deviance (McCullagh & Nelder, Generalized Linear Models, 1989, "
+    "sec. 2.3; the Tweedie deviance at power 1); log link as `tweedie`",
+    peers={"sklearn": "mean_poisson_deviance (of exp(predictions))"},
+    # not the targets: d/dy = 2 (log y - s) is -inf at y = 0, a count they often hold
+    **{**_REGRESSION, "diff_argnums": (0,)},
+)
+def poisson_deviance(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Poisson deviance of counts, with a log link: ``tweedie`` at ``power = 1``.
+
+    Predictions are log-means ``s`` (as :func:`tweedie` takes them), ``mu = exp(s)``, and the
+    per-element loss is the Poisson unit deviance that scikit-learn's
+    ``mean_poisson_deviance(y, mu)`` averages:
+
+    ``2 * (y * log(y / mu) - y + mu)``, with ``y * log(y / mu) = 0`` at ``y = 0``.
+
+    It is ``2 * (poisson_nll(s, y) - (y log y - y))``: the negative log-likelihood shifted to be
+    0 at ``mu = y``; convex in ``s``, with gradient ``2 * (mu - y)``. Targets are
+    non-negative; a negative target gives NaN (:func:`lossjax.checked` raises on it).
+
+    Args:
+      predictions: log-means ``[...]``.
+      targets: non-negative array of the same shape.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> float(lossjax.poisson_deviance(jnp.array([0.0, 0.0]), jnp.array([0.0, 1.0])))
+      1.0
+
+    Reference:
+      McCullagh and Nelder, *Generalized Linear Models* (1989), sec. 2.3; scikit-learn's
+      ``mean_poisson_deviance``.
+    """
+    return _core.elementwise(
+        "poisson_deviance", _poisson_deviance, predictions, targets,
+        weights=weights, where=where, reduction=reduction,
+    )
+
+
+@_builtin(
+    "gamma_deviance",
+    bounded=False,
+    convex=True,
+    sample=_positive_sample,
+    boundary=_gamma_deviance_boundary,
+    checks=_positive_check,
+    reference="Gamma unit deviance (McCullagh & Nelder, Generalized Linear Models, 1989, "
+    "sec. 2.3; the Tweedie deviance at power 2); log link as `tweedie`",
+    peers={"sklearn": "mean_gamma_deviance (of exp(predictions))"},
+    **_REGRESSION,  # positive real targets: differentiable
+)
+def gamma_deviance(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Gamma deviance of positive targets, with a log link: ``tweedie`` at ``power = 2``.
+
+    Predictions are log-means ``s`` (as :func:`tweedie` takes them), ``mu = exp(s)``, and the
+    per-element loss is the gamma unit deviance that scikit-learn's
+    ``mean_gamma_deviance(y, mu)`` averages:
+
+    ``2 * (log(mu / y) + y / mu - 1)``,
+
+    computed as ``2 * (expm1(d) - d)`` with ``d = log(y) - s``. It is 0 at ``mu = y``, depends
+    only on the ratio ``y / mu`` (scale-free), and is convex in ``s`` (gradient
+    ``-2 * expm1(d)``, second derivative ``2 y / mu``; not convex in ``mu``). Targets are
+    positive: ``y = 0`` gives ``inf`` and ``y < 0`` NaN (:func:`lossjax.checked` raises on
+    both).
+
+    Args:
+      predictions: log-means ``[...]``.
+      targets: positive array of the same shape.
+      weights: optional weights broadcastable to ``[...]``.
+      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
+
+    Returns:
+      The reduced loss.
+
+    Example:
+      >>> import jax.numpy as jnp, lossjax
+      >>> float(lossjax.gamma_deviance(jnp.array([0.0]), jnp.array([1.0])))
+      0.0
+
+    Reference:
+      McCullagh and Nelder, *Generalized Linear Models* (1989), sec. 2.3; scikit-learn's
+      ``mean_gamma_deviance``.
+    """
+    return _core.elementwise(
+        "gamma_deviance", _gamma_deviance, predictions, targets,
+        weights=weights, where=where, reduction=reduction, safe=(0.0, 1.0),
     )
 
 

@@ -312,7 +312,8 @@ def _doc(fn):
     bounded=True,
     hyper={**_COMMON_HYPERS,
            "class_weighting": Hyper(None, Choice((None, "generalized")), static=True,
-                                    why_static="chooses the formula of the class weights")},
+                                    why_static="chooses the formula of the class weights"),
+           "class_weights": Hyper(None, NONNEGATIVE, optional=True)},
     sample=_seg_sample("multiclass"),
     boundary=_seg_boundary(),
     reference="Milletari, Navab and Ahmadi, V-Net, 3DV (2016); generalized: Sudre et al., "
@@ -339,11 +340,17 @@ def dice(
     smooth: float = 1.0,
     spatial_dims: int | None = None,
     class_weighting: str | None = None,
+    class_weights: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
 ) -> Array:
     """Soft Dice loss: ``1 - (2 TP_c + smooth) / (P_c + T_c + smooth)``, mean over classes.
+
+    ``class_weights`` (``[C]``, non-negative) multiply the per-class Dice losses before the
+    mean over classes, as optax's ``dice_loss(class_weights=)``: ``mean_c w_c L_c`` (divided
+    by the number of classes, not by ``sum_c w_c``; with ``ignore_background`` the first
+    weight is dropped with the first class).
 
     ``class_weighting="generalized"`` gives the generalized Dice loss of Sudre et al.:
     ``1 - (2 sum_c w_c TP_c + smooth) / (sum_c w_c (P_c + T_c) + smooth)`` with
@@ -361,6 +368,8 @@ def dice(
       targets: masks or labels matching ``mode``.
       {common}
       class_weighting: None (plain class mean) or ``"generalized"`` (static).
+      class_weights: optional non-negative per-class weights ``[C]`` (not with
+        ``class_weighting``).
       reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
 
     Returns:
@@ -383,6 +392,13 @@ def dice(
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
                     where=where, spatial_dims=spatial_dims)
     tp, ps, ts = _counts(s)
+    if class_weights is not None:
+        if class_weighting is not None:
+            raise ValueError(f"{name}: give `class_weights` or `class_weighting`, not both.")
+        cw = _core.numeric_input("class_weights", class_weights, name)
+        _core.check_shape("class_weights", cw, (tp.shape[-1],), name, "one weight per class")
+        per_class = cw.astype(tp.dtype) * (1.0 - _ratio(2.0 * tp + smooth, ps + ts + smooth))
+        return _finish(name, s, _class_mean(per_class, ignore_background), reduction)
     if class_weighting == "generalized":
         if ignore_background and tp.shape[-1] > 1:
             tp, ps, ts = tp[..., 1:], ps[..., 1:], ts[..., 1:]

@@ -62,15 +62,22 @@ def log_cosh(p, t):
 # --------------------------------------------------------------------------------- binary
 
 
-def binary_cross_entropy(p, t):
+def _keras_smoothing(t, eps):
+    # Keras 3 BinaryCrossentropy(label_smoothing=eps): y_true * (1 - eps) + 0.5 * eps
+    return t * (1.0 - eps) + 0.5 * eps
+
+
+def binary_cross_entropy(p, t, label_smoothing=0.0):
     p, t = np.asarray(p, np.float64), np.asarray(t, np.float64)
+    t = _keras_smoothing(t, label_smoothing)
     lp = np.maximum(np.log(p), -100.0)
     l1p = np.maximum(np.log1p(-p), -100.0)
     return -(t * lp + (1 - t) * l1p)
 
 
-def binary_cross_entropy_with_logits(x, t, pos_weight=None):
+def binary_cross_entropy_with_logits(x, t, pos_weight=None, label_smoothing=0.0):
     x, t = np.asarray(x, np.float64), np.asarray(t, np.float64)
+    t = _keras_smoothing(t, label_smoothing)
     pw = 1.0 if pos_weight is None else np.asarray(pos_weight, np.float64)
     p = special.expit(x)
     return -(pw * t * np.log(p) + (1 - t) * np.log1p(-p))
@@ -156,6 +163,30 @@ def categorical_cross_entropy(p, t, label_smoothing=0.0, ignore_index=-100, clas
     p, t = _rows(p, t, axis)
     return _ce_from_logq(np.maximum(np.log(p), -100.0), t, label_smoothing, ignore_index,
                          class_weights)
+
+
+def brier(p, t, ignore_index=-100, class_weights=None, axis=-1):
+    # Brier (1950): sum_c (p_c - y_c)^2, y one-hot for labels; NaN for labels out of range
+    # times the example's class weight (cw[label], or cw . y for probability targets), as
+    # reduction="none" gives every weighted loss
+    p, t = _rows(p, t, axis)
+    k = p.shape[-1]
+    cw = np.ones(k) if class_weights is None else np.asarray(class_weights, np.float64)
+    out = np.zeros(p.shape[:-1])
+    for idx in np.ndindex(*p.shape[:-1]):
+        if t.ndim == p.ndim:
+            y = t[idx]
+        else:
+            lab = int(t[idx])
+            if ignore_index is not None and lab == ignore_index:
+                continue
+            if not 0 <= lab < k:
+                out[idx] = np.nan
+                continue
+            y = np.eye(k)[lab]
+        w = float(np.dot(cw, y)) if class_weights is not None else 1.0
+        out[idx] = w * np.sum((p[idx] - y) ** 2)
+    return out
 
 
 def multiclass_hinge(s, t, margin=1.0, ignore_index=-100, class_weights=None, axis=-1):

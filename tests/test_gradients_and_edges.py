@@ -345,6 +345,7 @@ DISCRETE_TARGETS = {
 # Real-valued targets a spec does not differentiate, with the reason.
 NOT_DIFFERENTIATED = {
     ("tweedie", "targets"): "d/dy of y**(2 - power) is infinite at y = 0 (a count)",
+    ("poisson_deviance", "targets"): "d/dy = 2 (log y - s) is -inf at y = 0 (a count)",
 }
 
 
