@@ -339,9 +339,13 @@ def make_cases(
 
 
 def _floating(spec, args) -> tuple[int, ...]:
-    """The spec's differentiable arguments that are floating here (integer labels are not)."""
-    return tuple(i for i in spec.diff_argnums if jnp.issubdtype(jnp.asarray(args[i]).dtype,
-                                                                   jnp.floating))
+    """The arguments a training step differentiates: the spec's floating differentiable
+    arguments (integer labels are not) without the targets (argument 1), which are data,
+    except where they are model outputs too (metric learning: positives, second members)."""
+    model_outputs = spec.task == "metric_learning"
+    return tuple(i for i in spec.diff_argnums
+                 if (i != 1 or model_outputs)
+                 and jnp.issubdtype(jnp.asarray(args[i]).dtype, jnp.floating))
 
 
 def floor_fn(case: Case) -> Callable[..., Any]:

@@ -1,0 +1,93 @@
+"""Probe: where the softmax cross-entropy's value_and_grad spends its time (issue 14).
+
+Times, round by round (every implementation back to back in each round; ratios per round),
+the jitted ``value_and_grad`` of the mean softmax cross-entropy with integer labels for:
+
+* ``lossjax``: :func:`lossjax.softmax_cross_entropy` (label-shifted log-sum-exp in one pass
+  for the value; the gradient pass recomputes ``exp(x - lse)``: two exponentials per logit);
+* ``optax``: ``softmax_cross_entropy_with_integer_labels`` (max pass, one exponential whose
+  result is written out, sum, gradient from it, scatter of the one-hot);
+* ``one_exp``: a prototype of the next kernel: ``e = exp(x - x_y)`` written once (an
+  ``optimization_barrier`` keeps XLA from fusing it into the reduction), ``s = sum e``, and
+  the gradient ``e / s - onehot`` from ``e``: one exponential per logit. It has no overflow
+  fallback yet (``x_c - x_y > 88`` overflows ``e``), so it is a measurement, not a kernel;
+* ``floor``: reads the logits once and writes an array of their size.
+
+``python -m experiments.probe_softmax_ce 4096x8192 15`` prints the median time of each and
+its ratio to optax with the interquartile range of the per-round ratios.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import optax
+
+import lossjax
+from lossjax.multiclass import pick
+
+
+@jax.custom_jvp
+def _one_exp_ce(x, labels):
+    c = pick(x, labels)
+    return jnp.log(jnp.sum(jnp.exp(x - c[:, None]), -1))
+
+
+@_one_exp_ce.defjvp
+def _one_exp_ce_jvp(primals, tangents):
+    x, labels = primals
+    c = pick(x, labels)
+    e = jax.lax.optimization_barrier(jnp.exp(x - c[:, None]))
+    s = jnp.sum(e, -1)
+    classes = jax.lax.broadcasted_iota(labels.dtype, x.shape, 1)
+    g = e * (1.0 / s)[:, None] - jnp.where(classes == labels[:, None], 1.0, 0.0)
+    return jnp.log(s), jnp.sum(g * tangents[0], -1)
+
+
+IMPLEMENTATIONS = {
+    "lossjax": lambda x, y: lossjax.softmax_cross_entropy(x, y),
+    "optax": lambda x, y: optax.losses.softmax_cross_entropy_with_integer_labels(x, y).mean(),
+    "one_exp": lambda x, y: jnp.mean(_one_exp_ce(x, y)),
+}
+
+
+def run(n: int, k: int, rounds: int) -> dict[str, tuple[float, float, float, float]]:
+    """{name: (median ms, median ratio to optax, q1, q3)}."""
+    x = jax.random.normal(jax.random.key(0), (n, k), jnp.float32)
+    y = jax.random.randint(jax.random.key(1), (n,), 0, k)
+    fns = {name: jax.jit(jax.value_and_grad(f)) for name, f in IMPLEMENTATIONS.items()}
+    fns["floor"] = jax.jit(lambda x, y: (jnp.sum(x), x * 2.0))
+    ref = fns["optax"](x, y)
+    for name, f in fns.items():
+        out = jax.block_until_ready(f(x, y))
+        if name != "floor":
+            assert jnp.allclose(out[1], ref[1], atol=1e-6), name
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    names = list(fns)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            t0 = time.perf_counter()
+            jax.block_until_ready(fns[name](x, y))
+            times[name].append(time.perf_counter() - t0)
+    out = {}
+    for name, ts in times.items():
+        ratios = sorted(a / b for a, b in zip(ts, times["optax"], strict=True))
+        out[name] = (1e3 * statistics.median(ts), statistics.median(ratios),
+                     ratios[len(ratios) // 4], ratios[3 * len(ratios) // 4])
+    return out
+
+
+def main(argv: list[str]) -> None:
+    shape = argv[1] if len(argv) > 1 else "4096x8192"
+    rounds = int(argv[2]) if len(argv) > 2 else 15
+    n, k = map(int, shape.split("x"))
+    for name, (ms, r, q1, q3) in run(n, k, rounds).items():
+        print(f"{shape} {name:8s} {ms:8.2f} ms  /optax {r:.2f} [{q1:.2f}, {q3:.2f}]")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
