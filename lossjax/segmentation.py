@@ -753,15 +753,7 @@ def lovasz_hinge(
     convex=False,
     twice_differentiable=False,
     hyper={
-        "from_logits": Hyper(True, Choice((True, False)), static=True,
-                         why_static=("chooses whether a sigmoid/softmax is applied (different "
-                                     "code)")),
-        "per_image": Hyper(True, Choice((True, False)), static=True,
-                       why_static="chooses the axes summed before the ratio (the output's shape)"),
-        "ignore_index": Hyper(-100, None, static=True, optional=True,
-                          why_static=("a class id, not a quantity: whether it applies (None drops "
-                                      "nothing) is decided at trace time, with the targets' "
-                                      "integer dtype")),
+        **{k: _COMMON_HYPERS[k] for k in ("from_logits", "per_image", "ignore_index")},
         "classes": Hyper("present", Choice(("present", "all")), static=True,
                          why_static="chooses which classes enter the mean (the formula)"),
         "spatial_dims": Hyper(2, Interval(1, math.inf), static=True,
