@@ -400,9 +400,10 @@ def dice(
       >>> round(float(lossjax.dice(p, t, from_logits=False, smooth=0.0)), 4)
       0.1053
       >>> x = jnp.array([[[[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]]])  # one 1 x 2 image, 3 classes
-      >>> lossjax.dice(x, jnp.array([[[0, 1]]]), mode="multiclass", per_class=True,
-      ...              reduction="none").round(4)  # [B, C]; class 2 is absent: P / (P + 1)
-      Array([[0.0697, 0.0677, 0.0803]], dtype=float32)
+      >>> per_class = lossjax.dice(x, jnp.array([[[0, 1]]]), mode="multiclass",
+      ...                          per_class=True, reduction="none")  # [B, C]
+      >>> [round(v, 4) for v in per_class[0].tolist()]  # class 2 is absent: P / (P + 1)
+      [0.0697, 0.0677, 0.0803]
 
     Reference:
       Milletari, Navab and Ahmadi, "V-Net", 3DV (2016); Sudre, Li, Vercauteren, Ourselin and
