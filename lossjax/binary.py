@@ -39,7 +39,7 @@ def _smoothed(y: Array, label_smoothing) -> Array:
 
 
 # label smoothing is a number the loss only multiplies by: traced (may follow a schedule)
-_BINARY_SMOOTHING = Hyper(0.0, UNIT)
+_BINARY_SMOOTHING = Hyper(UNIT)
 
 
 def _signed_check(predictions, targets, **_):
@@ -76,7 +76,6 @@ def _bce_prob(p: Array, y: Array, eps: float) -> Array:
 
 
 @_builtin(
-    "binary_cross_entropy",
     diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("bce",),
     task="binary",
@@ -87,8 +86,6 @@ def _bce_prob(p: Array, y: Array, eps: float) -> Array:
     convex=True,
     checks=_probability_check,
     hyper={"label_smoothing": _BINARY_SMOOTHING},
-    reference="Cox, The Regression Analysis of Binary Sequences, JRSS B 20 (1958); clamping as "
-    "in PyTorch's binary_cross_entropy; label smoothing as Keras's BinaryCrossentropy",
     peers={"torch": "binary_cross_entropy", "keras": "BinaryCrossentropy"},
 )
 def binary_cross_entropy(
@@ -121,9 +118,6 @@ def binary_cross_entropy(
       predictions: probabilities ``[...]`` in ``[0, 1]``.
       targets: array of the same shape, in ``[0, 1]``.
       label_smoothing: ``eps`` in ``[0, 1]`` (a number; may be traced).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -185,7 +179,6 @@ def _sigmoid_ce(x: Array, y: Array, pos_weight: Array | None = None) -> Array:
 
 
 @_builtin(
-    "binary_cross_entropy_with_logits",
     diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("sigmoid_cross_entropy",),
     task="binary",
@@ -195,12 +188,10 @@ def _sigmoid_ce(x: Array, y: Array, pos_weight: Array | None = None) -> Array:
     bounded=False,
     convex=True,
     hyper={
-        "pos_weight": Hyper(None, NONNEGATIVE, optional=True),
+        "pos_weight": Hyper(NONNEGATIVE, optional=True),
         "label_smoothing": _BINARY_SMOOTHING,
     },
     checks=_binary_targets_check,
-    reference="Cox (1958); pos_weight as in PyTorch's binary_cross_entropy_with_logits; label "
-    "smoothing as Keras's BinaryCrossentropy",
     peers={
         "optax": "sigmoid_binary_cross_entropy",
         "torch": "binary_cross_entropy_with_logits",
@@ -233,9 +224,6 @@ def binary_cross_entropy_with_logits(
       pos_weight: optional non-negative weight of the positive term, broadcastable to
         ``[...]`` (e.g. one per label, ``n_negative / n_positive``), as in PyTorch.
       label_smoothing: ``eps`` in ``[0, 1]`` (a number; may be traced).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -424,7 +412,6 @@ def _focal_boundary(dtype):
 
 
 @_builtin(
-    "sigmoid_focal",
     diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("focal",),
     task="binary",
@@ -434,16 +421,15 @@ def _focal_boundary(dtype):
     bounded=False,
     convex=False,
     hyper={
-        "alpha": Hyper(None, UNIT, optional=True),
-        "gamma": Hyper(2.0, NONNEGATIVE, fast=(0.0, 2.0)),
-        "from_logits": Hyper(True, Choice((True, False)), static=True,
+        "alpha": Hyper(UNIT, optional=True),
+        "gamma": Hyper(NONNEGATIVE, fast=(0.0, 2.0)),
+        "from_logits": Hyper(Choice((True, False)), static=True,
                              why_static="chooses whether predictions are logits or "
                              "probabilities (clipped, then turned into logits)"),
         "label_smoothing": _BINARY_SMOOTHING,
     },
     boundary=_focal_boundary,
     checks=_binary_targets_check,
-    reference="Lin et al., Focal Loss for Dense Object Detection, ICCV (2017), eq. 5",
     peers={
         "optax": "sigmoid_focal_loss",
         "torchvision": "ops.sigmoid_focal_loss",
@@ -500,9 +486,6 @@ def sigmoid_focal(
       label_smoothing: ``eps`` in ``[0, 1]``: targets ``y (1 - eps) + eps / 2`` everywhere
         (cross-entropy, ``p_t`` and ``alpha_t``), as Keras's ``BinaryFocalCrossentropy``
         (a number; may be traced).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -551,8 +534,6 @@ _HINGE = dict(
 
 
 @_builtin(
-    "hinge",
-    reference="Cortes & Vapnik, Support-Vector Networks, Machine Learning 20 (1995)",
     peers={"optax": "hinge_loss", "keras": "Hinge"},
     **_HINGE,
 )
@@ -572,9 +553,6 @@ def hinge(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -594,9 +572,6 @@ def hinge(
 
 
 @_builtin(
-    "squared_hinge",
-    reference="Rennie & Srebro, Loss Functions for Preference Levels, IJCAI workshop (2005); "
-    "L2-SVM of Lee & Mangasarian (2001)",
     peers={"keras": "SquaredHinge"},
     **_HINGE,
 )
@@ -615,9 +590,6 @@ def squared_hinge(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -643,9 +615,6 @@ def squared_hinge(
 
 
 @_builtin(
-    "perceptron",
-    reference="Rosenblatt, The Perceptron, Psychological Review 65 (1958); the perceptron "
-    "criterion in Bishop, Pattern Recognition and Machine Learning (2006), eq. 4.54",
     peers={"optax": "perceptron_loss"},
     **_HINGE,
 )
@@ -665,9 +634,6 @@ def perceptron(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -696,9 +662,6 @@ def _modified_huber(f: Array, y: Array) -> Array:
 
 
 @_builtin(
-    "modified_huber",
-    reference="Zhang, Solving Large Scale Linear Prediction Problems Using Stochastic Gradient "
-    "Descent Algorithms, ICML (2004); scikit-learn's SGDClassifier(loss='modified_huber')",
     peers={"sklearn": "SGDClassifier(loss='modified_huber')"},
     **{**_HINGE, "twice_differentiable": False},
 )
@@ -719,9 +682,6 @@ def modified_huber(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -753,10 +713,6 @@ def _margin_boundary(dtype):
 
 
 @_builtin(
-    "exponential",
-    reference="Freund & Schapire, A Decision-Theoretic Generalization of On-Line Learning and "
-    "an Application to Boosting, JCSS 55 (1997); Friedman, Hastie & Tibshirani, Additive "
-    "Logistic Regression, Ann. Statist. 28 (2000)",
     peers={"sklearn": "GradientBoostingClassifier(loss='exponential')"},
     boundary=_margin_boundary,
     **{**_HINGE, "twice_differentiable": True},
@@ -781,9 +737,6 @@ def exponential(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -805,9 +758,6 @@ def exponential(
 
 
 @_builtin(
-    "soft_margin",
-    reference="Logistic loss on signed targets; PyTorch's soft_margin_loss; Hastie et al., The "
-    "Elements of Statistical Learning (2009), eq. 10.18",
     peers={"torch": "soft_margin_loss"},
     **{**_HINGE, "twice_differentiable": True},
 )
@@ -827,9 +777,6 @@ def soft_margin(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -863,7 +810,6 @@ def _sparse_plus(x: Array) -> Array:
 
 
 @_builtin(
-    "binary_sparsemax",
     diff_argnums=(0, 1),  # soft targets are real-valued
     task="binary",
     predictions="logits",
@@ -873,8 +819,6 @@ def _sparse_plus(x: Array) -> Array:
     convex=True,
     twice_differentiable=False,
     checks=_binary_targets_check,
-    reference="Blondel, Martins & Niculae, Learning with Fenchel-Young Losses, JMLR 21 (2020), "
-    "sec. 4.4",
     peers={"optax": "sparsemax_loss / binary_sparsemax_loss (its deprecated alias in older "
            "optax, removed by 0.2.8)"},
 )
@@ -898,9 +842,6 @@ def binary_sparsemax(
     Args:
       predictions: logits ``[...]``.
       targets: array of the same shape, in ``[0, 1]``.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.

@@ -112,17 +112,20 @@ def _box_boundary(dtype):
 
 _BOXES = dict(
     task="boxes", predictions="boxes", targets="boxes", granularity="example", bounded=True,
+    units=("box", "``[...]``"),
     convex=False, twice_differentiable=False, sample=_box_sample, boundary=_box_boundary,
     checks=_box_checks, diff_argnums=(0, 1),  # target boxes are real-valued
 )
+
+def _doc(fn):
+    fn.__doc__ = fn.__doc__.replace("{args}", _DOC_ARGS)
+    return fn
+
 
 _DOC_ARGS = """
     Args:
       predictions: boxes ``[..., 4]`` as ``(x1, y1, x2, y2)``.
       targets: boxes of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask over boxes ``[...]``.
-      reduction: ``"none"`` (per box), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -130,11 +133,10 @@ _DOC_ARGS = """
 
 
 @_builtin(
-    "iou",
-    reference="Yu et al., UnitBox: An Advanced Object Detection Network, ACM MM (2016)",
     peers={"keras": "keras_cv IoULoss"},
     **_BOXES,
 )
+@_doc
 def iou(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -162,11 +164,10 @@ def iou(
 
 
 @_builtin(
-    "giou",
-    reference="Rezatofighi et al., Generalized Intersection over Union, CVPR (2019)",
     peers={"torchvision": "ops.generalized_box_iou_loss", "keras": "keras_cv GIoULoss"},
     **_BOXES,
 )
+@_doc
 def giou(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -192,11 +193,10 @@ def giou(
 
 
 @_builtin(
-    "diou",
-    reference="Zheng et al., Distance-IoU Loss, AAAI (2020), eq. 6",
     peers={"torchvision": "ops.distance_box_iou_loss"},
     **_BOXES,
 )
+@_doc
 def diou(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -223,12 +223,11 @@ def diou(
 
 
 @_builtin(
-    "ciou",
-    reference="Zheng et al., Distance-IoU Loss, AAAI (2020), eqs. 8-11",
     peers={"torchvision": "ops.complete_box_iou_loss", "keras": "keras_cv CIoULoss"},
     exact_gradient=False,
     **_BOXES,
 )
+@_doc
 def ciou(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -255,6 +254,3 @@ def ciou(
     """
     return _box_loss("ciou", _ciou, predictions, targets, weights, where, reduction)
 
-
-for _fn in (iou, giou, diou, ciou):
-    _fn.__doc__ = _fn.__doc__.replace("{args}", _DOC_ARGS)

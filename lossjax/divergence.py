@@ -53,7 +53,6 @@ def _kl_sample(key, batch, dtype=jnp.float32):
 
 
 @_builtin(
-    "kl_divergence",
     task="divergence",
     predictions="log_probabilities",
     targets="probabilities",
@@ -61,13 +60,12 @@ def _kl_sample(key, batch, dtype=jnp.float32):
     bounded=False,
     convex=True,
     hyper={"log_targets": Hyper(
-        False, None, static=True,
+        None, static=True,
         why_static="chooses how targets are read, probabilities or log-probabilities (formula)",
     )},
     sample=_kl_sample,
     boundary=_kl_boundary,
     diff_argnums=(0, 1),
-    reference="Kullback & Leibler, On Information and Sufficiency, Ann. Math. Statist. 22 (1951)",
     peers={
         "optax": "kl_divergence / kl_divergence_with_log_targets",
         "torch": "kl_div",
@@ -105,9 +103,6 @@ def kl_divergence(
       targets: probabilities (or log-probabilities) of the same shape.
       log_targets: whether ``targets`` are log-probabilities (static).
       axis: the distribution axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced divergence.
@@ -167,7 +162,6 @@ def _js_boundary(dtype):
 
 
 @_builtin(
-    "js_divergence",
     task="divergence",
     predictions="log_probabilities",
     targets="probabilities",
@@ -177,8 +171,6 @@ def _js_boundary(dtype):
     sample=_kl_sample,
     boundary=_js_boundary,
     diff_argnums=(0, 1),
-    reference="Lin, Divergence Measures Based on the Shannon Entropy, IEEE Trans. Inf. Theory "
-    "37 (1991), eq. 4.1",
     peers={"scipy": "spatial.distance.jensenshannon (its square root, base e)"},
 )
 def js_divergence(
@@ -202,9 +194,6 @@ def js_divergence(
       predictions: log-probabilities ``[..., K, ...]`` along ``axis``.
       targets: probabilities of the same shape.
       axis: the distribution axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced divergence, in nats.
@@ -245,7 +234,6 @@ def _gkl_boundary(dtype):
 
 
 @_builtin(
-    "generalized_kl_divergence",
     task="divergence",
     predictions="log_probabilities",
     targets="values",
@@ -255,9 +243,6 @@ def _gkl_boundary(dtype):
     sample=_gkl_sample,
     boundary=_gkl_boundary,
     diff_argnums=(0, 1),
-    reference="Generalized KL (I-divergence), the Bregman divergence of x log x - x: Csiszár, "
-    "Why Least Squares and Maximum Entropy?, Ann. Statist. 19 (1991); Lee & Seung, "
-    "Algorithms for Non-negative Matrix Factorization, NIPS (2000)",
     peers={"optax": "generalized_kl_divergence / convex_kl_divergence"},
 )
 def generalized_kl_divergence(
@@ -281,9 +266,6 @@ def generalized_kl_divergence(
       predictions: ``log q``, ``[..., K, ...]`` along ``axis``.
       targets: non-negative ``t`` of the same shape.
       axis: the vector axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced divergence.
@@ -314,7 +296,6 @@ def _tv_boundary(dtype):
 
 
 @_builtin(
-    "total_variation",
     task="divergence",
     predictions="probabilities",
     targets="probabilities",
@@ -325,8 +306,6 @@ def _tv_boundary(dtype):
     sample=_samples.default_sampler("probabilities", "probabilities", "example"),
     boundary=_tv_boundary,
     diff_argnums=(0, 1),
-    reference="Total variation distance; Tsybakov, Introduction to Nonparametric Estimation "
-    "(2009), def. 2.4",
     peers={},
 )
 def total_variation(
@@ -347,9 +326,6 @@ def total_variation(
       predictions: probabilities ``[..., K, ...]`` along ``axis``.
       targets: probabilities of the same shape.
       axis: the distribution axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced distance.

@@ -686,18 +686,18 @@ _WHY_CONFIG = ("part of the chunked kernel's hashable configuration (a custom_vj
 _WHY_IGNORE = ("a class id, not a quantity: whether it applies (None drops nothing) is "
                "decided at trace time; " + _WHY_CONFIG)
 _HYPERS = {
-    "bias": Hyper(None, None, optional=True),
-    "ignore_index": Hyper(-100, None, static=True, optional=True, why_static=_WHY_IGNORE),
-    "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, static=True,
+    "bias": Hyper(None, optional=True),
+    "ignore_index": Hyper(None, static=True, optional=True, why_static=_WHY_IGNORE),
+    "label_smoothing": Hyper(UNIT_RIGHT_OPEN, static=True,
                              why_static=_WHY_CONFIG),
-    "z_loss": Hyper(0.0, NONNEGATIVE, static=True,
+    "z_loss": Hyper(NONNEGATIVE, static=True,
                     why_static=_WHY_CONFIG),
-    "logit_softcap": Hyper(None, POSITIVE, static=True, optional=True,
+    "logit_softcap": Hyper(POSITIVE, static=True, optional=True,
                            why_static="None (no cap) or a cap; " + _WHY_CONFIG),
-    "class_weights": Hyper(None, NONNEGATIVE, optional=True),
-    "chunk_size": Hyper(None, Interval(1.0), static=True, optional=True,
+    "class_weights": Hyper(NONNEGATIVE, optional=True),
+    "chunk_size": Hyper(Interval(1.0), static=True, optional=True,
                         why_static="the number of tokens per chunk (shapes)"),
-    "vocab_block_size": Hyper(None, Interval(1.0), static=True, optional=True,
+    "vocab_block_size": Hyper(Interval(1.0), static=True, optional=True,
                               why_static="the vocabulary block's width (shapes)"),
 }
 
@@ -709,11 +709,11 @@ _REFERENCE = (
 
 
 @_builtin(
-    NAME,
     task="multiclass",
     predictions="hidden",
     targets="labels",
     granularity="example",
+    units=("token", "``labels.shape``"),
     bounded=False,
     convex=True,
     hyper=_HYPERS,
@@ -723,7 +723,6 @@ _REFERENCE = (
     diff_argnums=(0, 1),
     batch_argnums=(0, 2),
     forward_mode=False,
-    reference=_REFERENCE,
     peers={
         "torch": "nn.functional.linear_cross_entropy",
         "jax-cce": "linear_cross_entropy",
@@ -784,9 +783,6 @@ def linear_cross_entropy(
         at the default 128, 0.96x at 256; BUILD_NOTES.md).
       vocab_block_size: weight-gradient rows updated per step (static); default
         ``2**20 / D``.
-      weights: optional token weights, broadcastable to ``labels.shape``.
-      where: optional boolean mask over tokens.
-      reduction: ``"none"`` (per token), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss (float32, or float64 for float64 inputs).

@@ -523,18 +523,17 @@ _ce_labels_traced.defjvp(_ce_labels_traced_jvp, symbolic_zeros=True)
 
 
 _CE_HYPERS = {
-    "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, fast=(0.0,)),
-    "ignore_index": Hyper(-100, None, static=True, optional=True,
+    "label_smoothing": Hyper(UNIT_RIGHT_OPEN, fast=(0.0,)),
+    "ignore_index": Hyper(None, static=True, optional=True,
                           why_static=("a class id, not a quantity: whether it applies (None drops "
                                       "nothing) and whether the targets are labels it can apply to"
                                       " are decided at trace time")),
-    "class_weights": Hyper(None, NONNEGATIVE, optional=True),
+    "class_weights": Hyper(NONNEGATIVE, optional=True),
 }
 _MULTICLASS = dict(task="multiclass", granularity="example", checks=_label_checks)
 
 
 @_builtin(
-    "softmax_cross_entropy",
     aliases=("cross_entropy",),
     predictions="logits",
     targets="labels or probabilities",
@@ -543,9 +542,6 @@ _MULTICLASS = dict(task="multiclass", granularity="example", checks=_label_check
     hyper=_CE_HYPERS,
     sample=_samples.default_sampler("logits", "labels", "example"),
     boundary=_class_boundary("logits"),
-    reference="Bridle, Probabilistic Interpretation of Feedforward Classification Network "
-    "Outputs (1990); label smoothing: Szegedy et al., Rethinking the Inception Architecture, "
-    "CVPR (2016)",
     peers={
         "optax": "softmax_cross_entropy / softmax_cross_entropy_with_integer_labels / "
         "safe_softmax_cross_entropy / smooth_labels (as label_smoothing)",
@@ -596,9 +592,6 @@ def softmax_cross_entropy(
       axis: the class axis (static); or a tuple of axes, as optax's, for probability
         targets: the classes are then the cells of those axes (flattened in the tuple's
         order), and the per-example shape is the predictions' without them.
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -643,7 +636,6 @@ def softmax_cross_entropy(
 
 
 @_builtin(
-    "nll",
     predictions="log_probabilities",
     targets="labels or probabilities",
     bounded=False,
@@ -651,7 +643,6 @@ def softmax_cross_entropy(
     hyper=_CE_HYPERS,
     sample=_samples.default_sampler("log_probabilities", "labels", "example"),
     boundary=_class_boundary("log_probabilities"),
-    reference="Negative log-likelihood; PyTorch's nll_loss",
     peers={"torch": "nll_loss"},
     **_MULTICLASS,
 )
@@ -681,9 +672,6 @@ def nll(
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -719,7 +707,6 @@ def _clamped_log_jvp(eps, primals, tangents):
 
 
 @_builtin(
-    "categorical_cross_entropy",
     diff_argnums=(0, 1),  # soft targets are real-valued
     predictions="probabilities",
     targets="labels or probabilities",
@@ -728,8 +715,6 @@ def _clamped_log_jvp(eps, primals, tangents):
     hyper=_CE_HYPERS,
     sample=_samples.default_sampler("probabilities", "probabilities", "example"),
     boundary=_class_boundary("probabilities"),
-    reference="Cross-entropy of probability vectors; clamping as in PyTorch's "
-    "binary_cross_entropy",
     peers={"keras": "CategoricalCrossentropy / SparseCategoricalCrossentropy"},
     **_MULTICLASS,
 )
@@ -761,9 +746,6 @@ def categorical_cross_entropy(
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -788,7 +770,6 @@ def categorical_cross_entropy(
 
 
 @_builtin(
-    "multiclass_hinge",
     predictions="scores",
     targets="labels or one-hot",
     bounded=False,
@@ -801,8 +782,6 @@ def categorical_cross_entropy(
     },
     sample=_samples.default_sampler("scores", "labels", "example"),
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Crammer & Singer, On the Algorithmic Implementation of Multiclass Kernel-based "
-    "Vector Machines, JMLR 2 (2001)",
     peers={"optax": "multiclass_hinge_loss"},
     **_MULTICLASS,
 )
@@ -831,9 +810,6 @@ def multiclass_hinge(
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -894,10 +870,7 @@ _ARGS_CLASS = """
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights (they multiply into the example
         weights, so the mean is ``sum(w_y * loss) / sum(w_y)``).
-      axis: the class axis (static).
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``."""
+      axis: the class axis (static)."""
 
 
 def _doc(f):
@@ -913,7 +886,6 @@ def _brier_checks(predictions, targets, *, axis=-1, ignore_index=-100, **_):
 
 
 @_builtin(
-    "brier",
     diff_argnums=(0, 1),  # soft targets are real-valued
     predictions="probabilities",
     targets="labels or probabilities",
@@ -922,8 +894,6 @@ def _brier_checks(predictions, targets, *, axis=-1, ignore_index=-100, **_):
     hyper=_LABEL_HYPERS,
     sample=_samples.default_sampler("probabilities", "probabilities", "example"),
     boundary=_class_boundary("probabilities", smoothing=False),
-    reference="Brier, Verification of forecasts expressed in terms of probability, Monthly "
-    "Weather Review 78(1) (1950)",
     peers={"sklearn": "brier_score_loss (multiclass, scale_by_half=False)"},
     **{**_MULTICLASS, "checks": _brier_checks},
 )
@@ -979,13 +949,10 @@ def brier(
 
 
 @_builtin(
-    "poly1_cross_entropy",
     bounded=False,
     convex=False,
     hyper={**_CE_HYPERS, "epsilon": Interval(-1.0, float("inf"))},
     boundary=_class_boundary("logits"),
-    reference="Leng et al., PolyLoss: A Polynomial Expansion Perspective of Classification Loss "
-    "Functions, ICLR (2022), eq. 3 (Poly-1)",
     peers={"optax": "poly_loss_cross_entropy"},
     **_LOGIT_LABELS,
 )
@@ -1066,18 +1033,15 @@ def _focal_boundary(dtype):
 
 
 @_builtin(
-    "softmax_focal",
     bounded=False,
     convex=False,
     hyper={
-        "gamma": Hyper(2.0, NONNEGATIVE, fast=(0.0,)),
-        "alpha": Hyper(None, NONNEGATIVE, optional=True),
+        "gamma": Hyper(NONNEGATIVE, fast=(0.0,)),
+        "alpha": Hyper(NONNEGATIVE, optional=True),
         "label_smoothing": _CE_HYPERS["label_smoothing"],
         "ignore_index": _CE_HYPERS["ignore_index"],
     },
     boundary=_focal_boundary,
-    reference="Lin et al., Focal Loss for Dense Object Detection, ICCV (2017), eq. 5, with the "
-    "softmax in place of the sigmoid (as Keras's CategoricalFocalCrossentropy)",
     peers={"keras": "CategoricalFocalCrossentropy(from_logits=True)"},
     **_LOGIT_LABELS,
 )
@@ -1113,9 +1077,6 @@ def softmax_focal(
       label_smoothing: ``eps`` in ``[0, 1)`` (traced; a Python 0 compiles the plain path).
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       axis: the class axis (static).
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1173,13 +1134,10 @@ def softmax_focal(
 
 
 @_builtin(
-    "generalized_cross_entropy",
     bounded=True,
     convex=False,
     hyper={**_LABEL_HYPERS, "q": Interval(0.0, 1.0, low_open=True)},
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Zhang & Sabuncu, Generalized Cross Entropy Loss for Training Deep Neural "
-    "Networks with Noisy Labels, NeurIPS (2018), eq. 6",
     peers={"keras": "CategoricalGeneralizedCrossEntropy (on softmax probabilities)"},
     **_LOGIT_LABELS,
 )
@@ -1240,7 +1198,6 @@ def generalized_cross_entropy(
 
 
 @_builtin(
-    "symmetric_cross_entropy",
     bounded=False,
     convex=False,
     hyper={
@@ -1250,8 +1207,6 @@ def generalized_cross_entropy(
         "A": Interval(-float("inf"), 0.0, high_open=True),
     },
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Wang et al., Symmetric Cross Entropy for Robust Learning with Noisy Labels, "
-    "ICCV (2019), eqs. 4-6",
     peers={},
     **_LOGIT_LABELS,
 )
@@ -1457,21 +1412,18 @@ _WHY_T2 = (
 
 
 @_builtin(
-    "bi_tempered_logistic",
     bounded=False,
     convex=False,
     hyper={
         **_LABEL_HYPERS,
-        "t1": Hyper(0.8, Interval(0.0, 1.0), fast=(1.0,)),
+        "t1": Hyper(Interval(0.0, 1.0), fast=(1.0,)),
         # t2 = inf is no temperature: exp_inf is not defined (the domain's right end is open)
-        "t2": Hyper(1.2, Interval(1.0, float("inf"), high_open=True), static=True,
+        "t2": Hyper(Interval(1.0, float("inf"), high_open=True), static=True,
                     why_static=_WHY_T2),
-        "num_iters": Hyper(5, Interval(1.0, 100.0), static=True,
+        "num_iters": Hyper(Interval(1.0, 100.0), static=True,
                            why_static="the number of unrolled fixed-point iterations (a loop)"),
     },
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Amid, Warmuth, Anil & Koren, Robust Bi-Tempered Logistic Loss Based on Bregman "
-    "Divergences, NeurIPS (2019), eq. 9 and Algorithm 1",
     peers={"google-research": "bi_tempered_loss"},
     **_LOGIT_LABELS,
 )
@@ -1608,15 +1560,12 @@ def sparsemax_probabilities(z: Array) -> Array:
 
 
 @_builtin(
-    "sparsemax",
     aliases=("multiclass_sparsemax",),
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper=_LABEL_HYPERS,
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Martins & Astudillo, From Softmax to Sparsemax, ICML (2016), eq. 20; Blondel, "
-    "Martins & Niculae, Learning with Fenchel-Young Losses, JMLR 21 (2020)",
     peers={
         "optax": "multiclass_sparsemax_loss / make_fenchel_young_loss (Fenchel-Young losses: "
         "sparsemax here, softmax_cross_entropy for the softmax)",
@@ -1698,7 +1647,6 @@ def _multilabel_boundary(dtype):
 
 
 @_builtin(
-    "multilabel_soft_margin",
     diff_argnums=(0, 1),  # soft targets are real-valued
     task="multilabel",
     predictions="logits",
@@ -1709,7 +1657,6 @@ def _multilabel_boundary(dtype):
     hyper={"class_weights": _CE_HYPERS["class_weights"]},
     sample=_samples.default_sampler("logits", "binary", "example"),
     boundary=_multilabel_boundary,
-    reference="Binary cross-entropy averaged over labels; PyTorch's multilabel_soft_margin_loss",
     peers={"torch": "multilabel_soft_margin_loss"},
 )
 def multilabel_soft_margin(
@@ -1735,9 +1682,6 @@ def multilabel_soft_margin(
       class_weights: optional non-negative ``[K]`` per-label weights (inside the average
         over labels, not in the mean's denominator, as PyTorch).
       axis: the label axis (static).
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1799,7 +1743,6 @@ def _label_list_checks(predictions, targets, *, axis=-1, **_):
 
 
 @_builtin(
-    "multilabel_margin",
     task="multilabel",
     predictions="scores",
     targets="label lists padded with -1",
@@ -1810,8 +1753,6 @@ def _label_list_checks(predictions, targets, *, axis=-1, **_):
     sample=_label_list_sample,
     boundary=_label_list_boundary,
     checks=_label_list_checks,
-    reference="Multi-label hinge of Crammer & Singer, A Family of Additive Online Algorithms "
-    "for Category Ranking, JMLR 3 (2003); PyTorch's multilabel_margin_loss",
     peers={"torch": "multilabel_margin_loss"},
 )
 def multilabel_margin(
@@ -1837,9 +1778,6 @@ def multilabel_margin(
       predictions: scores ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer array of the same shape: label lists padded with -1.
       axis: the class axis (static).
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1888,18 +1826,15 @@ def multilabel_margin(
 
 
 @_builtin(
-    "multi_margin",
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={
         **_LABEL_HYPERS,
-        "p": Hyper(1, Choice((1, 2)), static=True,
+        "p": Hyper(Choice((1, 2)), static=True,
                    why_static="chooses the margin's power, 1 or 2 (the formula)"),
         "margin": NONNEGATIVE,
     },
-    reference="Weston & Watkins, Support Vector Machines for Multi-Class Pattern Recognition, "
-    "ESANN (1999); PyTorch's multi_margin_loss",
     peers={"torch": "multi_margin_loss"},
     **_SCORE_LABELS,
 )
@@ -1962,13 +1897,10 @@ def multi_margin(
 
 
 @_builtin(
-    "categorical_hinge",
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper=_LABEL_HYPERS,
-    reference="Keras's CategoricalHinge: max(0, 1 + max((1 - y) x) - <y, x>), after Crammer & "
-    "Singer, JMLR 2 (2001)",
     peers={"keras": "CategoricalHinge"},
     **_SCORE_LABELS,
 )
@@ -2021,12 +1953,10 @@ def categorical_hinge(
 
 
 @_builtin(
-    "multiclass_perceptron",
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper=_LABEL_HYPERS,
-    reference="Collins, Discriminative Training Methods for Hidden Markov Models, EMNLP (2002)",
     peers={"optax": "multiclass_perceptron_loss"},
     **_SCORE_LABELS,
 )

@@ -22,12 +22,9 @@ _REGRESSION = dict(task="regression", predictions="values", targets="values", gr
 
 
 @_builtin(
-    "squared_error",
     aliases=("mse",),
     bounded=False,
     convex=True,
-    reference="Legendre (1805), least squares; Hastie et al., The Elements of Statistical "
-    "Learning (2009), eq. 2.9",
     peers={"optax": "squared_error", "torch": "mse_loss", "keras": "MeanSquaredError"},
     **_REGRESSION,
 )
@@ -46,9 +43,6 @@ def squared_error(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``; False drops a position.
-      reduction: ``"none"`` (per element, shape ``[...]``), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss, in float32 or wider.
@@ -87,12 +81,10 @@ _absolute = _fused.elementwise_jvp(
 
 
 @_builtin(
-    "absolute_error",
     aliases=("mae", "l1"),
     bounded=False,
     convex=True,
     twice_differentiable=False,
-    reference="Laplace (1774); least absolute deviations, Bloomfield & Steiger (1983)",
     peers={"torch": "l1_loss", "keras": "MeanAbsoluteError"},
     **_REGRESSION,
 )
@@ -113,9 +105,6 @@ def absolute_error(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -141,12 +130,10 @@ def _safe_sqrt(x: Array) -> Array:
 
 
 @_builtin(
-    "root_mean_squared_error",
     aliases=("rmse",),
     bounded=False,
     convex=True,
     twice_differentiable=False,
-    reference="Hyndman & Koehler, Another look at measures of forecast accuracy, IJF 22 (2006)",
     peers={"keras": "RootMeanSquaredError (metric)"},
     **_REGRESSION,
 )
@@ -173,9 +160,6 @@ def root_mean_squared_error(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"`` (see above).
 
     Returns:
       The reduced loss.
@@ -202,10 +186,8 @@ def root_mean_squared_error(
 
 
 @_builtin(
-    "l2",
     bounded=False,
     convex=True,
-    reference="optax.l2_loss: half the squared error, so that the gradient is the residual",
     peers={"optax": "l2_loss"},
     **_REGRESSION,
 )
@@ -224,9 +206,6 @@ def l2(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -258,12 +237,10 @@ _huber = _fused.elementwise_jvp(
 
 
 @_builtin(
-    "huber",
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={"delta": POSITIVE},
-    reference="Huber, Robust Estimation of a Location Parameter, Ann. Math. Statist. 35 (1964)",
     peers={"optax": "huber_loss", "torch": "huber_loss", "keras": "Huber"},
     **_REGRESSION,
 )
@@ -286,9 +263,6 @@ def huber(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       delta: positive threshold between the quadratic and the linear part.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -343,12 +317,9 @@ _pseudo_huber = _fused.elementwise_jvp(_pseudo_huber_value, _pseudo_huber_slope,
 
 
 @_builtin(
-    "pseudo_huber",
     bounded=False,
     convex=True,
     hyper={"delta": POSITIVE},
-    reference="Charbonnier et al., Two deterministic half-quadratic regularization algorithms "
-    "for computed imaging, ICIP (1994); Hartley & Zisserman (2003), A6.8",
     **_REGRESSION,
 )
 def pseudo_huber(
@@ -371,9 +342,6 @@ def pseudo_huber(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       delta: positive scale.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -417,11 +385,8 @@ _log_cosh = _fused.elementwise_jvp(_log_cosh_value, lambda p, t: jnp.tanh(p - t)
 
 
 @_builtin(
-    "log_cosh",
     bounded=False,
     convex=True,
-    reference="Neuneier & Zimmermann, How to Train Neural Networks, Neural Networks: Tricks of "
-    "the Trade (1998); Chen et al., Log Hyperbolic Cosine Loss, arXiv:2208.04564",
     peers={"optax": "log_cosh", "keras": "LogCosh"},
     **_REGRESSION,
 )
@@ -445,9 +410,6 @@ def log_cosh(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -480,12 +442,10 @@ def _smooth_l1(e: Array, beta: Array) -> Array:
 
 
 @_builtin(
-    "smooth_l1",
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={"beta": NONNEGATIVE},
-    reference="Girshick, Fast R-CNN, ICCV (2015), eq. 3; beta as in PyTorch's smooth_l1_loss",
     peers={"torch": "smooth_l1_loss"},
     **_REGRESSION,
 )
@@ -508,9 +468,6 @@ def smooth_l1(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       beta: non-negative width of the quadratic zone (1 in Fast R-CNN and PyTorch).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -533,13 +490,11 @@ def smooth_l1(
 
 
 @_builtin(
-    "quantile",
     aliases=("pinball",),
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={"tau": UNIT},
-    reference="Koenker & Bassett, Regression Quantiles, Econometrica 46 (1978)",
     peers={"sklearn": "mean_pinball_loss (alpha=tau)"},
     **_REGRESSION,
 )
@@ -562,9 +517,6 @@ def quantile(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       tau: quantile level in ``[0, 1]`` (scalar or broadcastable, e.g. one per output).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -617,15 +569,12 @@ def _mape_boundary(dtype):
 
 
 @_builtin(
-    "mean_absolute_percentage_error",
     aliases=("mape",),
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={"epsilon": POSITIVE},
     boundary=_mape_boundary,
-    reference="Hyndman & Koehler, Another look at measures of forecast accuracy, IJF 22 "
-    "(2006); epsilon clamp as Keras's MeanAbsolutePercentageError",
     peers={"keras": "MeanAbsolutePercentageError"},
     **_REGRESSION,
 )
@@ -649,9 +598,6 @@ def mean_absolute_percentage_error(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       epsilon: positive floor of ``|targets|``.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss, in percent.
@@ -717,13 +663,11 @@ def _msle_boundary(dtype):
 
 
 @_builtin(
-    "mean_squared_logarithmic_error",
     aliases=("msle",),
     bounded=False,
     convex=False,
     sample=_positive_sample,
     boundary=_msle_boundary,
-    reference="Squared error of log(1 + y); Keras's MeanSquaredLogarithmicError",
     peers={"keras": "MeanSquaredLogarithmicError"},
     **_REGRESSION,
 )
@@ -746,9 +690,6 @@ def mean_squared_logarithmic_error(
     Args:
       predictions: non-negative floating array ``[...]``.
       targets: non-negative array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -805,20 +746,17 @@ def _poisson(p, t, log_input, full, eps):
 
 
 @_builtin(
-    "poisson_nll",
     bounded=False,
     convex=True,
     hyper={
-        "log_input": Hyper(True, Choice((True, False)), static=True,
+        "log_input": Hyper(Choice((True, False)), static=True,
                            why_static="a flag that chooses the formula (different code)"),
-        "full": Hyper(False, Choice((True, False)), static=True,
+        "full": Hyper(Choice((True, False)), static=True,
                       why_static="a flag that chooses the formula (different code)"),
         "eps": POSITIVE,
     },
     sample=_count_sample,
     boundary=_poisson_boundary,
-    reference="Poisson negative log-likelihood (McCullagh & Nelder, Generalized Linear Models, "
-    "1989); log_input, full and eps as PyTorch's poisson_nll_loss",
     peers={"torch": "poisson_nll_loss", "keras": "Poisson (log_input=False, eps=1e-7)"},
     **_REGRESSION,
 )
@@ -851,9 +789,6 @@ def poisson_nll(
       log_input: whether predictions are log-rates (static).
       full: add the Stirling term (static).
       eps: positive offset inside the log when ``log_input=False``.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -896,18 +831,14 @@ def _gaussian_boundary(dtype):
 
 
 @_builtin(
-    "gaussian_nll",
     bounded=False,
     convex=False,
-    hyper={"full": Hyper(False, Choice((True, False)), static=True,
+    hyper={"full": Hyper(Choice((True, False)), static=True,
                          why_static="a flag that chooses the formula (different code)"),
            "eps": POSITIVE},
     sample=_gaussian_sample,
     boundary=_gaussian_boundary,
     batch_argnums=(0, 1, 2),
-    reference="Gaussian negative log-likelihood with predicted variance (Nix & Weigend, "
-    "Estimating the mean and variance of the target probability distribution, ICNN 1994); "
-    "eps clamp as PyTorch's gaussian_nll_loss",
     peers={"torch": "gaussian_nll_loss"},
     **{**_REGRESSION, "diff_argnums": (0, 1, 2)},
 )
@@ -938,9 +869,6 @@ def gaussian_nll(
         one variance shared by the last axis). Differentiated, like ``predictions``.
       full: add ``0.5 log(2 pi)`` (static).
       eps: positive floor of the variance.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1008,14 +936,11 @@ def _tweedie(s, y, power):
 
 
 @_builtin(
-    "tweedie",
     bounded=False,
     convex=True,
     hyper={"power": Interval(1.0, 2.0, low_open=True, high_open=True)},
     sample=_count_sample,
     boundary=_tweedie_boundary,
-    reference="Tweedie unit deviance (Jørgensen, The Theory of Dispersion Models, 1997, "
-    "eq. 4.2); log link as in LightGBM/XGBoost's tweedie objective",
     peers={
         "sklearn": "mean_tweedie_deviance (of exp(predictions))",
         "lightgbm": "objective='tweedie' (same gradient, up to a factor 2)",
@@ -1051,9 +976,6 @@ def tweedie(
       predictions: log-means ``[...]``.
       targets: non-negative array of the same shape.
       power: Tweedie power in ``(1, 2)`` (1 is Poisson, 2 is gamma).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1131,14 +1053,11 @@ def _gamma_deviance(s, y):
 
 
 @_builtin(
-    "poisson_deviance",
     bounded=False,
     convex=True,
     sample=_count_sample,
     boundary=_poisson_deviance_boundary,
     checks=_count_check,
-    reference="Poisson unit deviance (McCullagh & Nelder, Generalized Linear Models, 1989, "
-    "sec. 2.3; the Tweedie deviance at power 1); log link as `tweedie`",
     peers={"sklearn": "mean_poisson_deviance (of exp(predictions))"},
     # not the targets: d/dy = 2 (log y - s) is -inf at y = 0, a count they often hold
     **{**_REGRESSION, "diff_argnums": (0,)},
@@ -1166,9 +1085,6 @@ def poisson_deviance(
     Args:
       predictions: log-means ``[...]``.
       targets: non-negative array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1189,14 +1105,11 @@ def poisson_deviance(
 
 
 @_builtin(
-    "gamma_deviance",
     bounded=False,
     convex=True,
     sample=_positive_sample,
     boundary=_gamma_deviance_boundary,
     checks=_positive_check,
-    reference="Gamma unit deviance (McCullagh & Nelder, Generalized Linear Models, 1989, "
-    "sec. 2.3; the Tweedie deviance at power 2); log link as `tweedie`",
     peers={"sklearn": "mean_gamma_deviance (of exp(predictions))"},
     **_REGRESSION,  # positive real targets: differentiable
 )
@@ -1225,9 +1138,6 @@ def gamma_deviance(
     Args:
       predictions: log-means ``[...]``.
       targets: positive array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1269,7 +1179,6 @@ def _safe_norm(x: Array) -> Array:
 
 
 @_builtin(
-    "cosine_distance",
     task="regression",
     predictions="values",
     targets="values",
@@ -1280,8 +1189,6 @@ def _safe_norm(x: Array) -> Array:
     hyper={"epsilon": POSITIVE},
     sample=_samples.default_sampler("values", "values", "example"),
     boundary=_cosine_boundary,
-    reference="1 - cosine similarity (Salton & McGill, Introduction to Modern Information "
-    "Retrieval, 1983); norm clamp as PyTorch's cosine_similarity",
     peers={
         "optax": "cosine_distance / cosine_similarity (1 - it)",
         "torch": "cosine_embedding_loss (y=1) / cosine_similarity (1 - it)",
@@ -1313,9 +1220,6 @@ def cosine_distance(
       targets: vectors of the same shape.
       epsilon: positive floor of each norm.
       axis: the vector axis (static).
-      weights: optional weights over vectors, broadcastable to the shape without ``axis``.
-      where: optional boolean mask over vectors.
-      reduction: ``"none"`` (per vector), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
