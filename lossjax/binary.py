@@ -8,15 +8,17 @@ returns ``weights * loss`` with the predictions' shape.
 from __future__ import annotations
 
 import functools
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from lossjax import _core, _fused, _samples
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Contract, Reduction
+from lossjax._hyper import NONNEGATIVE, UNIT, Choice, Hyper
 from lossjax.multiclass import smooth
-from lossjax.registry import NONNEGATIVE, UNIT, Choice, Hyper, _builtin
+from lossjax.registry import _builtin, _elementwise
 
 _LOG_FLOOR = -100.0  # log(p) is clamped here, as in PyTorch's binary_cross_entropy
 
@@ -95,7 +97,7 @@ def binary_cross_entropy(
     label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Binary cross-entropy on probabilities, ``-(y log p + (1 - y) log(1 - p))``.
 
@@ -206,7 +208,7 @@ def binary_cross_entropy_with_logits(
     label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Binary cross-entropy on logits, computed in log space.
 
@@ -446,7 +448,7 @@ def sigmoid_focal(
     label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Sigmoid focal loss: cross-entropy down-weighted on well-classified examples.
 
@@ -514,36 +516,22 @@ def sigmoid_focal(
 # --------------------------------------------------------------------------------------------
 # Hinge losses (targets in {-1, +1})
 
-# Fused kernels (lossjax._fused). The hinge's subgradient at the hinge (y f = 1) is 0, as
-# jax.nn.relu's; the squared hinge's derivative is -2 y max(0, 1 - y f).
-_hinge = _fused.elementwise_jvp(
-    lambda f, y: jnp.maximum(1.0 - y * f, 0.0),
-    lambda f, y: jnp.where(y * f < 1.0, -y, 0.0),
-    "hinge",
-)
-_squared_hinge = _fused.elementwise_jvp(
-    lambda f, y: jnp.square(jnp.maximum(1.0 - y * f, 0.0)),
-    lambda f, y: -2.0 * y * jnp.maximum(1.0 - y * f, 0.0),
-    "squared_hinge",
-)
-
 _HINGE = dict(
     task="binary", predictions="scores", targets="signed", granularity="element",
     bounded=False, convex=True, twice_differentiable=False, checks=_signed_check,
 )
 
 
-@_builtin(
+@_elementwise(
+    # the subgradient at the hinge (y f = 1) is 0, as jax.nn.relu's
+    slope=lambda f, y: jnp.where(y * f < 1.0, -y, 0.0),
     peers={"optax": "hinge_loss", "keras": "Hinge"},
     **_HINGE,
 )
 def hinge(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Hinge loss, ``max(0, 1 - y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
 
@@ -565,23 +553,18 @@ def hinge(
     Reference:
       Cortes and Vapnik, "Support-Vector Networks", Machine Learning 20 (1995).
     """
-    return _core.elementwise(
-        "hinge", _hinge, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jnp.maximum(1.0 - targets * predictions, 0.0)
 
 
-@_builtin(
+@_elementwise(
+    slope=lambda f, y: -2.0 * y * jnp.maximum(1.0 - y * f, 0.0),
     peers={"keras": "SquaredHinge"},
     **_HINGE,
 )
 def squared_hinge(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Squared hinge loss, ``max(0, 1 - y * f)**2`` for targets ``y`` in {-1, +1}.
 
@@ -603,10 +586,7 @@ def squared_hinge(
       Lee and Mangasarian, "SSVM: A Smooth Support Vector Machine", Comput. Optim. Appl.
       20 (2001).
     """
-    return _core.elementwise(
-        "squared_hinge", _squared_hinge, predictions, targets, weights=weights, where=where,
-        reduction=reduction,
-    )
+    return jnp.square(jnp.maximum(1.0 - targets * predictions, 0.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -614,17 +594,14 @@ def squared_hinge(
 # soft margin.
 
 
-@_builtin(
+@_elementwise(
     peers={"optax": "perceptron_loss"},
     **_HINGE,
 )
 def perceptron(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Perceptron loss, ``max(0, -y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
 
@@ -648,10 +625,7 @@ def perceptron(
       Rosenblatt, "The Perceptron", Psychological Review 65 (1958); Bishop, *Pattern
       Recognition and Machine Learning* (2006), eq. 4.54.
     """
-    return _core.elementwise(
-        "perceptron", lambda f, y: jax.nn.relu(-y * f), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jax.nn.relu(-targets * predictions)
 
 
 def _modified_huber(f: Array, y: Array) -> Array:
@@ -661,17 +635,14 @@ def _modified_huber(f: Array, y: Array) -> Array:
     return jnp.where(z >= -1.0, m * m, -4.0 * z)
 
 
-@_builtin(
+@_elementwise(
     peers={"sklearn": "SGDClassifier(loss='modified_huber')"},
     **{**_HINGE, "twice_differentiable": False},
 )
 def modified_huber(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Modified Huber loss for targets in {-1, +1}: a smoothed, outlier-robust hinge.
 
@@ -696,10 +667,7 @@ def modified_huber(
       Zhang, "Solving Large Scale Linear Prediction Problems Using Stochastic Gradient Descent
       Algorithms", ICML (2004).
     """
-    return _core.elementwise(
-        "modified_huber", _modified_huber, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _modified_huber(predictions, targets)
 
 
 def _margin_boundary(dtype):
@@ -712,7 +680,7 @@ def _margin_boundary(dtype):
     ]
 
 
-@_builtin(
+@_elementwise(
     peers={"sklearn": "GradientBoostingClassifier(loss='exponential')"},
     boundary=_margin_boundary,
     **{**_HINGE, "twice_differentiable": True},
@@ -720,10 +688,7 @@ def _margin_boundary(dtype):
 def exponential(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Exponential (AdaBoost) loss, ``exp(-y * f)`` for targets ``y`` in {-1, +1}.
 
@@ -751,23 +716,17 @@ def exponential(
       Freund and Schapire, JCSS 55 (1997); Friedman, Hastie and Tibshirani, "Additive
       Logistic Regression: a Statistical View of Boosting", Annals of Statistics 28 (2000).
     """
-    return _core.elementwise(
-        "exponential", lambda f, y: jnp.exp(-y * f), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jnp.exp(-targets * predictions)
 
 
-@_builtin(
+@_elementwise(
     peers={"torch": "soft_margin_loss"},
     **{**_HINGE, "twice_differentiable": True},
 )
 def soft_margin(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Soft margin (logistic) loss, ``log(1 + exp(-y * f))`` for targets ``y`` in {-1, +1}.
 
@@ -790,10 +749,7 @@ def soft_margin(
       Hastie, Tibshirani and Friedman, *The Elements of Statistical Learning*, 2nd ed.
       (2009), eq. 10.18; PyTorch's ``soft_margin_loss``.
     """
-    return _core.elementwise(
-        "soft_margin", lambda f, y: jax.nn.softplus(-y * f), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jax.nn.softplus(-targets * predictions)
 
 
 # --------------------------------------------------------------------------------------------
@@ -809,7 +765,7 @@ def _sparse_plus(x: Array) -> Array:
     return jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, 0.25 * (c + 1.0) ** 2))
 
 
-@_builtin(
+@_elementwise(
     diff_argnums=(0, 1),  # soft targets are real-valued
     task="binary",
     predictions="logits",
@@ -825,10 +781,7 @@ def _sparse_plus(x: Array) -> Array:
 def binary_sparsemax(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Binary sparsemax loss: the Fenchel-Young loss of the sparse sigmoid.
 
@@ -856,7 +809,4 @@ def binary_sparsemax(
       Blondel, Martins and Niculae, "Learning with Fenchel-Young Losses", JMLR 21 (2020),
       section 4.4.
     """
-    return _core.elementwise(
-        "binary_sparsemax", lambda x, y: _sparse_plus(x) - x * y + y * (y - 1.0),
-        predictions, targets, weights=weights, where=where, reduction=reduction,
-    )
+    return _sparse_plus(predictions) - predictions * targets + targets * (targets - 1.0)

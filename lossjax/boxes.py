@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax.registry import _builtin
 
 EPS = 1e-7  # as torchvision.ops: keeps every ratio finite for degenerate (zero-area) boxes
@@ -143,7 +143,7 @@ def iou(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """IoU loss, ``1 - |P ∩ T| / |P ∪ T|``, in [0, 1].
 
@@ -174,7 +174,7 @@ def giou(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Generalized IoU loss, ``1 - IoU + |C \\ (P ∪ T)| / |C|``, in [0, 2].
 
@@ -203,7 +203,7 @@ def diou(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Distance-IoU loss, ``1 - IoU + rho**2 / c**2``, in [0, 2).
 
@@ -234,7 +234,7 @@ def ciou(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Complete-IoU loss, ``1 - IoU + rho**2 / c**2 + alpha * v``.
 

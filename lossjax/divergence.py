@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core, _samples
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax.registry import Hyper, _builtin
 
 
@@ -80,7 +80,7 @@ def kl_divergence(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Kullback–Leibler divergence ``KL(targets || predictions)`` along ``axis``.
 
@@ -180,7 +180,7 @@ def js_divergence(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Jensen–Shannon divergence ``(KL(t || m) + KL(q || m)) / 2``, ``m = (t + q) / 2``.
 
@@ -252,7 +252,7 @@ def generalized_kl_divergence(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Generalized KL divergence of non-negative measures: ``sum_c t_c log(t_c / q_c) - t_c + q_c``.
 
@@ -315,7 +315,7 @@ def total_variation(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Total variation distance, ``sum_c |p_c - t_c| / 2``, in ``[0, 1]``.
 

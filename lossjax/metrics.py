@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core, _samples
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax.multiclass import class_inputs, finish
 from lossjax.registry import Interval, _builtin
 
@@ -84,7 +84,7 @@ def accuracy(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Accuracy: 1 where the prediction is right, 0 where it is wrong; the mean is the rate.
 
@@ -131,7 +131,7 @@ def zero_one(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Zero-one loss: 1 where the prediction is wrong, so the mean is the error rate.
 
@@ -177,7 +177,7 @@ def chance_cross_entropy(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """The cross-entropy of always predicting the class frequencies: the chance baseline.
 

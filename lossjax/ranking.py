@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax.registry import _builtin
 
 
@@ -137,7 +137,7 @@ def ranking_softmax(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Listwise softmax cross-entropy: ``-sum_i y_i log softmax(s)_i`` over a list's items.
 
@@ -181,7 +181,7 @@ def pairwise_hinge(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Pairwise hinge loss: ``max(0, 1 - (s_i - s_j))`` averaged over pairs with ``y_i > y_j``.
 
@@ -221,7 +221,7 @@ def pairwise_logistic(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Pairwise logistic (RankNet) loss: ``log(1 + exp(-(s_i - s_j)))`` over ``y_i > y_j``.
 

@@ -116,6 +116,10 @@ class LossSpec:
         derivative of the value (CIoU holds its trade-off ``alpha`` constant, as its paper
         does); finite-difference checks are then made against the surrogate in family tests.
       summary: first line of the docstring.
+      unit: for a loss registered per unit (:func:`register_elementwise`,
+        :func:`register_per_example`), the plain per-unit function ``f(p, t, **hyper)``.
+      slope: its hand-written derivative in the predictions, when it has one (a fused
+        gradient; the tests compare it with autodiff of ``unit``).
     """
 
     name: str
@@ -143,6 +147,8 @@ class LossSpec:
     batch_coupled: bool = False
     forward_mode: bool = True
     exact_gradient: bool = True
+    unit: Callable[..., jax.Array] | None = None
+    slope: Callable[..., jax.Array] | None = None
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -224,6 +230,8 @@ def register(
     exact_gradient: bool = True,
     overwrite: bool = False,
     builtin: bool = False,
+    unit: Callable[..., jax.Array] | None = None,
+    slope: Callable[..., jax.Array] | None = None,
 ) -> Callable[[F], F]:
     """Registers a loss whose body already implements the contract.
 
@@ -302,6 +310,8 @@ def register(
             batch_coupled=batch_coupled,
             forward_mode=forward_mode,
             exact_gradient=exact_gradient,
+            unit=unit,
+            slope=slope,
         )
         if overwrite:
             unregister(loss_name, missing_ok=True)
@@ -363,34 +373,35 @@ def _per_unit_body(
     sig = _contract_signature(f, with_axis=per_example)
     static = {h for h, s in _hyperparameters(sig, hyper).items() if s.static}
 
+    def unit(p: jax.Array, t: jax.Array, **hyper_values: Any) -> jax.Array:
+        """The per-unit loss of arrays in the compute dtype, with the fused gradient if any."""
+        fixed, traced = {}, {}
+        for k, v in hyper_values.items():
+            v = _core.hyper_value(v)
+            if k in static or v is None or _core.known_value(v) is not None:
+                fixed[k] = v  # a static value, or a Python number compiled as a constant
+            else:
+                traced[k] = jnp.asarray(v).astype(p.dtype)
+        if slope is None:
+            return f(p, t, **fixed, **traced)
+        keys = tuple(traced)
+
+        def bind(g: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
+            return lambda p, t, *vs: g(p, t, **fixed, **dict(zip(keys, vs, strict=True)))
+
+        fused = _fused.elementwise_jvp(
+            bind(f), bind(slope), name, None if target_slope is None else bind(target_slope))
+        return fused(p, t, *traced.values())
+
     def body(predictions, targets, *, weights=None, where=None, reduction="mean", axis=-1,
              **hyper_values):
-        def unit(p, t):
-            fixed, traced = {}, {}
-            for k, v in hyper_values.items():
-                v = _core.hyper_value(v)
-                if k in static or v is None or _core.known_value(v) is not None:
-                    fixed[k] = v  # a static value, or a Python number compiled as constant
-                else:
-                    traced[k] = jnp.asarray(v).astype(p.dtype)
-            if slope is None:
-                return f(p, t, **fixed, **traced)
-            keys = tuple(traced)
-            fused = _fused.elementwise_jvp(
-                lambda p, t, *vs: f(p, t, **fixed, **dict(zip(keys, vs, strict=True))),
-                lambda p, t, *vs: slope(p, t, **fixed, **dict(zip(keys, vs, strict=True))),
-                name,
-                target_slope=None if target_slope is None else (
-                    lambda p, t, *vs: target_slope(p, t, **fixed,
-                                                   **dict(zip(keys, vs, strict=True)))),
-            )
-            return fused(p, t, *traced.values())
-
         kw = dict(weights=weights, where=where, reduction=reduction, safe=safe)
+        fn = functools.partial(unit, **hyper_values)
         if per_example:
-            return _core.per_example(name, unit, predictions, targets, axis=axis, **kw)
-        return _core.elementwise(name, unit, predictions, targets, **kw)
+            return _core.per_example(name, fn, predictions, targets, axis=axis, **kw)
+        return _core.elementwise(name, fn, predictions, targets, **kw)
 
+    body.unit = unit  # type: ignore[attr-defined]  # for a loss built on this one (RMSE)
     body.__signature__ = sig  # type: ignore[attr-defined]
     functools.update_wrapper(body, f, assigned=("__module__", "__name__", "__qualname__",
                                                 "__doc__"), updated=())
@@ -400,11 +411,16 @@ def _per_unit_body(
 def _register_per_unit(granularity: str, name: str | None, slope, target_slope,
                        safe_prediction: float, safe_target: float,
                        meta: dict[str, Any]) -> Callable[[F], F]:
+    given = meta.pop("granularity", granularity)
+    if given != granularity:
+        raise ValueError(f"granularity {given!r} given to a {granularity!r} registration")
+
     def deco(f: F) -> F:
         loss_name = name or f.__name__
         body = _per_unit_body(f, loss_name, granularity, meta.get("hyper"), slope,
                               target_slope, (safe_prediction, safe_target))
-        return register(loss_name, granularity=granularity, **meta)(body)  # type: ignore
+        return register(loss_name, granularity=granularity, unit=f, slope=slope,
+                        **meta)(body)  # type: ignore[return-value]
 
     return deco
 
@@ -487,6 +503,16 @@ def _elementwise(**meta: Any) -> Callable[[F], F]:
 def _per_example(**meta: Any) -> Callable[[F], F]:
     """:func:`register_per_example` for the losses that ship with lossjax."""
     return register_per_example(builtin=True, **meta)
+
+
+def per_unit(loss: Callable[..., Any]) -> Callable[..., jax.Array]:
+    """The per-unit function ``f(p, t, **hyperparameters)`` of a loss registered with
+    :func:`register_elementwise` or :func:`register_per_example` (with its fused gradient),
+    for a loss built on it: ``p`` and ``t`` are arrays in the compute dtype, already masked."""
+    unit = getattr(loss, "unit", None)
+    if unit is None:
+        raise TypeError(f"{getattr(loss, '__name__', loss)!r} is not a per-unit loss")
+    return unit
 
 
 def unregister(name: str, *, missing_ok: bool = False) -> None:

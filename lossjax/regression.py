@@ -8,20 +8,23 @@ The exception is :func:`cosine_distance`, one loss per vector along ``axis``.
 from __future__ import annotations
 
 import math
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
 
-from lossjax import _core, _fused, _samples
-from lossjax._core import Array, ArrayLike
-from lossjax.registry import NONNEGATIVE, POSITIVE, UNIT, Choice, Hyper, Interval, _builtin
+from lossjax import _core, _samples
+from lossjax._core import Array, ArrayLike, Contract, Reduction
+from lossjax._hyper import NONNEGATIVE, POSITIVE, UNIT, Choice, Hyper, Interval
+from lossjax.registry import _builtin, _elementwise, per_unit
 
 # targets are real values: differentiated too (issue 11, deliver 2b)
 _REGRESSION = dict(task="regression", predictions="values", targets="values", granularity="element",
                    diff_argnums=(0, 1))
 
 
-@_builtin(
+@_elementwise(
+    slope=lambda p, t: 2.0 * (p - t),
     aliases=("mse",),
     bounded=False,
     convex=True,
@@ -31,10 +34,7 @@ _REGRESSION = dict(task="regression", predictions="values", targets="values", gr
 def squared_error(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Squared error, ``(predictions - targets)**2``.
 
@@ -56,31 +56,15 @@ def squared_error(
       Legendre (1805); Hastie, Tibshirani and Friedman, *The Elements of Statistical
       Learning*, 2nd ed. (2009), eq. 2.9.
     """
-    return _core.elementwise(
-        "squared_error", _squared, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
-
-
-def _squared_value(p: Array, t: Array) -> Array:
-    e = p - t
+    e = predictions - targets
     return e * e
 
 
-# Fused kernels (lossjax._fused): the value and its derivative in the predictions.
-_squared = _fused.elementwise_jvp(_squared_value, lambda p, t: 2.0 * (p - t), "squared")
-_half_squared = _fused.elementwise_jvp(
-    lambda p, t: 0.5 * _squared_value(p, t), lambda p, t: p - t, "half_squared"
-)
-# sign(0) = 0 in both arguments: autodiff of abs would give d/dt = -1 at p = t (issue 11,
-# item 7), where PyTorch's l1_loss gives 0 and 0.
-_absolute = _fused.elementwise_jvp(
-    lambda p, t: jnp.abs(p - t), lambda p, t: jnp.sign(p - t), "absolute",
+@_elementwise(
+    # sign(0) = 0 in both arguments: autodiff of abs would give d/dt = -1 at p = t (issue 11,
+    # item 7), where PyTorch's l1_loss gives 0 and 0.
+    slope=lambda p, t: jnp.sign(p - t),
     target_slope=lambda p, t: -jnp.sign(p - t),
-)
-
-
-@_builtin(
     aliases=("mae", "l1"),
     bounded=False,
     convex=True,
@@ -91,10 +75,7 @@ _absolute = _fused.elementwise_jvp(
 def absolute_error(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Absolute error, ``|predictions - targets|``.
 
@@ -117,10 +98,7 @@ def absolute_error(
     Reference:
       Bloomfield and Steiger, *Least Absolute Deviations* (1983).
     """
-    return _core.elementwise(
-        "absolute_error", _absolute, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jnp.abs(predictions - targets)
 
 
 def _safe_sqrt(x: Array) -> Array:
@@ -143,7 +121,7 @@ def root_mean_squared_error(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Root of the mean squared error, ``sqrt(sum(w * e**2) / sum(w))`` with ``e = p - t``.
 
@@ -176,16 +154,18 @@ def root_mean_squared_error(
     name = "root_mean_squared_error"
     if reduction == "none":
         return _core.elementwise(
-            name, _absolute, predictions, targets,
+            name, per_unit(absolute_error), predictions, targets,
             weights=weights, where=where, reduction="none",
         )
     mse = _core.elementwise(
-        name, _squared, predictions, targets, weights=weights, where=where, reduction=reduction,
+        name, per_unit(squared_error), predictions, targets, weights=weights, where=where,
+        reduction=reduction,
     )
     return _safe_sqrt(mse)
 
 
-@_builtin(
+@_elementwise(
+    slope=lambda p, t: p - t,
     bounded=False,
     convex=True,
     peers={"optax": "l2_loss"},
@@ -194,10 +174,7 @@ def root_mean_squared_error(
 def l2(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Half squared error, ``0.5 * (predictions - targets)**2``.
 
@@ -218,25 +195,12 @@ def l2(
     Reference:
       Bishop, *Pattern Recognition and Machine Learning* (2006), eq. 1.2.
     """
-    return _core.elementwise(
-        "l2", _half_squared, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    e = predictions - targets
+    return 0.5 * e * e
 
 
-def _huber_value(p: Array, t: Array, delta: Array) -> Array:
-    a = jnp.abs(p - t)
-    q = jnp.minimum(a, delta)
-    return 0.5 * q * q + delta * (a - q)
-
-
-# The derivative is the residual clipped to [-delta, delta].
-_huber = _fused.elementwise_jvp(
-    _huber_value, lambda p, t, delta: jnp.clip(p - t, -delta, delta), "huber"
-)
-
-
-@_builtin(
+@_elementwise(
+    slope=lambda p, t, delta: jnp.clip(p - t, -delta, delta),
     bounded=False,
     convex=True,
     twice_differentiable=False,
@@ -249,9 +213,7 @@ def huber(
     targets: ArrayLike,
     *,
     delta: float | ArrayLike = 1.0,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Huber loss: quadratic near zero, linear in the tails.
 
@@ -279,11 +241,9 @@ def huber(
       Huber, "Robust Estimation of a Location Parameter", Annals of Mathematical Statistics
       35 (1964).
     """
-    return _core.elementwise(
-        "huber", lambda p, t: _huber(p, t, jnp.asarray(delta, p.dtype)),
-        predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    a = jnp.abs(predictions - targets)
+    q = jnp.minimum(a, delta)
+    return 0.5 * q * q + delta * (a - q)
 
 
 def _hypot1(r: Array) -> Array:
@@ -297,15 +257,6 @@ def _hypot1(r: Array) -> Array:
     return m * jnp.sqrt(inv * inv + rm * rm)
 
 
-def _pseudo_huber_value(p: Array, t: Array, delta: Array) -> Array:
-    # delta**2 * (sqrt(1 + (e/delta)**2) - 1) == e**2 / (1 + sqrt(1 + (e/delta)**2)):
-    # the right side has no cancellation for small |e|, and e * (e / (1 + h)) no overflow
-    # for large |e| (_hypot1 does not square e / delta).
-    e = p - t
-    h = _hypot1(e / delta)
-    return e * (e / (1.0 + h))
-
-
 def _pseudo_huber_slope(p: Array, t: Array, delta: Array) -> Array:
     # d/de = e / sqrt(1 + (e/delta)**2) = delta * r / sqrt(1 + r**2) with r = e / delta:
     # about e near 0, delta * sign(e) in the tails, never an overflow.
@@ -313,10 +264,8 @@ def _pseudo_huber_slope(p: Array, t: Array, delta: Array) -> Array:
     return delta * (r / _hypot1(r))
 
 
-_pseudo_huber = _fused.elementwise_jvp(_pseudo_huber_value, _pseudo_huber_slope, "pseudo_huber")
-
-
-@_builtin(
+@_elementwise(
+    slope=_pseudo_huber_slope,
     bounded=False,
     convex=True,
     hyper={"delta": POSITIVE},
@@ -327,9 +276,7 @@ def pseudo_huber(
     targets: ArrayLike,
     *,
     delta: float | ArrayLike = 1.0,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Pseudo-Huber (Charbonnier) loss, a smooth Huber.
 
@@ -358,33 +305,16 @@ def pseudo_huber(
       Charbonnier, Blanc-Féraud, Aubert and Barlaud, ICIP (1994); Hartley and Zisserman,
       *Multiple View Geometry*, 2nd ed. (2003), appendix A6.8.
     """
-    return _core.elementwise(
-        "pseudo_huber", lambda p, t: _pseudo_huber(p, t, jnp.asarray(delta, p.dtype)),
-        predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    # delta**2 * (sqrt(1 + (e/delta)**2) - 1) == e**2 / (1 + sqrt(1 + (e/delta)**2)): the
+    # right side has no cancellation for small |e|, and e * (e / (1 + h)) no overflow for large
+    # |e| (_hypot1 does not square e / delta).
+    e = predictions - targets
+    h = _hypot1(e / delta)
+    return e * (e / (1.0 + h))
 
 
-def _log_cosh_value(p: Array, t: Array) -> Array:
-    # With a = |e|, b = min(a, 40) and v = expm1(b): cosh b - 1 = v**2 / (2 (1 + v)), a sum of
-    # positive terms, so log cosh b = log1p(v**2 / (2 (1 + v))) keeps full relative accuracy
-    # down to a**2 / 2 at tiny errors (the textbook a + log1p(exp(-2a)) - log 2 cancels to
-    # an absolute error of ~1e-7 there, so its float32 value is noise below |e| ~ 1e-3).
-    # Past 40, log cosh a = a - log 2 + log1p(exp(-2a)) is linear to float64 precision, so
-    # the tail adds a - b; no overflow of v**2 (e**80 < float32's max). min, not select:
-    # the value still fuses into its reduction (lossjax._fused).
-    a = jnp.abs(p - t)
-    b = jnp.minimum(a, 40.0)
-    v = jnp.expm1(b)
-    return jnp.log1p(v * v / (2.0 * (1.0 + v))) + (a - b)
-
-
-# d/de log cosh e = tanh e; written out (a fused kernel) so that the Hessian (1 - tanh**2) is
-# right at 0 too, where autodiff through |e| would give 0.
-_log_cosh = _fused.elementwise_jvp(_log_cosh_value, lambda p, t: jnp.tanh(p - t), "log_cosh")
-
-
-@_builtin(
+@_elementwise(
+    slope=lambda p, t: jnp.tanh(p - t),
     bounded=False,
     convex=True,
     peers={"optax": "log_cosh", "keras": "LogCosh"},
@@ -393,10 +323,7 @@ _log_cosh = _fused.elementwise_jvp(_log_cosh_value, lambda p, t: jnp.tanh(p - t)
 def log_cosh(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Log-cosh loss, ``log(cosh(predictions - targets))``.
 
@@ -423,10 +350,18 @@ def log_cosh(
       Chen et al., "Log Hyperbolic Cosine Loss Improves Variational Auto-Encoder",
       arXiv:2208.04564 (2022).
     """
-    return _core.elementwise(
-        "log_cosh", _log_cosh, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    # With a = |e|, b = min(a, 40) and v = expm1(b): cosh b - 1 = v**2 / (2 (1 + v)), a sum of
+    # positive terms, so log cosh b = log1p(v**2 / (2 (1 + v))) keeps full relative accuracy
+    # down to a**2 / 2 at tiny errors (the textbook a + log1p(exp(-2a)) - log 2 cancels to an
+    # absolute error of ~1e-7 there, so its float32 value is noise below |e| ~ 1e-3). Past 40,
+    # log cosh a = a - log 2 + log1p(exp(-2a)) is linear to float64 precision, so the tail
+    # adds a - b; no overflow of v**2 (e**80 < float32's max). min, not select: the value
+    # still fuses into its reduction (lossjax._fused). The slope tanh(e) is written out so
+    # that the Hessian (1 - tanh**2) is right at 0 too, where autodiff through |e| gives 0.
+    a = jnp.abs(predictions - targets)
+    b = jnp.minimum(a, 40.0)
+    v = jnp.expm1(b)
+    return jnp.log1p(v * v / (2.0 * (1.0 + v))) + (a - b)
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,14 +369,14 @@ def log_cosh(
 # likelihoods (Poisson, Gaussian, Tweedie), cosine distance.
 
 
-def _smooth_l1(e: Array, beta: Array) -> Array:
+def _smooth_l1(e: Array, beta: ArrayLike) -> Array:
     a = jnp.abs(e)
     q = jnp.minimum(a, beta)
     # beta = 0 is the L1 loss: q = 0 then, and the division by a safe 1 leaves 0.
     return 0.5 * q * q / jnp.where(beta > 0, beta, 1.0) + (a - q)
 
 
-@_builtin(
+@_elementwise(
     bounded=False,
     convex=True,
     twice_differentiable=False,
@@ -454,9 +389,7 @@ def smooth_l1(
     targets: ArrayLike,
     *,
     beta: float | ArrayLike = 1.0,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Smooth L1 loss (Fast R-CNN): ``0.5 e**2 / beta`` if ``|e| < beta``, else ``|e| - beta/2``.
 
@@ -483,13 +416,10 @@ def smooth_l1(
     Reference:
       Girshick, "Fast R-CNN", ICCV (2015), eq. 3.
     """
-    return _core.elementwise(
-        "smooth_l1", lambda p, t: _smooth_l1(p - t, beta), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _smooth_l1(predictions - targets, beta)
 
 
-@_builtin(
+@_elementwise(
     aliases=("pinball",),
     bounded=False,
     convex=True,
@@ -503,9 +433,7 @@ def quantile(
     targets: ArrayLike,
     *,
     tau: float | ArrayLike = 0.5,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Quantile (pinball) loss, ``max(tau * e, (tau - 1) * e)`` with ``e = targets - predictions``.
 
@@ -534,14 +462,8 @@ def quantile(
     Reference:
       Koenker and Bassett, "Regression Quantiles", Econometrica 46 (1978).
     """
-
-    def fn(p, t):
-        e = t - p
-        return jnp.maximum(tau * e, (tau - 1.0) * e)
-
-    return _core.elementwise(
-        "quantile", fn, predictions, targets, weights=weights, where=where, reduction=reduction,
-    )
+    e = targets - predictions
+    return jnp.maximum(tau * e, (tau - 1.0) * e)
 
 
 def _eps_for(x: ArrayLike, eps: ArrayLike, scale: float = 1.0) -> Array:
@@ -585,7 +507,7 @@ def mean_absolute_percentage_error(
     epsilon: float | ArrayLike = 1e-7,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Absolute percentage error, ``100 * |targets - predictions| / max(|targets|, epsilon)``.
 
@@ -635,12 +557,7 @@ def _log_ratio(p: Array, t: Array) -> tuple[Array, Array]:
     return jnp.log1p(jnp.abs(a - b) / (1.0 + jnp.minimum(a, b))), a - b
 
 
-def _msle_value(p: Array, t: Array) -> Array:
-    e = _log_ratio(p, t)[0]
-    return e * e
-
-
-# A fused kernel (lossjax._fused) with the slope written out, 2 e / (1 + p) where p > eps: the
+# The slope written out (a fused kernel, lossjax._fused), 2 e / (1 + p) where p > eps: the
 # autodiff of the cancellation-free value goes through (1 + lo)**2, which overflows float32
 # when a prediction is far above 1e19.
 def _msle_slope(p: Array, t: Array) -> Array:
@@ -650,7 +567,6 @@ def _msle_slope(p: Array, t: Array) -> Array:
                      0.0)
 
 
-_msle = _fused.elementwise_jvp(_msle_value, _msle_slope, "mean_squared_logarithmic_error")
 
 
 def _msle_boundary(dtype):
@@ -662,7 +578,8 @@ def _msle_boundary(dtype):
     ]
 
 
-@_builtin(
+@_elementwise(
+    slope=_msle_slope,
     aliases=("msle",),
     bounded=False,
     convex=False,
@@ -674,10 +591,7 @@ def _msle_boundary(dtype):
 def mean_squared_logarithmic_error(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Squared logarithmic error, ``(log1p(max(p, eps)) - log1p(max(t, eps)))**2``.
 
@@ -703,11 +617,8 @@ def mean_squared_logarithmic_error(
     Reference:
       Keras's ``MeanSquaredLogarithmicError``.
     """
-
-    return _core.elementwise(
-        "mean_squared_logarithmic_error", _msle, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    e = _log_ratio(predictions, targets)[0]
+    return e * e
 
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -769,7 +680,7 @@ def poisson_nll(
     eps: float | ArrayLike = 1e-8,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Poisson negative log-likelihood of counts ``t`` under rate ``lambda``.
 
@@ -851,7 +762,7 @@ def gaussian_nll(
     eps: float | ArrayLike = 1e-6,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Gaussian negative log-likelihood with a predicted variance.
 
@@ -935,7 +846,7 @@ def _tweedie(s, y, power):
     return 2.0 * (y_terms + jnp.exp(b * s) / b)
 
 
-@_builtin(
+@_elementwise(
     bounded=False,
     convex=True,
     hyper={"power": Interval(1.0, 2.0, low_open=True, high_open=True)},
@@ -953,9 +864,7 @@ def tweedie(
     targets: ArrayLike,
     *,
     power: float | ArrayLike = 1.5,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Tweedie deviance for a compound Poisson-gamma target, with a log link.
 
@@ -989,10 +898,7 @@ def tweedie(
       Jørgensen, *The Theory of Dispersion Models* (1997), eq. 4.2; scikit-learn's
       ``mean_tweedie_deviance``.
     """
-    return _core.elementwise(
-        "tweedie", lambda s, y: _tweedie(s, y, power), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _tweedie(predictions, targets, power)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1010,7 +916,7 @@ def _positive_check(predictions, targets, **_):
     return [(t > 0, "targets must be positive")]
 
 
-def _positive_sample(key, batch, dtype=jnp.float32):
+def _log_mean_sample(key, batch, dtype=jnp.float32):
     k1, k2 = jax.random.split(key)
     p = jax.random.normal(k1, batch, dtype)
     t = jnp.exp(jax.random.normal(k2, batch, jnp.float32)).astype(dtype)
@@ -1052,7 +958,7 @@ def _gamma_deviance(s, y):
     return 2.0 * (jnp.expm1(d) - d)
 
 
-@_builtin(
+@_elementwise(
     bounded=False,
     convex=True,
     sample=_count_sample,
@@ -1065,10 +971,7 @@ def _gamma_deviance(s, y):
 def poisson_deviance(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Poisson deviance of counts, with a log link: ``tweedie`` at ``power = 1``.
 
@@ -1098,16 +1001,13 @@ def poisson_deviance(
       McCullagh and Nelder, *Generalized Linear Models* (1989), sec. 2.3; scikit-learn's
       ``mean_poisson_deviance``.
     """
-    return _core.elementwise(
-        "poisson_deviance", _poisson_deviance, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _poisson_deviance(predictions, targets)
 
 
-@_builtin(
+@_elementwise(
     bounded=False,
     convex=True,
-    sample=_positive_sample,
+    sample=_log_mean_sample,
     boundary=_gamma_deviance_boundary,
     checks=_positive_check,
     peers={"sklearn": "mean_gamma_deviance (of exp(predictions))"},
@@ -1116,10 +1016,7 @@ def poisson_deviance(
 def gamma_deviance(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Gamma deviance of positive targets, with a log link: ``tweedie`` at ``power = 2``.
 
@@ -1151,10 +1048,7 @@ def gamma_deviance(
       McCullagh and Nelder, *Generalized Linear Models* (1989), sec. 2.3; scikit-learn's
       ``mean_gamma_deviance``.
     """
-    return _core.elementwise(
-        "gamma_deviance", _gamma_deviance, predictions, targets,
-        weights=weights, where=where, reduction=reduction, safe=(0.0, 1.0),
-    )
+    return _gamma_deviance(predictions, targets)
 
 
 def _cosine_boundary(dtype):
@@ -1203,7 +1097,7 @@ def cosine_distance(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Cosine distance, ``1 - <p, t> / (max(|p|, eps) * max(|t|, eps))`` along ``axis``.
 

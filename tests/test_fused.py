@@ -345,3 +345,36 @@ def test_value_and_grad_has_no_full_size_temporary(name):
     f = jax.jit(jax.value_and_grad(lambda p, t: spec.fn(p, t, **kwargs)))
     temp = f.lower(*args).compile().memory_analysis().temp_size_in_bytes
     assert temp < 4 * (1 << 16), f"{name}: {temp} bytes of temporaries"
+
+
+# --- every loss registered with a hand-written slope (derived from the registry) -----------
+
+SLOPED = [n for n in lossjax.names() if lossjax.spec(n).slope is not None]
+
+
+def test_the_sloped_losses_include_the_known_fused_kernels():
+    # The list above is derived from the registry; this pins that the derivation sees them.
+    assert {"squared_error", "absolute_error", "huber", "hinge", "log_cosh"} <= set(SLOPED)
+
+
+@pytest.mark.parametrize("name", SLOPED)
+def test_a_hand_written_slope_is_the_derivative_of_its_loss(name):
+    # For every loss registered with `slope=`, the registered function's value, gradients in
+    # predictions and targets and (where twice differentiable) second derivative equal plain
+    # autodiff of its own per-unit formula `spec.unit`, at the registry's sample inputs and at
+    # each hyperparameter's default (float64; random inputs avoid the kinks).
+    spec = lossjax.spec(name)
+    (p, t), kwargs = spec.sample(jax.random.PRNGKey(7), (N,), jnp.float64)
+    hyper = {k: h.default for k, h in spec.hyperparameters.items() if h.default is not None}
+    hyper.update(kwargs)
+    fused = lambda p, t: spec.fn(p, t, reduction="sum", **hyper)
+    plain = lambda p, t: jnp.sum(spec.unit(p, t, **hyper))
+    v, g = jax.value_and_grad(fused, argnums=(0, 1))(p, t)
+    rv, rg = jax.value_and_grad(plain, argnums=(0, 1))(p, t)
+    np.testing.assert_allclose(v, rv, rtol=1e-12)
+    for a, b in zip(g, rg, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    if spec.twice_differentiable:
+        h = jax.grad(lambda p: jnp.sum(jax.grad(fused)(p, t)))(p)
+        rh = jax.grad(lambda p: jnp.sum(jax.grad(plain)(p, t)))(p)
+        np.testing.assert_allclose(h, rh, rtol=1e-9, atol=1e-12)
