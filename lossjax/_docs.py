@@ -28,8 +28,8 @@ CONTRACT_DOCS = {
 
 # (unit, shape) by granularity, for losses that do not name their own.
 UNITS = {
-    "element": ("element", "the shape of ``predictions``"),
-    "example": ("example", "the shape of ``predictions`` without ``axis``"),
+    "element": ("element", "``predictions.shape``"),
+    "example": ("example", "``predictions.shape`` without ``axis``"),
 }
 
 _SECTION = re.compile(r"^(\s*)(Args|Arguments|Returns|Raises|Example|Examples|Note|Notes|"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
 
 from lossjax import _core, _samples
-from lossjax._core import Array, ArrayLike, Reduction
-from lossjax.registry import Hyper, _builtin
+from lossjax._core import Array, ArrayLike, ExampleContract, Reduction
+from lossjax._hyper import Hyper
+from lossjax.registry import _builtin, _per_example
 
 
 def _kl_terms(log_q: Array, t: Array, log_targets: bool) -> Array:
@@ -161,7 +163,7 @@ def _js_boundary(dtype):
     ]
 
 
-@_builtin(
+@_per_example(
     task="divergence",
     predictions="log_probabilities",
     targets="probabilities",
@@ -176,11 +178,7 @@ def _js_boundary(dtype):
 def js_divergence(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    axis: int = -1,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: Reduction = "mean",
+    **contract: Unpack[ExampleContract],
 ) -> Array:
     """Jensen–Shannon divergence ``(KL(t || m) + KL(q || m)) / 2``, ``m = (t + q) / 2``.
 
@@ -208,14 +206,7 @@ def js_divergence(
       Lin, "Divergence Measures Based on the Shannon Entropy", IEEE Transactions on
       Information Theory 37 (1991).
     """
-    return _core.per_example(
-        "js_divergence", _js_terms, predictions, targets, axis=axis, weights=weights,
-        where=where, reduction=reduction,
-    )
-
-
-def _gkl_terms(log_q: Array, t: Array) -> Array:
-    return _kl_terms(log_q, t, False) + jnp.sum(jnp.exp(log_q) - t, axis=-1)
+    return _js_terms(predictions, targets)
 
 
 def _gkl_sample(key, batch, dtype=jnp.float32):
@@ -233,7 +224,7 @@ def _gkl_boundary(dtype):
     return [c for c in cases if not c[2].get("log_targets")]
 
 
-@_builtin(
+@_per_example(
     task="divergence",
     predictions="log_probabilities",
     targets="values",
@@ -248,11 +239,7 @@ def _gkl_boundary(dtype):
 def generalized_kl_divergence(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    axis: int = -1,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: Reduction = "mean",
+    **contract: Unpack[ExampleContract],
 ) -> Array:
     """Generalized KL divergence of non-negative measures: ``sum_c t_c log(t_c / q_c) - t_c + q_c``.
 
@@ -280,10 +267,7 @@ def generalized_kl_divergence(
       Csiszár, "Why Least Squares and Maximum Entropy?", Annals of Statistics 19 (1991);
       Lee and Seung, NIPS (2000).
     """
-    return _core.per_example(
-        "generalized_kl_divergence", _gkl_terms, predictions, targets, axis=axis,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _kl_terms(predictions, targets, False) + jnp.sum(jnp.exp(predictions) - targets, axis=-1)
 
 
 def _tv_boundary(dtype):
@@ -295,7 +279,7 @@ def _tv_boundary(dtype):
     ]
 
 
-@_builtin(
+@_per_example(
     task="divergence",
     predictions="probabilities",
     targets="probabilities",
@@ -311,11 +295,7 @@ def _tv_boundary(dtype):
 def total_variation(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    axis: int = -1,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: Reduction = "mean",
+    **contract: Unpack[ExampleContract],
 ) -> Array:
     """Total variation distance, ``sum_c |p_c - t_c| / 2``, in ``[0, 1]``.
 
@@ -339,7 +319,4 @@ def total_variation(
     Reference:
       Tsybakov, *Introduction to Nonparametric Estimation* (2009), definition 2.4.
     """
-    return _core.per_example(
-        "total_variation", lambda p, t: 0.5 * jnp.sum(jnp.abs(p - t), axis=-1), predictions,
-        targets, axis=axis, weights=weights, where=where, reduction=reduction,
-    )
+    return 0.5 * jnp.sum(jnp.abs(predictions - targets), axis=-1)

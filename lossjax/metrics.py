@@ -63,8 +63,8 @@ def _metric_boundary(dtype):
 
 _METRIC = dict(
     task="metric", predictions="scores", targets="labels or binary", granularity="example",
-    units=("unit", "the shape of ``predictions`` without the class axis (binary scores: the "
-                   "shape of ``predictions``)"),
+    units=("unit", "``predictions.shape`` without the class axis (binary scores: "
+                   "``predictions.shape``)"),
     differentiable=False, convex=False, boundary=_metric_boundary,
     sample=_samples.default_sampler("logits", "labels", "example"),
 )

@@ -248,7 +248,7 @@ def register(
     the description of ``weights``, ``where`` and ``reduction`` is the contract's
     (:mod:`lossjax._docs`), appended to the docstring's ``Args`` with ``units``, the name of
     the unit that gets one loss and the shape of those losses, in words (by default, those of
-    the ``granularity``: ``("element", "the shape of ``predictions``")``).
+    the ``granularity``: ``("element", "``predictions.shape``")``).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}; got {task!r}")
