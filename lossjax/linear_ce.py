@@ -544,18 +544,18 @@ def _token_losses_fwd(cfg, *args):
     (hyp, h, w, b, labels, kept, cw, cwy), hyper = _primals(args)
     out = _run(dataclasses.replace(cfg, hyper_grads=hyper), "value", hyp, h, w, b, labels, kept,
                cw=cw, cwy=cwy)
-    # hyp is kept only when it is differentiated (its presence tells the backward pass)
-    res = (hyp if hyper else None, h, w, b, labels, kept, out["lse"], out.get("deps"), cw, cwy)
+    # whether hyp is differentiated, as the residuals' structure: () yes, None no
+    res = (hyp, () if hyper else None, h, w, b, labels, kept, out["lse"], out.get("deps"), cw,
+           cwy)
     return (out["loss"], out["lse"]), res
 
 
 def _token_losses_bwd(cfg, res, cts):
-    hyp, h, w, b, labels, kept, lse, deps, cw, cwy = res
+    hyp, hyper, h, w, b, labels, kept, lse, deps, cw, cwy = res
+    hyper = hyper is not None
     g = jnp.where(kept, _dense(cts[0], lse.shape, lse.dtype), 0).astype(lse.dtype)
-    hyper = hyp is not None
     run_cfg = dataclasses.replace(cfg, hyper_grads=hyper)
-    out = _run(run_cfg, "grad_lse", hyp if hyper else jnp.zeros((3,), lse.dtype), h, w, b,
-               labels, kept, g, lse, cw=cw, cwy=cwy)
+    out = _run(run_cfg, "grad_lse", hyp, h, w, b, labels, kept, g, lse, cw=cw, cwy=cwy)
     dhyp = None
     if hyper:
         dhyp = _hyper_grads(run_cfg, hyp, g, {**out, "lse": lse, "deps": deps}, cwy)
