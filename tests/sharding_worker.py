@@ -370,7 +370,8 @@ def _err(e: Exception) -> str:
 
 def main():
     assert jax.device_count() == 8, jax.devices()
-    results = {"lce": [], "lce_hyper": [], "plain_jit": [], "registry": [], "mesh_defaults": [], "export": []}
+    results = {"lce": [], "lce_hyper": [], "plain_jit": [], "registry": [], "mesh_defaults": [],
+               "export": []}
     check_lce_sharded(results["lce"])
     check_lce_traced_hyperparameters(results["lce_hyper"])
     check_plain_jit(results["plain_jit"])
