@@ -30,6 +30,15 @@ does), which accumulate in float32 into float32 accumulators; gradients come bac
 input's dtype. Log-sum-exp is shifted by the row maximum; ``-inf`` bias entries (masked
 vocabulary slots) are allowed off the label.
 
+Hyperparameters: ``label_smoothing``, ``z_loss`` and ``logit_softcap`` are traced operands
+of the kernel (one compiled program for a schedule; ``vmap`` and ``grad`` apply). A Python 0
+for the first two, and ``logit_softcap=None``, compile the kernel without the term. When a
+caller differentiates them, the sweeps already run give their derivatives: per token
+``z_y - mean_c z_c`` (smoothing) and ``lse**2`` (z-loss) from the forward statistics, and the
+cap's ``sum_c dloss/dz_c * (tanh(u) - u (1 - tanh(u)**2))``, ``u = x / cap``, accumulated in
+the gradient sweep; undifferentiated, none of that work is done (``custom_vjp`` with
+symbolic zeros tells which inputs are perturbed).
+
 The per-token log-sum-exp (of the soft-capped logits) is a by-product:
 :func:`linear_cross_entropy_with_lse` returns it beside the loss, for z-loss monitoring and
 diagnostics.
@@ -918,7 +927,8 @@ def linear_cross_entropy(
       class_weights: optional non-negative ``[V]`` weights; the label's weight multiplies
         the token's loss (and counts in the mean's denominator). With ``label_smoothing``,
         each class's smoothing term is weighted by its own weight, as in PyTorch and
-        :func:`lossjax.softmax_cross_entropy` (then the class weights get no gradient).
+        :func:`lossjax.softmax_cross_entropy` (then, and with a traced ``label_smoothing``
+        even at 0, the class weights get no gradient).
       chunk_size: tokens per chunk (static); default ``2**23 / V`` (32 MiB of float32
         logits), at least 128. Each chunk reads and writes the whole ``[V, D]``
         weight-gradient accumulator, so with few tokens and a large vocabulary larger
