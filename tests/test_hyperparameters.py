@@ -88,9 +88,6 @@ def test_every_static_hyperparameter_says_why():
 STATIC_NUMBERS = {
     ("bi_tempered_logistic", "t2"): "chooses the normaliser's solver",
     ("bi_tempered_logistic", "num_iters"): "a loop count",
-    ("linear_cross_entropy", "label_smoothing"): "chunked kernel configuration (not yet)",
-    ("linear_cross_entropy", "z_loss"): "chunked kernel configuration (not yet)",
-    ("linear_cross_entropy", "logit_softcap"): "chunked kernel configuration (not yet)",
     ("linear_cross_entropy", "chunk_size"): "a shape",
     ("linear_cross_entropy", "vocab_block_size"): "a shape",
     ("dice", "spatial_dims"): "a shape",
