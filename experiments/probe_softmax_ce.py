@@ -14,11 +14,12 @@ the jitted ``value_and_grad`` of the mean softmax cross-entropy with integer lab
 * ``one_exp``: the prototype of session 5 (now the kernel): ``e = exp(x - x_y)`` written once (an
   ``optimization_barrier`` keeps XLA from fusing it into the reduction), ``s = sum e``, and
   the gradient ``e / s - onehot`` from ``e``: one exponential per logit. It has no overflow
-  fallback yet (``x_c - x_y > 88`` overflows ``e``), so it is a measurement, not a kernel;
+  fallback (``x_c - x_y > 88`` overflows ``e``): a measurement, not a kernel;
 * ``floor``: reads the logits once and writes an array of their size.
 
 ``python -m experiments.probe_softmax_ce 4096x8192 15`` prints the median time of each and
-its ratio to optax with the interquartile range of the per-round ratios; a third argument
+its ratio to optax with the interquartile range of the per-round ratios (and, with
+``lossjax_old``, lossjax's time over lossjax_old's, also per round); a third argument
 ``smooth`` (``label_smoothing=0.1``, a Python number), ``traced`` (the same ``eps`` as a
 traced argument) or ``ignore`` (every 8th label ``ignore_index``) times lossjax in that form,
 against the optax code a user would write for it, instead of the plain call.
@@ -122,10 +123,16 @@ def run(n: int, k: int, rounds: int, case: str = "plain"
             times[name].append(time.perf_counter() - t0)
     out = {}
     for name, ts in times.items():
-        ratios = sorted(a / b for a, b in zip(ts, times["optax"], strict=True))
-        out[name] = (1e3 * statistics.median(ts), statistics.median(ratios),
-                     ratios[len(ratios) // 4], ratios[3 * len(ratios) // 4])
+        out[name] = (1e3 * statistics.median(ts), *_ratio(ts, times["optax"]))
+    if "lossjax_old" in times:
+        out["new / old"] = (float("nan"), *_ratio(times["lossjax"], times["lossjax_old"]))
     return out
+
+
+def _ratio(ts: list[float], base: list[float]) -> tuple[float, float, float]:
+    """Median of the per-round ratios ``ts / base`` and its quartiles."""
+    ratios = sorted(a / b for a, b in zip(ts, base, strict=True))
+    return (statistics.median(ratios), ratios[len(ratios) // 4], ratios[3 * len(ratios) // 4])
 
 
 def main(argv: list[str]) -> None:
@@ -134,7 +141,10 @@ def main(argv: list[str]) -> None:
     case = argv[3] if len(argv) > 3 else "plain"
     n, k = map(int, shape.split("x"))
     for name, (ms, r, q1, q3) in run(n, k, rounds, case).items():
-        print(f"{shape} {case} {name:11s} {ms:8.2f} ms  /optax {r:.2f} [{q1:.2f}, {q3:.2f}]")
+        if name == "new / old":  # lossjax's time over lossjax_old's, per round
+            print(f"{shape} {case} lossjax / lossjax_old {r:.2f} [{q1:.2f}, {q3:.2f}]")
+        else:
+            print(f"{shape} {case} {name:11s} {ms:8.2f} ms  /optax {r:.2f} [{q1:.2f}, {q3:.2f}]")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ No test here measures time; the last one checks the *structure* of the compiled 
 full-size temporary in XLA's memory analysis), which is what the speed rests on.
 """
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -461,3 +463,24 @@ def test_value_and_grad_has_no_full_size_temporary(name):
     f = jax.jit(jax.value_and_grad(lambda p, t: spec.fn(p, t, **kwargs)))
     temp = f.lower(*args).compile().memory_analysis().temp_size_in_bytes
     assert temp < 4 * (1 << 16), f"{name}: {temp} bytes of temporaries"
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU program structure")
+@pytest.mark.parametrize("form", ["plain", "ignore_index", "smooth", "traced_smooth"])
+def test_softmax_ce_value_and_grad_evaluates_one_exponential_per_logit(form):
+    # The speed of softmax CE on a CPU rests on the exponential count (BUILD_NOTES, session
+    # 6): value_and_grad compiles to one full-size exponential in the usual program and one in
+    # the overflow fallback (the branch of a lax.cond), not a second one for the gradient.
+    x = jnp.zeros((64, 100), jnp.float32)
+    y = jnp.zeros((64,), jnp.int32)
+    kw = {"ignore_index": {"ignore_index": 3}, "smooth": {"label_smoothing": 0.1}}.get(form, {})
+
+    def f(x, y, eps):
+        if form == "traced_smooth":
+            return lossjax.softmax_cross_entropy(x, y, label_smoothing=eps)
+        return lossjax.softmax_cross_entropy(x, y, **kw)
+
+    hlo = jax.jit(jax.value_and_grad(f)).lower(x, y, jnp.float32(0.1)).compile().as_text()
+    full = re.findall(r"f32\[64,100(?:,1)*\]\{[0-9,]+\} exponential\(", hlo)
+    assert len(full) == 2, hlo
+    assert " conditional(" in hlo
