@@ -471,6 +471,33 @@ def _label_shifted_exp(x: Array, labels: Array, keep: Array | None):
                         None)
 
 
+def _lse_then_exp(x: Array, labels: Array, keep: Array | None):
+    """``(e, s, lse)`` of :func:`_label_shifted_exp` with ``e = exp(x - lse)``, ``s = 1``.
+
+    The program for accelerators (memory-bound, where an exponential costs little): the
+    ``logsumexp`` in one fused pass, and ``e`` left for XLA to fuse into the gradient's pass
+    (two reads of the logits and one write, instead of writing ``e`` and reading it back).
+    The barrier copy of ``x`` with a trailing unit axis (free) keeps XLA from sharing
+    full-size intermediates between the two passes (see :mod:`lossjax._fused`).
+    """
+    lse = _label_shifted_lse(x, labels, keep)
+    x2 = jax.lax.optimization_barrier(x[..., None])
+    return jnp.exp(x2 - lse[..., None, None])[..., 0], jnp.ones_like(lse), lse
+
+
+def _softmax_parts(x: Array, labels: Array, keep: Array | None):
+    """``(e, s, lse)`` with ``softmax(x) = e / s``: one exponential per logit on the CPU.
+
+    On the CPU the exponential, not memory, decides (BUILD_NOTES, sessions 5 and 6), so ``e``
+    is written once (:func:`_label_shifted_exp`); elsewhere the fused two-pass program
+    (:func:`_lse_then_exp`), unmeasured on accelerators so far and lighter on memory. The
+    choice is made when lowering for a platform (``lax.platform_dependent``: no conditional
+    reaches the compiler).
+    """
+    return jax.lax.platform_dependent(x, labels, keep, cpu=_label_shifted_exp,
+                                      default=_lse_then_exp)
+
+
 def _ce_labels_loss(x: Array, labels: Array, lse: Array, eps, on: bool) -> Array:
     if on:
         # -sum_c ((1 - eps) onehot_c + eps / K) log_softmax_c = lse - (1 - eps) x_y - eps mean x
@@ -499,7 +526,7 @@ def _ce_labels_jvp(eps, primals, tangents):
     if isinstance(dx, SymbolicZero):
         loss = _ce_labels_loss(x, labels, _label_shifted_lse(x, labels, keep), eps, on)
         return loss, jnp.zeros_like(loss)
-    e, s, lse = _label_shifted_exp(x, labels, keep)
+    e, s, lse = _softmax_parts(x, labels, keep)
     loss = _ce_labels_loss(x, labels, lse, eps, on)
     return loss, _ce_labels_tangent(labels, keep, eps, on, e, s, dx)
 
@@ -536,7 +563,7 @@ def _ce_labels_traced_jvp(primals, tangents):
         loss = _ce_labels_loss(x, labels, _label_shifted_lse(x, labels, keep), eps, True)
         tan = jnp.zeros_like(loss)
     else:
-        e, s, lse = _label_shifted_exp(x, labels, keep)
+        e, s, lse = _softmax_parts(x, labels, keep)
         loss = _ce_labels_loss(x, labels, lse, eps, True)
         tan = _ce_labels_tangent(labels, keep, eps, True, e, s, dx)
     if not isinstance(deps, SymbolicZero):
