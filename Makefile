@@ -50,7 +50,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check lossjax tests experiments
 
 readme: $(VENV)/.dev-installed
-	$(BIN)/python -m lossjax.registry --update-readme README.md
+	$(BIN)/python -m lossjax._readme --update README.md
 
 bench: $(VENV)/.demo-installed
 	$(BIN)/python -m experiments.benchmark

@@ -24,7 +24,7 @@ trace time, under ``jit`` too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +34,25 @@ Array = jax.Array
 ArrayLike = Any
 Reduction = Literal["none", "sum", "mean"]
 REDUCTIONS: tuple[str, ...] = ("none", "sum", "mean")
+
+
+class Contract(TypedDict, total=False):
+    """The keyword arguments every loss takes besides its own (described in lossjax._docs).
+
+    A per-unit loss is written ``def f(predictions, targets, *, <hyper>, **contract:
+    Unpack[Contract])``: the registry handles these arguments (with defaults ``None``,
+    ``None`` and ``"mean"``) and calls ``f`` on the kept units only.
+    """
+
+    weights: ArrayLike | None
+    where: ArrayLike | None
+    reduction: Reduction
+
+
+class ExampleContract(Contract, total=False):
+    """:class:`Contract` and the class (or feature) ``axis`` of a per-example loss."""
+
+    axis: int
 
 
 def check_reduction(reduction: Any, loss: str = "loss") -> None:
@@ -260,6 +279,7 @@ def reduce(
     if weights is None and where is None:
         return total / loss.size
     if weights is None:
+        assert where is not None
         den = jnp.sum(where, dtype=loss.dtype)
     else:
         w = jnp.broadcast_to(weights, loss.shape)

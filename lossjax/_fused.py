@@ -114,5 +114,5 @@ def elementwise_jvp(
 
     f.defjvp(rule, symbolic_zeros=True)
     if name:
-        f.__name__ = name
+        f.__name__ = name  # type: ignore[attr-defined]  # custom_jvp forwards it to the wrapped
     return f

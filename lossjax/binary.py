@@ -8,15 +8,17 @@ returns ``weights * loss`` with the predictions' shape.
 from __future__ import annotations
 
 import functools
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from lossjax import _core, _fused, _samples
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Contract, Reduction
+from lossjax._hyper import NONNEGATIVE, UNIT, Choice, Hyper
 from lossjax.multiclass import smooth
-from lossjax.registry import NONNEGATIVE, UNIT, Choice, Hyper, _builtin
+from lossjax.registry import _builtin, _elementwise
 
 _LOG_FLOOR = -100.0  # log(p) is clamped here, as in PyTorch's binary_cross_entropy
 
@@ -39,7 +41,7 @@ def _smoothed(y: Array, label_smoothing) -> Array:
 
 
 # label smoothing is a number the loss only multiplies by: traced (may follow a schedule)
-_BINARY_SMOOTHING = Hyper(0.0, UNIT)
+_BINARY_SMOOTHING = Hyper(UNIT)
 
 
 def _signed_check(predictions, targets, **_):
@@ -76,7 +78,6 @@ def _bce_prob(p: Array, y: Array, eps: float) -> Array:
 
 
 @_builtin(
-    "binary_cross_entropy",
     diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("bce",),
     task="binary",
@@ -87,8 +88,6 @@ def _bce_prob(p: Array, y: Array, eps: float) -> Array:
     convex=True,
     checks=_probability_check,
     hyper={"label_smoothing": _BINARY_SMOOTHING},
-    reference="Cox, The Regression Analysis of Binary Sequences, JRSS B 20 (1958); clamping as "
-    "in PyTorch's binary_cross_entropy; label smoothing as Keras's BinaryCrossentropy",
     peers={"torch": "binary_cross_entropy", "keras": "BinaryCrossentropy"},
 )
 def binary_cross_entropy(
@@ -98,7 +97,7 @@ def binary_cross_entropy(
     label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Binary cross-entropy on probabilities, ``-(y log p + (1 - y) log(1 - p))``.
 
@@ -121,9 +120,6 @@ def binary_cross_entropy(
       predictions: probabilities ``[...]`` in ``[0, 1]``.
       targets: array of the same shape, in ``[0, 1]``.
       label_smoothing: ``eps`` in ``[0, 1]`` (a number; may be traced).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -185,7 +181,6 @@ def _sigmoid_ce(x: Array, y: Array, pos_weight: Array | None = None) -> Array:
 
 
 @_builtin(
-    "binary_cross_entropy_with_logits",
     diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("sigmoid_cross_entropy",),
     task="binary",
@@ -195,12 +190,10 @@ def _sigmoid_ce(x: Array, y: Array, pos_weight: Array | None = None) -> Array:
     bounded=False,
     convex=True,
     hyper={
-        "pos_weight": Hyper(None, NONNEGATIVE, optional=True),
+        "pos_weight": Hyper(NONNEGATIVE, optional=True),
         "label_smoothing": _BINARY_SMOOTHING,
     },
     checks=_binary_targets_check,
-    reference="Cox (1958); pos_weight as in PyTorch's binary_cross_entropy_with_logits; label "
-    "smoothing as Keras's BinaryCrossentropy",
     peers={
         "optax": "sigmoid_binary_cross_entropy",
         "torch": "binary_cross_entropy_with_logits",
@@ -215,7 +208,7 @@ def binary_cross_entropy_with_logits(
     label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Binary cross-entropy on logits, computed in log space.
 
@@ -233,9 +226,6 @@ def binary_cross_entropy_with_logits(
       pos_weight: optional non-negative weight of the positive term, broadcastable to
         ``[...]`` (e.g. one per label, ``n_negative / n_positive``), as in PyTorch.
       label_smoothing: ``eps`` in ``[0, 1]`` (a number; may be traced).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -424,7 +414,6 @@ def _focal_boundary(dtype):
 
 
 @_builtin(
-    "sigmoid_focal",
     diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("focal",),
     task="binary",
@@ -434,16 +423,15 @@ def _focal_boundary(dtype):
     bounded=False,
     convex=False,
     hyper={
-        "alpha": Hyper(None, UNIT, optional=True),
-        "gamma": Hyper(2.0, NONNEGATIVE, fast=(0.0, 2.0)),
-        "from_logits": Hyper(True, Choice((True, False)), static=True,
+        "alpha": Hyper(UNIT, optional=True),
+        "gamma": Hyper(NONNEGATIVE, fast=(0.0, 2.0)),
+        "from_logits": Hyper(Choice((True, False)), static=True,
                              why_static="chooses whether predictions are logits or "
                              "probabilities (clipped, then turned into logits)"),
         "label_smoothing": _BINARY_SMOOTHING,
     },
     boundary=_focal_boundary,
     checks=_binary_targets_check,
-    reference="Lin et al., Focal Loss for Dense Object Detection, ICCV (2017), eq. 5",
     peers={
         "optax": "sigmoid_focal_loss",
         "torchvision": "ops.sigmoid_focal_loss",
@@ -460,7 +448,7 @@ def sigmoid_focal(
     label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Sigmoid focal loss: cross-entropy down-weighted on well-classified examples.
 
@@ -500,9 +488,6 @@ def sigmoid_focal(
       label_smoothing: ``eps`` in ``[0, 1]``: targets ``y (1 - eps) + eps / 2`` everywhere
         (cross-entropy, ``p_t`` and ``alpha_t``), as Keras's ``BinaryFocalCrossentropy``
         (a number; may be traced).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -531,38 +516,22 @@ def sigmoid_focal(
 # --------------------------------------------------------------------------------------------
 # Hinge losses (targets in {-1, +1})
 
-# Fused kernels (lossjax._fused). The hinge's subgradient at the hinge (y f = 1) is 0, as
-# jax.nn.relu's; the squared hinge's derivative is -2 y max(0, 1 - y f).
-_hinge = _fused.elementwise_jvp(
-    lambda f, y: jnp.maximum(1.0 - y * f, 0.0),
-    lambda f, y: jnp.where(y * f < 1.0, -y, 0.0),
-    "hinge",
-)
-_squared_hinge = _fused.elementwise_jvp(
-    lambda f, y: jnp.square(jnp.maximum(1.0 - y * f, 0.0)),
-    lambda f, y: -2.0 * y * jnp.maximum(1.0 - y * f, 0.0),
-    "squared_hinge",
-)
-
 _HINGE = dict(
     task="binary", predictions="scores", targets="signed", granularity="element",
     bounded=False, convex=True, twice_differentiable=False, checks=_signed_check,
 )
 
 
-@_builtin(
-    "hinge",
-    reference="Cortes & Vapnik, Support-Vector Networks, Machine Learning 20 (1995)",
+@_elementwise(
+    # the subgradient at the hinge (y f = 1) is 0, as jax.nn.relu's
+    slope=lambda f, y: jnp.where(y * f < 1.0, -y, 0.0),
     peers={"optax": "hinge_loss", "keras": "Hinge"},
     **_HINGE,
 )
 def hinge(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Hinge loss, ``max(0, 1 - y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
 
@@ -572,9 +541,6 @@ def hinge(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -587,26 +553,18 @@ def hinge(
     Reference:
       Cortes and Vapnik, "Support-Vector Networks", Machine Learning 20 (1995).
     """
-    return _core.elementwise(
-        "hinge", _hinge, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jnp.maximum(1.0 - targets * predictions, 0.0)
 
 
-@_builtin(
-    "squared_hinge",
-    reference="Rennie & Srebro, Loss Functions for Preference Levels, IJCAI workshop (2005); "
-    "L2-SVM of Lee & Mangasarian (2001)",
+@_elementwise(
+    slope=lambda f, y: -2.0 * y * jnp.maximum(1.0 - y * f, 0.0),
     peers={"keras": "SquaredHinge"},
     **_HINGE,
 )
 def squared_hinge(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Squared hinge loss, ``max(0, 1 - y * f)**2`` for targets ``y`` in {-1, +1}.
 
@@ -615,9 +573,6 @@ def squared_hinge(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -631,10 +586,7 @@ def squared_hinge(
       Lee and Mangasarian, "SSVM: A Smooth Support Vector Machine", Comput. Optim. Appl.
       20 (2001).
     """
-    return _core.elementwise(
-        "squared_hinge", _squared_hinge, predictions, targets, weights=weights, where=where,
-        reduction=reduction,
-    )
+    return jnp.square(jnp.maximum(1.0 - targets * predictions, 0.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -642,20 +594,14 @@ def squared_hinge(
 # soft margin.
 
 
-@_builtin(
-    "perceptron",
-    reference="Rosenblatt, The Perceptron, Psychological Review 65 (1958); the perceptron "
-    "criterion in Bishop, Pattern Recognition and Machine Learning (2006), eq. 4.54",
+@_elementwise(
     peers={"optax": "perceptron_loss"},
     **_HINGE,
 )
 def perceptron(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Perceptron loss, ``max(0, -y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
 
@@ -665,9 +611,6 @@ def perceptron(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -682,10 +625,7 @@ def perceptron(
       Rosenblatt, "The Perceptron", Psychological Review 65 (1958); Bishop, *Pattern
       Recognition and Machine Learning* (2006), eq. 4.54.
     """
-    return _core.elementwise(
-        "perceptron", lambda f, y: jax.nn.relu(-y * f), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jax.nn.relu(-targets * predictions)
 
 
 def _modified_huber(f: Array, y: Array) -> Array:
@@ -695,20 +635,14 @@ def _modified_huber(f: Array, y: Array) -> Array:
     return jnp.where(z >= -1.0, m * m, -4.0 * z)
 
 
-@_builtin(
-    "modified_huber",
-    reference="Zhang, Solving Large Scale Linear Prediction Problems Using Stochastic Gradient "
-    "Descent Algorithms, ICML (2004); scikit-learn's SGDClassifier(loss='modified_huber')",
+@_elementwise(
     peers={"sklearn": "SGDClassifier(loss='modified_huber')"},
     **{**_HINGE, "twice_differentiable": False},
 )
 def modified_huber(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Modified Huber loss for targets in {-1, +1}: a smoothed, outlier-robust hinge.
 
@@ -719,9 +653,6 @@ def modified_huber(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -736,10 +667,7 @@ def modified_huber(
       Zhang, "Solving Large Scale Linear Prediction Problems Using Stochastic Gradient Descent
       Algorithms", ICML (2004).
     """
-    return _core.elementwise(
-        "modified_huber", _modified_huber, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _modified_huber(predictions, targets)
 
 
 def _margin_boundary(dtype):
@@ -752,11 +680,7 @@ def _margin_boundary(dtype):
     ]
 
 
-@_builtin(
-    "exponential",
-    reference="Freund & Schapire, A Decision-Theoretic Generalization of On-Line Learning and "
-    "an Application to Boosting, JCSS 55 (1997); Friedman, Hastie & Tibshirani, Additive "
-    "Logistic Regression, Ann. Statist. 28 (2000)",
+@_elementwise(
     peers={"sklearn": "GradientBoostingClassifier(loss='exponential')"},
     boundary=_margin_boundary,
     **{**_HINGE, "twice_differentiable": True},
@@ -764,10 +688,7 @@ def _margin_boundary(dtype):
 def exponential(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Exponential (AdaBoost) loss, ``exp(-y * f)`` for targets ``y`` in {-1, +1}.
 
@@ -781,9 +702,6 @@ def exponential(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -798,26 +716,17 @@ def exponential(
       Freund and Schapire, JCSS 55 (1997); Friedman, Hastie and Tibshirani, "Additive
       Logistic Regression: a Statistical View of Boosting", Annals of Statistics 28 (2000).
     """
-    return _core.elementwise(
-        "exponential", lambda f, y: jnp.exp(-y * f), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jnp.exp(-targets * predictions)
 
 
-@_builtin(
-    "soft_margin",
-    reference="Logistic loss on signed targets; PyTorch's soft_margin_loss; Hastie et al., The "
-    "Elements of Statistical Learning (2009), eq. 10.18",
+@_elementwise(
     peers={"torch": "soft_margin_loss"},
     **{**_HINGE, "twice_differentiable": True},
 )
 def soft_margin(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Soft margin (logistic) loss, ``log(1 + exp(-y * f))`` for targets ``y`` in {-1, +1}.
 
@@ -827,9 +736,6 @@ def soft_margin(
     Args:
       predictions: real scores ``[...]``.
       targets: array of the same shape with values -1 or +1.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -843,10 +749,7 @@ def soft_margin(
       Hastie, Tibshirani and Friedman, *The Elements of Statistical Learning*, 2nd ed.
       (2009), eq. 10.18; PyTorch's ``soft_margin_loss``.
     """
-    return _core.elementwise(
-        "soft_margin", lambda f, y: jax.nn.softplus(-y * f), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jax.nn.softplus(-targets * predictions)
 
 
 # --------------------------------------------------------------------------------------------
@@ -862,8 +765,7 @@ def _sparse_plus(x: Array) -> Array:
     return jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, 0.25 * (c + 1.0) ** 2))
 
 
-@_builtin(
-    "binary_sparsemax",
+@_elementwise(
     diff_argnums=(0, 1),  # soft targets are real-valued
     task="binary",
     predictions="logits",
@@ -873,18 +775,13 @@ def _sparse_plus(x: Array) -> Array:
     convex=True,
     twice_differentiable=False,
     checks=_binary_targets_check,
-    reference="Blondel, Martins & Niculae, Learning with Fenchel-Young Losses, JMLR 21 (2020), "
-    "sec. 4.4",
     peers={"optax": "sparsemax_loss / binary_sparsemax_loss (its deprecated alias in older "
            "optax, removed by 0.2.8)"},
 )
 def binary_sparsemax(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Binary sparsemax loss: the Fenchel-Young loss of the sparse sigmoid.
 
@@ -898,9 +795,6 @@ def binary_sparsemax(
     Args:
       predictions: logits ``[...]``.
       targets: array of the same shape, in ``[0, 1]``.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -915,7 +809,4 @@ def binary_sparsemax(
       Blondel, Martins and Niculae, "Learning with Fenchel-Young Losses", JMLR 21 (2020),
       section 4.4.
     """
-    return _core.elementwise(
-        "binary_sparsemax", lambda x, y: _sparse_plus(x) - x * y + y * (y - 1.0),
-        predictions, targets, weights=weights, where=where, reduction=reduction,
-    )
+    return _sparse_plus(predictions) - predictions * targets + targets * (targets - 1.0)

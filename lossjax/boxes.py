@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax.registry import _builtin
 
 EPS = 1e-7  # as torchvision.ops: keeps every ratio finite for degenerate (zero-area) boxes
@@ -112,17 +112,20 @@ def _box_boundary(dtype):
 
 _BOXES = dict(
     task="boxes", predictions="boxes", targets="boxes", granularity="example", bounded=True,
+    units=("box", "``[...]``"),
     convex=False, twice_differentiable=False, sample=_box_sample, boundary=_box_boundary,
     checks=_box_checks, diff_argnums=(0, 1),  # target boxes are real-valued
 )
+
+def _doc(fn):
+    fn.__doc__ = fn.__doc__.replace("{args}", _DOC_ARGS)
+    return fn
+
 
 _DOC_ARGS = """
     Args:
       predictions: boxes ``[..., 4]`` as ``(x1, y1, x2, y2)``.
       targets: boxes of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask over boxes ``[...]``.
-      reduction: ``"none"`` (per box), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -130,18 +133,17 @@ _DOC_ARGS = """
 
 
 @_builtin(
-    "iou",
-    reference="Yu et al., UnitBox: An Advanced Object Detection Network, ACM MM (2016)",
     peers={"keras": "keras_cv IoULoss"},
     **_BOXES,
 )
+@_doc
 def iou(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """IoU loss, ``1 - |P ∩ T| / |P ∪ T|``, in [0, 1].
 
@@ -162,18 +164,17 @@ def iou(
 
 
 @_builtin(
-    "giou",
-    reference="Rezatofighi et al., Generalized Intersection over Union, CVPR (2019)",
     peers={"torchvision": "ops.generalized_box_iou_loss", "keras": "keras_cv GIoULoss"},
     **_BOXES,
 )
+@_doc
 def giou(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Generalized IoU loss, ``1 - IoU + |C \\ (P ∪ T)| / |C|``, in [0, 2].
 
@@ -192,18 +193,17 @@ def giou(
 
 
 @_builtin(
-    "diou",
-    reference="Zheng et al., Distance-IoU Loss, AAAI (2020), eq. 6",
     peers={"torchvision": "ops.distance_box_iou_loss"},
     **_BOXES,
 )
+@_doc
 def diou(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Distance-IoU loss, ``1 - IoU + rho**2 / c**2``, in [0, 2).
 
@@ -223,19 +223,18 @@ def diou(
 
 
 @_builtin(
-    "ciou",
-    reference="Zheng et al., Distance-IoU Loss, AAAI (2020), eqs. 8-11",
     peers={"torchvision": "ops.complete_box_iou_loss", "keras": "keras_cv CIoULoss"},
     exact_gradient=False,
     **_BOXES,
 )
+@_doc
 def ciou(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Complete-IoU loss, ``1 - IoU + rho**2 / c**2 + alpha * v``.
 
@@ -255,6 +254,3 @@ def ciou(
     """
     return _box_loss("ciou", _ciou, predictions, targets, weights, where, reduction)
 
-
-for _fn in (iou, giou, diou, ciou):
-    _fn.__doc__ = _fn.__doc__.replace("{args}", _DOC_ARGS)

@@ -20,7 +20,8 @@ from lossjax import registry
 
 
 def _split_static(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    arrays, static = {}, {}
+    arrays: dict[str, Any] = {}
+    static: dict[str, Any] = {}
     for k, v in kwargs.items():
         (arrays if isinstance(v, jax.Array | jnp.ndarray) else static)[k] = v
     return arrays, static

@@ -360,9 +360,9 @@ def chance_baseline(
                 )
         ce = chance_cross_entropy(jnp.zeros((*t.shape, k), jnp.float32), t, weights=w)
         onehot = np.asarray(jax.nn.one_hot(t, k, dtype=jnp.float32)).reshape(-1, k)
-        ww = np.ones(onehot.shape[0]) if w is None else np.broadcast_to(
+        per_sample = np.ones(onehot.shape[0]) if w is None else np.broadcast_to(
             np.asarray(w, np.float64).ravel(), (onehot.shape[0],))
-        counts = (onehot * ww[:, None]).sum(0)
+        counts = (onehot * per_sample[:, None]).sum(0)
         freq = counts / counts.sum()
     return Baseline(float(ce), float(np.max(freq)), np.asarray(freq, np.float64))
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
 
 from lossjax import _core, _samples
-from lossjax._core import Array, ArrayLike
-from lossjax.registry import Hyper, _builtin
+from lossjax._core import Array, ArrayLike, ExampleContract, Reduction
+from lossjax._hyper import Hyper
+from lossjax.registry import _builtin, _per_example
 
 
 def _kl_terms(log_q: Array, t: Array, log_targets: bool) -> Array:
@@ -53,7 +55,6 @@ def _kl_sample(key, batch, dtype=jnp.float32):
 
 
 @_builtin(
-    "kl_divergence",
     task="divergence",
     predictions="log_probabilities",
     targets="probabilities",
@@ -61,13 +62,12 @@ def _kl_sample(key, batch, dtype=jnp.float32):
     bounded=False,
     convex=True,
     hyper={"log_targets": Hyper(
-        False, None, static=True,
+        None, static=True,
         why_static="chooses how targets are read, probabilities or log-probabilities (formula)",
     )},
     sample=_kl_sample,
     boundary=_kl_boundary,
     diff_argnums=(0, 1),
-    reference="Kullback & Leibler, On Information and Sufficiency, Ann. Math. Statist. 22 (1951)",
     peers={
         "optax": "kl_divergence / kl_divergence_with_log_targets",
         "torch": "kl_div",
@@ -82,7 +82,7 @@ def kl_divergence(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Kullback–Leibler divergence ``KL(targets || predictions)`` along ``axis``.
 
@@ -105,9 +105,6 @@ def kl_divergence(
       targets: probabilities (or log-probabilities) of the same shape.
       log_targets: whether ``targets`` are log-probabilities (static).
       axis: the distribution axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced divergence.
@@ -166,8 +163,7 @@ def _js_boundary(dtype):
     ]
 
 
-@_builtin(
-    "js_divergence",
+@_per_example(
     task="divergence",
     predictions="log_probabilities",
     targets="probabilities",
@@ -177,18 +173,12 @@ def _js_boundary(dtype):
     sample=_kl_sample,
     boundary=_js_boundary,
     diff_argnums=(0, 1),
-    reference="Lin, Divergence Measures Based on the Shannon Entropy, IEEE Trans. Inf. Theory "
-    "37 (1991), eq. 4.1",
     peers={"scipy": "spatial.distance.jensenshannon (its square root, base e)"},
 )
 def js_divergence(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    axis: int = -1,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[ExampleContract],
 ) -> Array:
     """Jensen–Shannon divergence ``(KL(t || m) + KL(q || m)) / 2``, ``m = (t + q) / 2``.
 
@@ -202,9 +192,6 @@ def js_divergence(
       predictions: log-probabilities ``[..., K, ...]`` along ``axis``.
       targets: probabilities of the same shape.
       axis: the distribution axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced divergence, in nats.
@@ -219,14 +206,7 @@ def js_divergence(
       Lin, "Divergence Measures Based on the Shannon Entropy", IEEE Transactions on
       Information Theory 37 (1991).
     """
-    return _core.per_example(
-        "js_divergence", _js_terms, predictions, targets, axis=axis, weights=weights,
-        where=where, reduction=reduction,
-    )
-
-
-def _gkl_terms(log_q: Array, t: Array) -> Array:
-    return _kl_terms(log_q, t, False) + jnp.sum(jnp.exp(log_q) - t, axis=-1)
+    return _js_terms(predictions, targets)
 
 
 def _gkl_sample(key, batch, dtype=jnp.float32):
@@ -244,8 +224,7 @@ def _gkl_boundary(dtype):
     return [c for c in cases if not c[2].get("log_targets")]
 
 
-@_builtin(
-    "generalized_kl_divergence",
+@_per_example(
     task="divergence",
     predictions="log_probabilities",
     targets="values",
@@ -255,19 +234,12 @@ def _gkl_boundary(dtype):
     sample=_gkl_sample,
     boundary=_gkl_boundary,
     diff_argnums=(0, 1),
-    reference="Generalized KL (I-divergence), the Bregman divergence of x log x - x: Csiszár, "
-    "Why Least Squares and Maximum Entropy?, Ann. Statist. 19 (1991); Lee & Seung, "
-    "Algorithms for Non-negative Matrix Factorization, NIPS (2000)",
     peers={"optax": "generalized_kl_divergence / convex_kl_divergence"},
 )
 def generalized_kl_divergence(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    axis: int = -1,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[ExampleContract],
 ) -> Array:
     """Generalized KL divergence of non-negative measures: ``sum_c t_c log(t_c / q_c) - t_c + q_c``.
 
@@ -281,9 +253,6 @@ def generalized_kl_divergence(
       predictions: ``log q``, ``[..., K, ...]`` along ``axis``.
       targets: non-negative ``t`` of the same shape.
       axis: the vector axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced divergence.
@@ -298,10 +267,7 @@ def generalized_kl_divergence(
       Csiszár, "Why Least Squares and Maximum Entropy?", Annals of Statistics 19 (1991);
       Lee and Seung, NIPS (2000).
     """
-    return _core.per_example(
-        "generalized_kl_divergence", _gkl_terms, predictions, targets, axis=axis,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _kl_terms(predictions, targets, False) + jnp.sum(jnp.exp(predictions) - targets, axis=-1)
 
 
 def _tv_boundary(dtype):
@@ -313,8 +279,7 @@ def _tv_boundary(dtype):
     ]
 
 
-@_builtin(
-    "total_variation",
+@_per_example(
     task="divergence",
     predictions="probabilities",
     targets="probabilities",
@@ -325,18 +290,12 @@ def _tv_boundary(dtype):
     sample=_samples.default_sampler("probabilities", "probabilities", "example"),
     boundary=_tv_boundary,
     diff_argnums=(0, 1),
-    reference="Total variation distance; Tsybakov, Introduction to Nonparametric Estimation "
-    "(2009), def. 2.4",
     peers={},
 )
 def total_variation(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    axis: int = -1,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[ExampleContract],
 ) -> Array:
     """Total variation distance, ``sum_c |p_c - t_c| / 2``, in ``[0, 1]``.
 
@@ -347,9 +306,6 @@ def total_variation(
       predictions: probabilities ``[..., K, ...]`` along ``axis``.
       targets: probabilities of the same shape.
       axis: the distribution axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced distance.
@@ -363,7 +319,4 @@ def total_variation(
     Reference:
       Tsybakov, *Introduction to Nonparametric Estimation* (2009), definition 2.4.
     """
-    return _core.per_example(
-        "total_variation", lambda p, t: 0.5 * jnp.sum(jnp.abs(p - t), axis=-1), predictions,
-        targets, axis=axis, weights=weights, where=where, reduction=reduction,
-    )
+    return 0.5 * jnp.sum(jnp.abs(predictions - targets), axis=-1)

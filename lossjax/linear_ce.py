@@ -30,6 +30,15 @@ does), which accumulate in float32 into float32 accumulators; gradients come bac
 input's dtype. Log-sum-exp is shifted by the row maximum; ``-inf`` bias entries (masked
 vocabulary slots) are allowed off the label.
 
+Hyperparameters: ``label_smoothing``, ``z_loss`` and ``logit_softcap`` are traced operands
+of the kernel (one compiled program for a schedule; ``vmap`` and ``grad`` apply). A Python 0
+for the first two, and ``logit_softcap=None``, compile the kernel without the term. When a
+caller differentiates them, the sweeps already run give their derivatives: per token
+``z_y - mean_c z_c`` (smoothing) and ``lse**2`` (z-loss) from the forward statistics, and the
+cap's ``sum_c dloss/dz_c * (tanh(u) - u (1 - tanh(u)**2))``, ``u = x / cap``, accumulated in
+the gradient sweep; undifferentiated, none of that work is done (``custom_vjp`` with
+symbolic zeros tells which inputs are perturbed).
+
 The per-token log-sum-exp (of the soft-capped logits) is a by-product:
 :func:`linear_cross_entropy_with_lse` returns it beside the loss, for z-loss monitoring and
 diagnostics.
@@ -90,9 +99,14 @@ class _Config:
 
     vocab: int  # global V (label smoothing spreads eps over all V classes)
     compute_dtype: str
-    label_smoothing: float = 0.0
-    z_loss: float = 0.0
-    logit_softcap: float | None = None
+    # Which terms run; their coefficients are traced operands (``hyp``, see _kernel). A term
+    # is off only where Python knows its coefficient is 0 (smoothing, z-loss) or the cap None.
+    smoothing: bool = False
+    zloss: bool = False
+    softcap: bool = False
+    # Also the derivatives of the loss in the hyperparameters (set by the custom_vjp rules
+    # when ``hyp`` is being differentiated; otherwise none of that work is done).
+    hyper_grads: bool = False
     chunk_size: int | None = None
     vocab_block_size: int | None = None
     mesh: Any = None  # jax.sharding.Mesh for lossjax.sharding, else None
@@ -107,6 +121,7 @@ class _Config:
 def _kernel(
     cfg: _Config,
     mode: str,
+    hyp: Array,
     h: Array,
     w: Array,
     b: Array | None,
@@ -118,6 +133,9 @@ def _kernel(
     cwy: Array | None = None,
 ) -> dict[str, Array]:
     """One sweep over token chunks on one shard.
+
+    ``hyp`` [3] (compute dtype): ``(label_smoothing, z_loss, logit_softcap)``, traced; an
+    entry is read only where ``cfg`` turns its term on.
 
     ``h`` [n, D], ``w`` [v, D] (the local vocabulary rows; ``v = V`` off a mesh), ``b`` [v],
     ``labels`` [n] int (already in range; the global vocabulary index), ``kept`` [n] bool
@@ -135,6 +153,13 @@ def _kernel(
         scale, and the gradients of ``total``: ``dh`` [n, D] (dtype of ``h``), ``dw`` [v, D]
         and ``db`` [v] (compute dtype; summed over the local tokens only).
       ``"grad_lse"``: the same gradients from a given ``lse`` (the recompute path).
+
+    With ``cfg.hyper_grads``, the derivatives in the hyperparameters that the chunk sweeps
+    already at hand give: ``"deps"`` [n], each token's ``d loss / d label_smoothing``
+    (``z_y - mean_c z_c``; value and grad modes, with smoothing on), and ``"dcap"`` (a scalar,
+    this shard's part), ``sum_i scale_i sum_c d loss_i / d z_c * d z_c / d cap`` with
+    ``d z / d cap = tanh(u) - u (1 - tanh(u)**2)``, ``u = x / cap`` (gradient modes, with the
+    cap on). ``d loss / d z_loss = lse**2`` needs only the ``lse`` output.
     """
     n, d = h.shape
     v = w.shape[0]
@@ -142,7 +167,11 @@ def _kernel(
     od = jnp.promote_types(h.dtype, w.dtype)  # operand dtype of the matrix products
     w_op = w.astype(od)
     b_cd = None if b is None else b.astype(cd)
-    eps, zl, cap = cfg.label_smoothing, cfg.z_loss, cfg.logit_softcap
+    eps = hyp[0] if cfg.smoothing else 0.0
+    zl = hyp[1] if cfg.zloss else 0.0
+    cap = hyp[2] if cfg.softcap else None
+    want_deps = cfg.smoothing and cfg.hyper_grads and mode != "grad_lse"
+    want_dcap = cfg.softcap and cfg.hyper_grads and mode != "value"
     inv_v = 1.0 / cfg.vocab
     vaxis = cfg.vocab_axis
     offset = 0 if vaxis is None else lax.axis_index(vaxis) * v
@@ -173,7 +202,7 @@ def _kernel(
         m = lax.stop_gradient(jnp.where(jnp.isfinite(m), m, 0))
         hit = lax.broadcasted_iota(jnp.int32, z.shape, 1) + offset == yy[:, None]
         ops = [jnp.exp(z - m[:, None]), jnp.where(hit, z, 0)]
-        if eps:  # sum_c z_c, or sum_c cw_c z_c (a class of weight 0 left out, even at -inf)
+        if cfg.smoothing:  # sum_c z_c, or sum_c cw_c z_c (a class of weight 0 left out)
             ops.append(z if cw is None else jnp.where(cw != 0, cw * z, 0))
         # One variadic reduction for the sum of exponentials, the label's logit and the sum
         # of the logits: a single read of the chunk's logits after the maximum.
@@ -184,62 +213,81 @@ def _kernel(
         if vaxis is not None:
             sums = lax.psum(sums, vaxis)
         lse = m + jnp.log(sums[0])
-        return lse, sums[1], (sums[2] if eps else None)
+        if not cfg.smoothing:
+            return lse, sums[1], None
+        # A traced eps = 0 with a -inf logit: eps * sum_c z_c is the limit 0, not 0 * -inf
+        # (and its derivative in eps is taken as 0 there, as lossjax.softmax_cross_entropy).
+        zsum = jnp.where((eps == 0) & (sums[2] == -jnp.inf), 0, sums[2])
+        return lse, sums[1], zsum
 
     def token_loss(lse: Array, zy: Array, zsum: Array | None, cy: Array | None) -> Array:
         if cw is not None:
             loss = (1.0 - eps) * (lse - zy)
-            if zl:
+            if cfg.zloss:
                 loss = loss + zl * jnp.square(lse)
             return cy * loss + (eps * inv_v) * (cw_total * lse - zsum)
-        if eps:
+        if cfg.smoothing:
             loss = lse - (1.0 - eps) * zy - (eps * inv_v) * zsum
         else:
             loss = lse - zy
-        if zl:
+        if cfg.zloss:
             loss = loss + zl * jnp.square(lse)
         return loss
 
+    def token_deps(lse: Array, zy: Array, zsum: Array, cy: Array | None) -> Array:
+        """``d token_loss / d eps``."""
+        if cw is not None:
+            return inv_v * (cw_total * lse - zsum) - cy * (lse - zy)
+        return zy - inv_v * zsum
+
     def dlogits(x: Array, col0: Any, yy: Array, lse: Array, ss: Array,
-                cy: Array | None, cwb: Array | None) -> Array:
-        """``d(sum_i ss_i * loss_i) / dx`` for a block of logit columns starting at col0
-        (``cy``: the tokens' label weights and ``cwb`` the block's class weights, with
-        ``cw`` only)."""
+                cy: Array | None, cwb: Array | None) -> tuple[Array, Array | None]:
+        """``(d(sum_i ss_i * loss_i) / dz, tanh(x / cap))`` for a block of logit columns
+        starting at col0 (``cy``: the tokens' label weights and ``cwb`` the block's class
+        weights, with ``cw`` only); ``d / dx`` is ``d / dz * (1 - tanh**2)``."""
         z, t = capped(x)
         p = jnp.exp(z - lse[:, None])
         hit = lax.broadcasted_iota(jnp.int32, z.shape, 1) + col0 == yy[:, None]
         if cw is not None:
             g = (1.0 - eps) * (p - jnp.where(hit, 1.0, 0.0))
-            if zl:
+            if cfg.zloss:
                 g = g + (2.0 * zl * lse)[:, None] * p
             g = cy[:, None] * g + (eps * inv_v) * (cw_total * p - cwb[None, :])
         else:
-            if zl:
+            if cfg.zloss:
                 p = p * (1.0 + 2.0 * zl * lse)[:, None]
             g = p - jnp.where(hit, 1.0 - eps, 0.0)
-            if eps:
+            if cfg.smoothing:
                 g = g - eps * inv_v
-        g = g * ss[:, None]
-        if t is not None:
-            g = g * (1.0 - jnp.square(t))
-        return g
+        return g * ss[:, None], t
 
-    def gradients(x, hh, yy, lse, ss, dw, db, cy):
+    def gradients(x, hh, yy, lse, ss, dw, db, cy, dcap):
         """Sweeps the vocabulary in blocks: each block's dlogits, formed from the logits at
-        hand, goes at once into dh (accumulated), its rows of dW and its entries of db."""
+        hand, goes at once into dh (accumulated), its rows of dW and its entries of db (and,
+        with ``want_dcap``, into the derivative in the cap)."""
         hh_od = hh.astype(od)
 
         def block_step(j, c):
             # The last block is shifted back to end at v when block does not divide v; its
             # columns that an earlier block already covered are masked out of dlogits.
-            dh, dw, db = c
+            dh, dw, db, dcap = c
             start = j * block if exact else jnp.minimum(j * block, v - block)
             cwb = None if cw is None else lax.dynamic_slice_in_dim(cw, start, block)
-            g = dlogits(lax.dynamic_slice_in_dim(x, start, block, axis=1), offset + start,
-                        yy, lse, ss, cy, cwb)
+            xb = lax.dynamic_slice_in_dim(x, start, block, axis=1)
+            g, t = dlogits(xb, offset + start, yy, lse, ss, cy, cwb)
+            if want_dcap:
+                # d z / d cap = tanh(u) - u (1 - tanh(u)**2), u = x / cap: 0 * u is 0 at an
+                # infinite logit (a -inf bias), where z is the constant -cap.
+                s = 1.0 - jnp.square(t)
+                dz = t - jnp.where(jnp.isinf(xb), 0, xb / cap) * s
+                dz = dz * g
+                if not exact:
+                    dz = jnp.where(fresh_cols(j, start), dz, 0)
+                dcap = dcap + jnp.sum(dz)
+            if t is not None:
+                g = g * (1.0 - jnp.square(t))
             if not exact:
-                fresh = lax.broadcasted_iota(jnp.int32, (1, block), 1) + start >= j * block
-                g = jnp.where(fresh, g, 0)
+                g = jnp.where(fresh_cols(j, start), g, 0)
             g_od = g.astype(od)
             wb = lax.dynamic_slice_in_dim(w_op, start, block, axis=0)
             dh = dh + lax.dot_general(g_od, wb, (((1,), (0,)), ((), ())),
@@ -250,10 +298,13 @@ def _kernel(
             if db is not None:
                 db = lax.dynamic_update_slice_in_dim(
                     db, lax.dynamic_slice_in_dim(db, start, block) + jnp.sum(g, axis=0), start, 0)
-            return dh, dw, db
+            return dh, dw, db, dcap
+
+        def fresh_cols(j, start):
+            return lax.broadcasted_iota(jnp.int32, (1, block), 1) + start >= j * block
 
         exact = v % block == 0
-        c = (jnp.zeros((hh.shape[0], d), cd), dw, db)
+        c = (jnp.zeros((hh.shape[0], d), cd), dw, db, dcap)
         blocks = -(-v // block)
         return block_step(0, c) if blocks == 1 else lax.fori_loop(0, blocks, block_step, c)
 
@@ -276,6 +327,8 @@ def _kernel(
             loss = token_loss(lse, zy, zsum, cy)
             out["loss"] = put(carry["loss"], loss)
             out["lse"] = put(carry["lse"], lse)
+            if want_deps:
+                out["deps"] = put(carry["deps"], token_deps(lse, zy, zsum, cy))
         if not grads:
             return out
         ss = sl(scale)
@@ -284,7 +337,10 @@ def _kernel(
             ss = jnp.where(fresh, ss, 0)
         if mode == "grad":
             out["total"] = carry["total"] + jnp.sum(jnp.where(ss != 0, ss * loss, 0))
-        dh, out["dw"], db = gradients(x, hh, yy, lse, ss, carry["dw"], carry.get("db"), cy)
+        dh, out["dw"], db, dcap = gradients(x, hh, yy, lse, ss, carry["dw"], carry.get("db"),
+                                            cy, carry.get("dcap"))
+        if dcap is not None:
+            out["dcap"] = dcap
         if vaxis is not None:
             dh = lax.psum(dh, vaxis)
         if not exact:
@@ -298,6 +354,10 @@ def _kernel(
     if mode != "grad_lse":
         carry["loss"] = jnp.zeros((n,), cd)
         carry["lse"] = jnp.zeros((n,), cd)
+    if want_deps:
+        carry["deps"] = jnp.zeros((n,), cd)
+    if want_dcap:
+        carry["dcap"] = jnp.zeros((), cd)
     if grads:
         carry["dh"] = jnp.zeros((n, d), h.dtype)
         carry["dw"] = jnp.zeros((v, d), cd)
@@ -325,9 +385,9 @@ def _specs(cfg: _Config) -> dict[str, Any]:
     voc = P(cfg.vocab_axis)
     voc2 = P(cfg.vocab_axis, None)
     return {"h": tok2, "w": voc2, "b": voc, "cw": voc, "cwy": tok, "labels": tok, "kept": tok,
-            "scale": tok,
+            "scale": tok, "hyp": P(),
             "lse_in": tok, "loss": tok, "lse": tok, "dh": tok2, "dw": voc2, "db": voc,
-            "total": P()}
+            "total": P(), "deps": tok, "dcap": P()}
 
 
 def _place(cfg: _Config, x: Array | None, spec: Any) -> Array | None:
@@ -340,8 +400,8 @@ def _place(cfg: _Config, x: Array | None, spec: Any) -> Array | None:
     return lax.with_sharding_constraint(x, sharding)
 
 
-def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None, cw=None,
-         cwy=None):
+def _run(cfg: _Config, mode: str, hyp, h, w, b, labels, kept, scale=None, lse_in=None,
+         cw=None, cwy=None):
     """Runs :func:`_kernel` directly, or under ``shard_map`` when ``cfg.mesh`` is set.
 
     On a mesh, the per-token arrays are split over ``cfg.batch_axes`` and the vocabulary rows
@@ -350,8 +410,10 @@ def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None
     """
 
     def finish(out: dict[str, Array]) -> dict[str, Array]:
+        if "dcap" in out and cfg.vocab_axis is not None:  # each shard's vocabulary columns
+            out["dcap"] = lax.psum(out["dcap"], cfg.vocab_axis)
         if cfg.batch_axes:
-            for k in ("dw", "db", "total"):
+            for k in ("dw", "db", "total", "dcap"):
                 if k in out:
                     out[k] = lax.psum(out[k], cfg.batch_axes)
         if "dw" in out:
@@ -360,13 +422,14 @@ def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None
             out["db"] = out["db"].astype(b.dtype)
         return out
 
-    args = {"h": h, "w": w, "b": b, "labels": labels, "kept": kept, "scale": scale,
-            "lse_in": lse_in, "cw": cw, "cwy": cwy}
+    args = {"hyp": hyp, "h": h, "w": w, "b": b, "labels": labels, "kept": kept,
+            "scale": scale, "lse_in": lse_in, "cw": cw, "cwy": cwy}
     args = {k: a for k, a in args.items() if a is not None}
 
     def local(a: dict[str, Array]) -> dict[str, Array]:
-        return finish(_kernel(cfg, mode, a["h"], a["w"], a.get("b"), a["labels"], a["kept"],
-                              a.get("scale"), a.get("lse_in"), a.get("cw"), a.get("cwy")))
+        return finish(_kernel(cfg, mode, a["hyp"], a["h"], a["w"], a.get("b"), a["labels"],
+                              a["kept"], a.get("scale"), a.get("lse_in"), a.get("cw"),
+                              a.get("cwy")))
 
     if cfg.mesh is None:
         return local(args)
@@ -379,6 +442,10 @@ def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None
         out_keys += ["dh", "dw"] + (["db"] if b is not None else [])
     if mode == "grad":
         out_keys.append("total")
+    if cfg.hyper_grads and cfg.smoothing and mode != "grad_lse":
+        out_keys.append("deps")
+    if cfg.hyper_grads and cfg.softcap and mode != "value":
+        out_keys.append("dcap")
     args = {k: _place(cfg, a, spec_of[k]) for k, a in args.items()}
     fn = jax.shard_map(
         local,
@@ -394,29 +461,73 @@ def _run(cfg: _Config, mode: str, h, w, b, labels, kept, scale=None, lse_in=None
 # Differentiation
 
 
+def _primal(x: Any) -> tuple[Any, bool]:
+    """``(value, perturbed)`` of a ``custom_vjp`` argument under ``symbolic_zeros=True``."""
+    if isinstance(x, jax.custom_derivatives.CustomVJPPrimal):
+        return x.value, bool(x.perturbed)
+    return x, False
+
+
+def _primals(args: tuple) -> tuple[list[Any], bool]:
+    """The values of ``(hyp, *rest)`` and whether ``hyp`` is being differentiated."""
+    values = [_primal(a)[0] for a in args]
+    return values, _primal(args[0])[1]
+
+
+def _dense(ct: Any, shape: tuple[int, ...], dtype: Any) -> Array:
+    """A cotangent as an array (a symbolic zero as zeros)."""
+    if isinstance(ct, jax.custom_derivatives.SymbolicZero):
+        return jnp.zeros(shape, dtype)
+    return ct
+
+
+def _hyper_grads(cfg: _Config, hyp: Array, ss: Array, out: dict[str, Array],
+                 cwy: Array | None) -> Array:
+    """``d(sum_i ss_i * loss_i) / d hyp`` [3] from the kernel's outputs (zeros where a term is
+    off): ``sum ss * deps``, ``sum ss * w_y * lse**2`` and the sweep's ``dcap``."""
+    zero = jnp.zeros((), hyp.dtype)
+    keep = ss != 0  # as the total: a dropped token's value never reaches the sums
+    d_eps = d_zl = d_cap = zero
+    if cfg.smoothing:
+        d_eps = jnp.sum(jnp.where(keep, ss * out["deps"], 0))
+    if cfg.zloss:
+        lse2 = jnp.square(out["lse"])
+        if cwy is not None:  # the label's class weight is inside the loss on this path
+            lse2 = lse2 * cwy
+        d_zl = jnp.sum(jnp.where(keep, ss * lse2, 0))
+    if cfg.softcap:
+        d_cap = out["dcap"]
+    return jnp.stack([d_eps, d_zl, d_cap]).astype(hyp.dtype)
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _fused_total(cfg: _Config, h, w, b, labels, kept, scale, cw=None, cwy=None):
+def _fused_total(cfg: _Config, hyp, h, w, b, labels, kept, scale, cw=None, cwy=None):
     """``(sum_i scale_i * loss_i, lse)``; differentiated by the gradient-in-forward sweep.
 
-    ``cw``/``cwy`` (label smoothing with class weights, see :func:`_kernel`) are not
-    differentiated.
+    ``hyp`` (see :func:`_kernel`) is differentiated when the caller differentiates it: the
+    forward sweep then also forms the derivatives in the hyperparameters. ``cw``/``cwy``
+    (label smoothing with class weights, see :func:`_kernel`) are not differentiated.
     """
-    out = _run(cfg, "value", h, w, b, labels, kept, cw=cw, cwy=cwy)
+    out = _run(cfg, "value", hyp, h, w, b, labels, kept, cw=cw, cwy=cwy)
     total = jnp.sum(jnp.where(scale != 0, scale * out["loss"], 0))
     return total, out["lse"]
 
 
-def _fused_total_fwd(cfg, h, w, b, labels, kept, scale, cw=None, cwy=None):
-    out = _run(cfg, "grad", h, w, b, labels, kept, scale, cw=cw, cwy=cwy)
-    res = (out["dh"], out["dw"], out.get("db"), out["loss"], labels, kept)
+def _fused_total_fwd(cfg, *args):
+    (hyp, h, w, b, labels, kept, scale, cw, cwy), hyper = _primals(args)
+    run_cfg = dataclasses.replace(cfg, hyper_grads=hyper)
+    out = _run(run_cfg, "grad", hyp, h, w, b, labels, kept, scale, cw=cw, cwy=cwy)
+    dhyp = _hyper_grads(run_cfg, hyp, scale, out, cwy) if hyper else None
+    res = (dhyp, out["dh"], out["dw"], out.get("db"), out["loss"], kept)
     return (out["total"], out["lse"]), res
 
 
 def _fused_total_bwd(cfg, res, cts):
-    dh, dw, db, loss, labels, kept = res
-    g = cts[0]  # the lse output is returned without gradient (stop_gradient outside)
+    dhyp, dh, dw, db, loss, kept = res
+    g = _dense(cts[0], (), loss.dtype)  # lse is returned without gradient (stop_gradient)
     scale_ct = jnp.where(kept, g * loss, 0).astype(loss.dtype)
     return (
+        None if dhyp is None else (g * dhyp).astype(dhyp.dtype),
         (g * dh).astype(dh.dtype),
         (g * dw).astype(dw.dtype),
         None if db is None else (g * db).astype(db.dtype),
@@ -428,29 +539,39 @@ def _fused_total_bwd(cfg, res, cts):
     )
 
 
-_fused_total.defvjp(_fused_total_fwd, _fused_total_bwd)
+_fused_total.defvjp(_fused_total_fwd, _fused_total_bwd, symbolic_zeros=True)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _token_losses(cfg: _Config, h, w, b, labels, kept, cw=None, cwy=None):
+def _token_losses(cfg: _Config, hyp, h, w, b, labels, kept, cw=None, cwy=None):
     """Per-token ``(loss, lse)``; differentiated by a second, recomputing sweep."""
-    out = _run(cfg, "value", h, w, b, labels, kept, cw=cw, cwy=cwy)
+    out = _run(cfg, "value", hyp, h, w, b, labels, kept, cw=cw, cwy=cwy)
     return out["loss"], out["lse"]
 
 
-def _token_losses_fwd(cfg, h, w, b, labels, kept, cw=None, cwy=None):
-    out = _run(cfg, "value", h, w, b, labels, kept, cw=cw, cwy=cwy)
-    return (out["loss"], out["lse"]), (h, w, b, labels, kept, out["lse"], cw, cwy)
+def _token_losses_fwd(cfg, *args):
+    (hyp, h, w, b, labels, kept, cw, cwy), hyper = _primals(args)
+    out = _run(dataclasses.replace(cfg, hyper_grads=hyper), "value", hyp, h, w, b, labels, kept,
+               cw=cw, cwy=cwy)
+    # whether hyp is differentiated, as the residuals' structure: () yes, None no
+    res = (hyp, () if hyper else None, h, w, b, labels, kept, out["lse"], out.get("deps"), cw,
+           cwy)
+    return (out["loss"], out["lse"]), res
 
 
 def _token_losses_bwd(cfg, res, cts):
-    h, w, b, labels, kept, lse, cw, cwy = res
-    g = jnp.where(kept, cts[0], 0).astype(lse.dtype)
-    out = _run(cfg, "grad_lse", h, w, b, labels, kept, g, lse, cw=cw, cwy=cwy)
-    return out["dh"], out["dw"], out.get("db"), None, None, None, None
+    hyp, hyper, h, w, b, labels, kept, lse, deps, cw, cwy = res
+    hyper = hyper is not None
+    g = jnp.where(kept, _dense(cts[0], lse.shape, lse.dtype), 0).astype(lse.dtype)
+    run_cfg = dataclasses.replace(cfg, hyper_grads=hyper)
+    out = _run(run_cfg, "grad_lse", hyp, h, w, b, labels, kept, g, lse, cw=cw, cwy=cwy)
+    dhyp = None
+    if hyper:
+        dhyp = _hyper_grads(run_cfg, hyp, g, {**out, "lse": lse, "deps": deps}, cwy)
+    return dhyp, out["dh"], out["dw"], out.get("db"), None, None, None, None
 
 
-_token_losses.defvjp(_token_losses_fwd, _token_losses_bwd)
+_token_losses.defvjp(_token_losses_fwd, _token_losses_bwd, symbolic_zeros=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,6 +626,20 @@ def _static_int(name: str, value: Any, loss: str) -> int | None:
     return int(value)
 
 
+def _hyper_operand(name: str, value: Any, on: bool, dtype: Any, loss: str) -> Array:
+    """A scalar hyperparameter (a Python number, an array or a tracer) as a compute-dtype
+    operand of the kernel; 0 where its term is off."""
+    if not on:
+        return jnp.zeros((), dtype)
+    x = jnp.asarray(_core.hyper_value(value))
+    if x.ndim != 0:
+        raise ValueError(f"{loss}: `{name}` must be a scalar (one value for the whole batch); "
+                         f"got shape {tuple(x.shape)}; vmap over it for several values.")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    return x.astype(dtype)
+
+
 def linear_ce(
     loss_name: str,
     hidden: ArrayLike,
@@ -513,9 +648,9 @@ def linear_ce(
     *,
     bias: ArrayLike | None,
     ignore_index: int | None,
-    label_smoothing: float,
-    z_loss: float,
-    logit_softcap: float | None,
+    label_smoothing: Any,
+    z_loss: Any,
+    logit_softcap: Any,
     class_weights: ArrayLike | None,
     chunk_size: int | None,
     vocab_block_size: int | None,
@@ -526,7 +661,13 @@ def linear_ce(
     batch_axes: tuple[str, ...] = (),
     vocab_axis: str | None = None,
 ) -> tuple[Array, Array]:
-    """Checks the inputs, runs the kernel, applies the contract; returns ``(loss, lse)``."""
+    """Checks the inputs, runs the kernel, applies the contract; returns ``(loss, lse)``.
+
+    ``label_smoothing``, ``z_loss`` and ``logit_softcap`` may be Python numbers, arrays,
+    tracers or :class:`lossjax._core.Specialized`: a term is compiled out only where Python
+    knows it is off (smoothing or z-loss 0, the cap None); otherwise its coefficient is a
+    traced operand of the kernel, and differentiable.
+    """
     _core.check_reduction(reduction, loss_name)
     h = _core.float_input("hidden", hidden, loss_name)
     w = _core.float_input("weight", weight, loss_name)
@@ -551,6 +692,14 @@ def linear_ce(
     chunk = _static_int("chunk_size", chunk_size, loss_name)
     block = _static_int("vocab_block_size", vocab_block_size, loss_name)
     cd = _core.compute_dtype(h, w, b)
+    smoothing = not _core.is_known(label_smoothing, 0.0)
+    zloss = not _core.is_known(z_loss, 0.0)
+    softcap = _core.hyper_value(logit_softcap) is not None
+    hyp = jnp.stack([
+        _hyper_operand("label_smoothing", label_smoothing, smoothing, cd, loss_name),
+        _hyper_operand("z_loss", z_loss, zloss, cd, loss_name),
+        _hyper_operand("logit_softcap", logit_softcap, softcap, cd, loss_name),
+    ])
     unit = y.shape
     mask = _core.prepare_where(where, unit, loss_name)
     wts = _core.prepare_weights(weights, unit, cd, loss_name)
@@ -565,7 +714,7 @@ def linear_ce(
     if class_weights is not None:
         cw = _core.numeric_input("class_weights", class_weights, loss_name).astype(cd)
         _core.check_shape("class_weights", cw, (vocab,), loss_name, "one weight per class")
-        if label_smoothing:
+        if smoothing:
             # PyTorch's definition (lossjax.multiclass): each class's smoothing term has its
             # own weight, inside the kernel; the label's weight counts in the mean's
             # denominator. The class weights are not differentiated on this path.
@@ -580,10 +729,9 @@ def linear_ce(
     if mesh is None:  # explicitly sharded inputs run the sharded kernel by themselves
         mesh, batch_axes, vocab_axis = _explicit_layout(h2, w)
     cfg = _Config(
-        vocab=int(vocab), compute_dtype=cd.name, label_smoothing=float(label_smoothing),
-        z_loss=float(z_loss), logit_softcap=None if logit_softcap is None else float(logit_softcap),
-        chunk_size=chunk, vocab_block_size=block, mesh=mesh, batch_axes=tuple(batch_axes),
-        vocab_axis=vocab_axis,
+        vocab=int(vocab), compute_dtype=cd.name, smoothing=smoothing, zloss=zloss,
+        softcap=softcap, chunk_size=chunk, vocab_block_size=block, mesh=mesh,
+        batch_axes=tuple(batch_axes), vocab_axis=vocab_axis,
     )
     y2 = safe_y.reshape(n)
     kept = (jnp.ones(unit, bool) if mask is None else mask).reshape(n)
@@ -608,11 +756,12 @@ def linear_ce(
         return (_replicated(a, mesh) if explicit else a)[:n]
 
     sp = _specs(cfg)
-    h2, w, b, y2, kept, cw, cwy2 = (
-        _place(cfg, a, sp[k]) for a, k in ((h2, "h"), (w, "w"), (b, "b"), (y2, "labels"),
-                                           (kept, "kept"), (cw, "cw"), (cwy2, "cwy")))
+    hyp, h2, w, b, y2, kept, cw, cwy2 = (
+        _place(cfg, a, sp[k]) for a, k in ((hyp, "hyp"), (h2, "h"), (w, "w"), (b, "b"),
+                                           (y2, "labels"), (kept, "kept"), (cw, "cw"),
+                                           (cwy2, "cwy")))
     if reduction == "none":
-        loss, lse = _token_losses(cfg, h2, w, b, y2, kept, cw, cwy2)
+        loss, lse = _token_losses(cfg, hyp, h2, w, b, y2, kept, cw, cwy2)
         loss, lse, kept, inv2 = cut(loss), cut(lse), cut(kept), cut(inv2)
         loss = jnp.where(inv2, jnp.nan, loss).reshape(unit)
         loss = _core.reduce(loss, weights=wts, where=mask, reduction="none",
@@ -629,7 +778,7 @@ def linear_ce(
         if pad:
             scale = jnp.pad(scale, (0, pad))
         scale = _place(cfg, scale, sp["scale"])
-        loss, lse = _fused_total(cfg, h2, w, b, y2, kept, scale, cw, cwy2)
+        loss, lse = _fused_total(cfg, hyp, h2, w, b, y2, kept, scale, cw, cwy2)
         loss = loss + jnp.where(jnp.any(invalid), jnp.nan, 0.0)  # NaN value, gradients kept
         lse, kept = cut(lse), cut(kept)
     lse = lax.stop_gradient(jnp.where(kept, lse, 0).reshape(unit))
@@ -681,23 +830,22 @@ def _checks(hidden, weight, labels, *, ignore_index=-100, **_):
     return [(ok, f"labels must lie in [0, {v}) or equal ignore_index")]
 
 
-_WHY_CONFIG = ("part of the chunked kernel's hashable configuration (a custom_vjp "
-               "non-differentiable argument); not traced yet")
 _WHY_IGNORE = ("a class id, not a quantity: whether it applies (None drops nothing) is "
-               "decided at trace time; " + _WHY_CONFIG)
+               "decided at trace time")
+# label_smoothing, z_loss and logit_softcap are traced operands of the chunked kernel (a
+# schedule or a sweep reuses one program; vmap and grad apply to them). A Python 0 for the
+# first two compiles the kernel without that term; logit_softcap=None (no cap) is a
+# structural choice, a number the traced cap.
 _HYPERS = {
-    "bias": Hyper(None, None, optional=True),
-    "ignore_index": Hyper(-100, None, static=True, optional=True, why_static=_WHY_IGNORE),
-    "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, static=True,
-                             why_static=_WHY_CONFIG),
-    "z_loss": Hyper(0.0, NONNEGATIVE, static=True,
-                    why_static=_WHY_CONFIG),
-    "logit_softcap": Hyper(None, POSITIVE, static=True, optional=True,
-                           why_static="None (no cap) or a cap; " + _WHY_CONFIG),
-    "class_weights": Hyper(None, NONNEGATIVE, optional=True),
-    "chunk_size": Hyper(None, Interval(1.0), static=True, optional=True,
+    "bias": Hyper(None, optional=True),
+    "ignore_index": Hyper(None, static=True, optional=True, why_static=_WHY_IGNORE),
+    "label_smoothing": Hyper(UNIT_RIGHT_OPEN, fast=(0.0,)),
+    "z_loss": Hyper(NONNEGATIVE, fast=(0.0,)),
+    "logit_softcap": Hyper(POSITIVE, optional=True),
+    "class_weights": Hyper(NONNEGATIVE, optional=True),
+    "chunk_size": Hyper(Interval(1.0), static=True, optional=True,
                         why_static="the number of tokens per chunk (shapes)"),
-    "vocab_block_size": Hyper(None, Interval(1.0), static=True, optional=True,
+    "vocab_block_size": Hyper(Interval(1.0), static=True, optional=True,
                               why_static="the vocabulary block's width (shapes)"),
 }
 
@@ -709,11 +857,11 @@ _REFERENCE = (
 
 
 @_builtin(
-    NAME,
     task="multiclass",
     predictions="hidden",
     targets="labels",
     granularity="example",
+    units=("token", "``labels.shape``"),
     bounded=False,
     convex=True,
     hyper=_HYPERS,
@@ -723,7 +871,6 @@ _REFERENCE = (
     diff_argnums=(0, 1),
     batch_argnums=(0, 2),
     forward_mode=False,
-    reference=_REFERENCE,
     peers={
         "torch": "nn.functional.linear_cross_entropy",
         "jax-cce": "linear_cross_entropy",
@@ -770,13 +917,17 @@ def linear_cross_entropy(
       labels: integer token ids of shape ``hidden.shape[:-1]``.
       bias: optional ``[V]`` bias; ``-inf`` entries mask vocabulary slots.
       ignore_index: label whose tokens are dropped (static; None to drop none).
-      label_smoothing: ``eps`` in ``[0, 1)`` (static).
-      z_loss: coefficient of ``lse**2`` (static; PaLM uses 1e-4).
-      logit_softcap: ``c > 0`` caps logits at ``c * tanh(x / c)`` (static; Gemma 2 uses 30).
+      label_smoothing: ``eps`` in ``[0, 1)``; traced (a schedule or a sweep reuses the
+        compiled program; ``vmap`` and ``grad`` apply), a Python 0 compiles the plain path.
+      z_loss: coefficient of ``lse**2`` (PaLM uses 1e-4); traced, a Python 0 compiles the
+        path without it.
+      logit_softcap: ``c > 0`` caps logits at ``c * tanh(x / c)`` (Gemma 2 uses 30); traced,
+        None (no cap) compiles the path without it.
       class_weights: optional non-negative ``[V]`` weights; the label's weight multiplies
         the token's loss (and counts in the mean's denominator). With ``label_smoothing``,
         each class's smoothing term is weighted by its own weight, as in PyTorch and
-        :func:`lossjax.softmax_cross_entropy` (then the class weights get no gradient).
+        :func:`lossjax.softmax_cross_entropy` (then, and with a traced ``label_smoothing``
+        even at 0, the class weights get no gradient).
       chunk_size: tokens per chunk (static); default ``2**23 / V`` (32 MiB of float32
         logits), at least 128. Each chunk reads and writes the whole ``[V, D]``
         weight-gradient accumulator, so with few tokens and a large vocabulary larger
@@ -784,9 +935,6 @@ def linear_cross_entropy(
         at the default 128, 0.96x at 256; BUILD_NOTES.md).
       vocab_block_size: weight-gradient rows updated per step (static); default
         ``2**20 / D``.
-      weights: optional token weights, broadcastable to ``labels.shape``.
-      where: optional boolean mask over tokens.
-      reduction: ``"none"`` (per token), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss (float32, or float64 for float64 inputs).
@@ -821,8 +969,12 @@ def linear_cross_entropy(
     return loss
 
 
-_STATIC = ("reduction", "ignore_index", "label_smoothing", "z_loss", "logit_softcap",
-           "chunk_size", "vocab_block_size")
+_STATIC = ("reduction", "ignore_index", "chunk_size", "vocab_block_size")
+
+
+def _specialized(spec: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` as a jitted body receives it: fast Python values made structure."""
+    return {k: spec.hyperparameters[k].specialize(v) for k, v in given.items()}
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
@@ -869,7 +1021,7 @@ def linear_cross_entropy_with_lse(
         spec.hyperparameters[k].check(k, value, "linear_cross_entropy_with_lse")
     _core.check_reduction(reduction, "linear_cross_entropy_with_lse")
     return _with_lse_jit(hidden, weight, labels, weights=weights, where=where,
-                         reduction=reduction, **given)
+                         reduction=reduction, **_specialized(spec, given))
 
 
 def _REGISTRY_SPEC():

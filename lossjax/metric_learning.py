@@ -108,11 +108,11 @@ def _pair_boundary(dtype):
 
 
 @_builtin(
-    "contrastive",
     task="metric_learning",
     predictions="embeddings",
     targets="binary (1 = similar pair)",
     granularity="example",
+    units=("pair", "``[...]``"),
     bounded=False,
     convex=False,
     twice_differentiable=False,
@@ -121,8 +121,6 @@ def _pair_boundary(dtype):
     boundary=_pair_boundary,
     diff_argnums=(0, 1),
     batch_argnums=(0, 1, 2),
-    reference="Hadsell, Chopra and LeCun, Dimensionality Reduction by Learning an Invariant "
-    "Mapping, CVPR (2006), eq. 4",
     peers={},
 )
 def contrastive(
@@ -147,9 +145,6 @@ def contrastive(
       embeddings_b: embeddings of the same shape.
       targets: ``[...]``, 1 for a similar pair and 0 for a dissimilar one.
       margin: the distance beyond which dissimilar pairs cost nothing (``>= 0``).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask over pairs ``[...]``.
-      reduction: ``"none"`` (per pair), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -213,12 +208,12 @@ def _triplet_boundary(dtype):
 
 
 @_builtin(
-    "triplet_margin",
     aliases=("triplet",),
     task="metric_learning",
     predictions="embeddings",
     targets="embeddings (positives, negatives)",
     granularity="example",
+    units=("triplet", "``[...]``"),
     bounded=False,
     convex=False,
     twice_differentiable=False,
@@ -226,17 +221,15 @@ def _triplet_boundary(dtype):
         "margin": NONNEGATIVE,
         "p": Interval(1.0, math.inf),
         "eps": NONNEGATIVE,
-        "swap": Hyper(False, Choice((False, True)), static=True,
+        "swap": Hyper(Choice((False, True)), static=True,
                       why_static="a flag that chooses the formula (different code)"),
-        "distance": Hyper(None, None, static=True, optional=True,
+        "distance": Hyper(None, static=True, optional=True,
                            why_static="a Python callable (code, not a number)"),
     },
     sample=_triplet_sample,
     boundary=_triplet_boundary,
     diff_argnums=(0, 1, 2),
     batch_argnums=(0, 1, 2),
-    reference="Balntas et al., Learning local feature descriptors with triplets and shallow "
-    "convolutional neural networks, BMVC (2016); Schroff et al., FaceNet, CVPR (2015)",
     peers={
         "optax": "triplet_margin_loss",
         "torch": "triplet_margin_loss / triplet_margin_with_distance_loss",
@@ -277,9 +270,6 @@ def triplet_margin(
       eps: added to the difference before the norm (``>= 0``).
       swap: use the distance swap (static).
       distance: optional distance function (static); ``p`` and ``eps`` are then unused.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask over triplets ``[...]``.
-      reduction: ``"none"`` (per triplet), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -349,7 +339,6 @@ def _score_triple_boundary(dtype):
 
 
 @_builtin(
-    "margin_ranking",
     task="metric_learning",
     predictions="scores",
     targets="signed (1: first should rank higher)",
@@ -362,8 +351,6 @@ def _score_triple_boundary(dtype):
     boundary=_score_triple_boundary,
     diff_argnums=(0, 1),
     batch_argnums=(0, 1, 2),
-    reference="Herbrich, Graepel and Obermayer, Large Margin Rank Boundaries for Ordinal "
-    "Regression (2000); PyTorch's margin_ranking_loss",
     peers={"torch": "margin_ranking_loss"},
 )
 def margin_ranking(
@@ -386,9 +373,6 @@ def margin_ranking(
       scores_b: scores of the same shape.
       targets: ``1`` or ``-1``, same shape.
       margin: the required gap (any real; default 0).
-      weights: optional weights broadcastable to the scores' shape.
-      where: optional boolean mask of the scores' shape.
-      reduction: ``"none"`` (per element), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -432,7 +416,6 @@ def _hinge_emb_boundary(dtype):
 
 
 @_builtin(
-    "hinge_embedding",
     task="metric_learning",
     predictions="values",
     targets="signed (1 = similar)",
@@ -443,7 +426,6 @@ def _hinge_emb_boundary(dtype):
     hyper={"margin": Interval()},
     sample=_hinge_emb_sample,
     boundary=_hinge_emb_boundary,
-    reference="PyTorch's hinge_embedding_loss (torch.nn.HingeEmbeddingLoss documentation)",
     peers={"torch": "hinge_embedding_loss"},
 )
 def hinge_embedding(
@@ -466,9 +448,6 @@ def hinge_embedding(
       predictions: distances (or any scores) of any shape.
       targets: ``1`` or ``-1``, same shape.
       margin: the margin for dissimilar pairs.
-      weights: optional weights broadcastable to the predictions' shape.
-      where: optional boolean mask of the predictions' shape.
-      reduction: ``"none"`` (per element), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -511,11 +490,11 @@ def _cosine_sample(key, batch, dtype=jnp.float32):
 
 
 @_builtin(
-    "cosine_embedding",
     task="metric_learning",
     predictions="embeddings",
     targets="signed (1 = similar pair)",
     granularity="example",
+    units=("pair", "``[...]``"),
     bounded=True,
     convex=False,
     twice_differentiable=False,
@@ -524,7 +503,6 @@ def _cosine_sample(key, batch, dtype=jnp.float32):
     boundary=_cosine_boundary,
     diff_argnums=(0, 1),
     batch_argnums=(0, 1, 2),
-    reference="PyTorch's cosine_embedding_loss (torch.nn.CosineEmbeddingLoss documentation)",
     peers={"torch": "cosine_embedding_loss"},
 )
 def cosine_embedding(
@@ -551,9 +529,6 @@ def cosine_embedding(
       embeddings_b: embeddings of the same shape.
       targets: ``[...]``, ``1`` (similar) or ``-1`` (dissimilar).
       margin: in ``[-1, 1]``; dissimilar pairs cost nothing below this cosine.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask over pairs ``[...]``.
-      reduction: ``"none"`` (per pair), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -658,6 +633,7 @@ _SET = dict(
     predictions="embeddings",
     targets="labels",
     granularity="example",
+    units=("set", "``[...]``"),
     bounded=False,
     convex=False,
     sample=_set_sample,
@@ -666,12 +642,8 @@ _SET = dict(
 
 
 @_builtin(
-    "ntxent",
     aliases=("info_nce", "nt_xent"),
     hyper={"temperature": POSITIVE},
-    reference="Chen et al., A Simple Framework for Contrastive Learning of Visual "
-    "Representations (SimCLR), ICML (2020); van den Oord et al., Representation Learning with "
-    "Contrastive Predictive Coding (2018)",
     peers={"optax": "ntxent"},
     **_SET,
 )
@@ -700,9 +672,6 @@ def ntxent(
       embeddings: ``[..., N, D]``: sets of ``N`` embeddings.
       labels: integer ``[..., N]``; equal labels within a set mark positive pairs.
       temperature: ``> 0``.
-      weights: optional weights broadcastable to ``[...]`` (per set).
-      where: optional boolean mask over sets ``[...]``.
-      reduction: ``"none"`` (per set), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -732,10 +701,8 @@ def ntxent(
 
 
 @_builtin(
-    "supervised_contrastive",
     aliases=("supcon",),
     hyper={"temperature": POSITIVE},
-    reference="Khosla et al., Supervised Contrastive Learning, NeurIPS (2020), eq. 2 (L_out)",
     peers={},
     **_SET,
 )
@@ -760,9 +727,6 @@ def supervised_contrastive(
       embeddings: ``[..., N, D]``: sets of ``N`` embeddings (normalized inside).
       labels: integer ``[..., N]``.
       temperature: ``> 0``.
-      weights: optional weights broadcastable to ``[...]`` (per set).
-      where: optional boolean mask over sets ``[...]``.
-      reduction: ``"none"`` (per set), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -827,10 +791,7 @@ def _ref_inputs(name, x, labels, ref_embeddings, ref_labels, mask):
 
 
 @_builtin(
-    "circle",
     hyper={"gamma": POSITIVE, "margin": Interval(0.0, 1.0)},
-    reference="Sun et al., Circle Loss: A Unified Perspective of Pair Similarity "
-    "Optimization, CVPR (2020), eqs. 4-6",
     peers={"keras": "Circle (Keras's mean is over the anchors with a non-zero loss, lossjax's "
                     "over all anchors: an anchor without a positive or a negative counts as 0)"},
     twice_differentiable=False,
@@ -881,9 +842,6 @@ def circle(
       ref_labels: optional integer ``[..., M]``: the references' labels.
       gamma: scale ``> 0``.
       margin: relaxation ``m`` in ``[0, 1]``.
-      weights: optional weights broadcastable to ``[...]`` (per set).
-      where: optional boolean mask over sets ``[...]``.
-      reduction: ``"none"`` (per set), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core, _samples
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax.multiclass import class_inputs, finish
 from lossjax.registry import Interval, _builtin
 
@@ -63,15 +63,15 @@ def _metric_boundary(dtype):
 
 _METRIC = dict(
     task="metric", predictions="scores", targets="labels or binary", granularity="example",
+    units=("unit", "``predictions.shape`` without the class axis (binary scores: "
+                   "``predictions.shape``)"),
     differentiable=False, convex=False, boundary=_metric_boundary,
     sample=_samples.default_sampler("logits", "labels", "example"),
 )
 
 
 @_builtin(
-    "accuracy",
     bounded=True,
-    reference="Fraction of correct predictions (argmax, or a threshold for binary targets)",
     peers={"keras": "Accuracy / BinaryAccuracy / SparseCategoricalAccuracy (metrics)"},
     hyper={"threshold": Interval()},  # any real number (scores or probabilities)
     **_METRIC,
@@ -84,7 +84,7 @@ def accuracy(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Accuracy: 1 where the prediction is right, 0 where it is wrong; the mean is the rate.
 
@@ -99,9 +99,6 @@ def accuracy(
       targets: integer labels (shape without ``axis``) or binary targets (same shape).
       threshold: decision threshold for binary targets.
       axis: the class axis for integer labels (static).
-      weights: optional weights per unit.
-      where: optional boolean mask per unit.
-      reduction: ``"none"`` (1 or 0 per unit), ``"sum"`` (the count) or ``"mean"``.
 
     Returns:
       The reduced accuracy.
@@ -121,9 +118,7 @@ def accuracy(
 
 
 @_builtin(
-    "zero_one",
     bounded=True,
-    reference="0-1 loss; Hastie et al., The Elements of Statistical Learning (2009), 2.4",
     peers={"keras": "1 - Accuracy"},
     hyper={"threshold": Interval()},  # any real number (scores or probabilities)
     **_METRIC,
@@ -136,7 +131,7 @@ def zero_one(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Zero-one loss: 1 where the prediction is wrong, so the mean is the error rate.
 
@@ -148,9 +143,6 @@ def zero_one(
       targets: integer labels (shape without ``axis``) or binary targets (same shape).
       threshold: decision threshold for binary targets.
       axis: the class axis for integer labels (static).
-      weights: optional weights per unit.
-      where: optional boolean mask per unit.
-      reduction: ``"none"``, ``"sum"`` (the number of errors) or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -174,10 +166,7 @@ def _xlog(y: Array, p: Array) -> Array:
 
 
 @_builtin(
-    "chance_cross_entropy",
     bounded=False,
-    reference="Cross-entropy of the class-frequency predictor, i.e. the entropy of the "
-    "empirical label distribution (ln K for K balanced classes)",
     batch_coupled=True,
     **_METRIC,
 )
@@ -188,7 +177,7 @@ def chance_cross_entropy(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """The cross-entropy of always predicting the class frequencies: the chance baseline.
 
@@ -206,9 +195,6 @@ def chance_cross_entropy(
       predictions: any floating array whose shape fixes the classes (values unused).
       targets: integer labels (shape without ``axis``) or binary targets (same shape).
       axis: the class axis for integer labels (static).
-      weights: optional weights per unit (also weight the frequencies).
-      where: optional boolean mask per unit (dropped units do not count in the frequencies).
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced baseline loss.

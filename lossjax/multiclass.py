@@ -418,7 +418,7 @@ def _class_boundary(kind: str, smoothing: bool = True):
 
 
 # --------------------------------------------------------------------------------------------
-# Fused softmax cross-entropy for integer labels (one pass for logsumexp, one for the gradient)
+# Fused softmax cross-entropy for integer labels (one exponential per logit)
 
 
 def _label_shifted_lse(x: Array, labels: Array, keep: Array | None) -> Array:
@@ -429,29 +429,80 @@ def _label_shifted_lse(x: Array, labels: Array, keep: Array | None) -> Array:
     label's by more than the dtype's ``log(max)`` (about 88 in float32). Only then (some kept
     row non-finite) is every row recomputed the usual way, shifted by its maximum (one
     ``lax.cond`` for the whole batch). The usual way needs two passes (the maximum, then the
-    sum); this one needs one.
+    sum); this one needs one. The value alone (no derivative) takes this path.
     """
     c = pick(x, labels)
     lse = c + jnp.log(jnp.sum(jnp.exp(x - c[..., None]), axis=-1))
+    return jax.lax.cond(_overflowed(lse, keep), lambda _: _by_max(x)[2], lambda _: lse, None)
+
+
+def _overflowed(lse: Array, keep: Array | None) -> Array:
+    """Whether some kept row's label-shifted ``logsumexp`` is not finite (overflow or NaN)."""
     bad = ~jnp.isfinite(lse)
     if keep is not None:
         bad = bad & keep
-
-    def by_max(_):
-        m = jnp.max(x, axis=-1)
-        m = jnp.where(jnp.isfinite(m), m, 0.0)
-        return m + jnp.log(jnp.sum(jnp.exp(x - m[..., None]), axis=-1))
-
-    return jax.lax.cond(jnp.any(bad), by_max, lambda _: lse, None)
+    return jnp.any(bad)
 
 
-def _ce_labels_value(x: Array, labels: Array, keep: Array | None, eps, on: bool):
+def _by_max(x: Array) -> tuple[Array, Array, Array]:
+    """``(e, s, lse)`` with ``e = exp(x - max)``, ``s = sum e``: the overflow fallback."""
+    m = jnp.max(x, axis=-1)
+    m = jnp.where(jnp.isfinite(m), m, 0.0)
+    e = jnp.exp(x - m[..., None])
+    s = jnp.sum(e, axis=-1)
+    return e, s, m + jnp.log(s)
+
+
+def _label_shifted_exp(x: Array, labels: Array, keep: Array | None):
+    """``(e, s, lse)``: ``e = exp(x - shift)`` written once, ``s = sum e``, ``lse = shift + log s``.
+
+    The shift is the label's logit (as in :func:`_label_shifted_lse`); where some kept row
+    overflows, every row is recomputed shifted by its maximum (:func:`_by_max`, one
+    ``lax.cond`` between the two whole programs, so each evaluates one exponential per logit).
+    The softmax is ``e / s`` in both: the gradient reads ``e`` instead of evaluating a second
+    exponential. The barrier keeps XLA from fusing the exponential into the sum's reduction
+    (evaluated there, it would have to be evaluated again for the gradient).
+    """
+    c = pick(x, labels)
+    e = jax.lax.optimization_barrier(jnp.exp(x - c[..., None]))
+    s = jnp.sum(e, axis=-1)
+    lse = c + jnp.log(s)
+    return jax.lax.cond(_overflowed(lse, keep), lambda _: _by_max(x), lambda _: (e, s, lse),
+                        None)
+
+
+def _lse_then_exp(x: Array, labels: Array, keep: Array | None):
+    """``(e, s, lse)`` of :func:`_label_shifted_exp` with ``e = exp(x - lse)``, ``s = 1``.
+
+    The program for accelerators (memory-bound, where an exponential costs little): the
+    ``logsumexp`` in one fused pass, and ``e`` left for XLA to fuse into the gradient's pass
+    (two reads of the logits and one write, instead of writing ``e`` and reading it back).
+    The barrier copy of ``x`` with a trailing unit axis (free) keeps XLA from sharing
+    full-size intermediates between the two passes (see :mod:`lossjax._fused`).
+    """
     lse = _label_shifted_lse(x, labels, keep)
-    loss = lse - pick(x, labels)
+    x2 = jax.lax.optimization_barrier(x[..., None])
+    return jnp.exp(x2 - lse[..., None, None])[..., 0], jnp.ones_like(lse), lse
+
+
+def _softmax_parts(x: Array, labels: Array, keep: Array | None):
+    """``(e, s, lse)`` with ``softmax(x) = e / s``: one exponential per logit on the CPU.
+
+    On the CPU the exponential, not memory, decides (BUILD_NOTES, sessions 5 and 6), so ``e``
+    is written once (:func:`_label_shifted_exp`); elsewhere the fused two-pass program
+    (:func:`_lse_then_exp`), unmeasured on accelerators so far and lighter on memory. The
+    choice is made when lowering for a platform (``lax.platform_dependent``: no conditional
+    reaches the compiler).
+    """
+    return jax.lax.platform_dependent(x, labels, keep, cpu=_label_shifted_exp,
+                                      default=_lse_then_exp)
+
+
+def _ce_labels_loss(x: Array, labels: Array, lse: Array, eps, on: bool) -> Array:
     if on:
         # -sum_c ((1 - eps) onehot_c + eps / K) log_softmax_c = lse - (1 - eps) x_y - eps mean x
-        loss = lse - (1.0 - eps) * pick(x, labels) - scaled(eps, jnp.mean(x, axis=-1))
-    return loss, lse
+        return lse - (1.0 - eps) * pick(x, labels) - scaled(eps, jnp.mean(x, axis=-1))
+    return lse - pick(x, labels)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
@@ -459,37 +510,37 @@ def _ce_labels(x: Array, labels: Array, keep: Array | None, eps: float) -> Array
     """Per-row softmax cross-entropy against integer labels (smoothed by ``eps``).
 
     A fused kernel: the tangent is ``sum_c g_c dx_c`` with ``g = softmax(x) - (1 - eps)
-    onehot(y) - eps / K`` computed in one pass from ``x`` and the row's ``logsumexp`` (no
-    one-hot array: the label is compared with an iota), so ``value_and_grad`` reads the
-    logits twice and writes the gradient once. Rows with ``keep`` False may hold anything
-    (``-inf``, NaN): their ``g`` is 0, and the caller drops their value.
+    onehot(y) - eps / K``, the softmax ``e / s`` from :func:`_label_shifted_exp` (one
+    exponential per logit, written once) and no one-hot array (the label is compared with an
+    iota). ``value_and_grad`` reads the logits once, writes and reads ``e`` and writes the
+    gradient. Rows with ``keep`` False may hold anything (``-inf``, NaN): their ``g`` is 0,
+    and the caller drops their value.
     """
-    return _ce_labels_value(x, labels, keep, eps, bool(eps))[0]
+    return _ce_labels_loss(x, labels, _label_shifted_lse(x, labels, keep), eps, bool(eps))
 
 
 def _ce_labels_jvp(eps, primals, tangents):
     x, labels, keep = primals
     dx = tangents[0]
-    loss, lse = _ce_labels_value(x, labels, keep, eps, bool(eps))
+    on = bool(eps)
     if isinstance(dx, SymbolicZero):
+        loss = _ce_labels_loss(x, labels, _label_shifted_lse(x, labels, keep), eps, on)
         return loss, jnp.zeros_like(loss)
-    return loss, _ce_labels_tangent(x, labels, keep, eps, bool(eps), lse, dx)
+    e, s, lse = _softmax_parts(x, labels, keep)
+    loss = _ce_labels_loss(x, labels, lse, eps, on)
+    return loss, _ce_labels_tangent(labels, keep, eps, on, e, s, dx)
 
 
-def _ce_labels_tangent(x, labels, keep, eps, on: bool, lse, dx) -> Array:
-    """``sum_c g_c dx_c``, ``g = softmax(x) - (1 - eps) onehot(y) - eps / K``, in one pass."""
-    # A barrier copy of x with a trailing unit axis (free): XLA must not share full-size
-    # intermediates or broadcast constants between the logsumexp pass and the gradient pass
-    # (see lossjax._fused).
-    x2, y2 = jax.lax.optimization_barrier((x[..., None], labels[..., None]))
-    k = x.shape[-1]
-    classes = jax.lax.broadcasted_iota(y2.dtype, (*x.shape, 1), x.ndim - 1)
-    g = jnp.exp(x2 - lse[..., None, None]) - jnp.where(classes == y2[..., None], 1.0 - eps, 0.0)
+def _ce_labels_tangent(labels, keep, eps, on: bool, e, s, dx) -> Array:
+    """``sum_c g_c dx_c``, ``g = e / s - (1 - eps) onehot(y) - eps / K``, in one pass over e."""
+    k = e.shape[-1]
+    classes = jax.lax.broadcasted_iota(labels.dtype, e.shape, e.ndim - 1)
+    g = e * (1.0 / s)[..., None] - jnp.where(classes == labels[..., None], 1.0 - eps, 0.0)
     if on:
         g = g - eps / k
     if keep is not None:
-        g = jnp.where(keep[..., None, None], g, 0.0)
-    return jnp.sum(g[..., 0] * dx, axis=-1)
+        g = jnp.where(keep[..., None], g, 0.0)
+    return jnp.sum(g * dx, axis=-1)
 
 
 _ce_labels.defjvp(_ce_labels_jvp, symbolic_zeros=True)
@@ -502,16 +553,19 @@ def _ce_labels_traced(x: Array, labels: Array, keep: Array | None, eps: Array) -
     The same fused tangent in ``x``; the tangent in ``eps`` is ``(x_y - mean_c x_c) deps``
     (0 where ``eps = 0`` and a logit is ``-inf``, as :func:`scaled` gives the value there).
     """
-    return _ce_labels_value(x, labels, keep, eps, True)[0]
+    return _ce_labels_loss(x, labels, _label_shifted_lse(x, labels, keep), eps, True)
 
 
 def _ce_labels_traced_jvp(primals, tangents):
     x, labels, keep, eps = primals
     dx, deps = tangents[0], tangents[3]
-    loss, lse = _ce_labels_value(x, labels, keep, eps, True)
-    tan = jnp.zeros_like(loss)
-    if not isinstance(dx, SymbolicZero):
-        tan = _ce_labels_tangent(x, labels, keep, eps, True, lse, dx)
+    if isinstance(dx, SymbolicZero):
+        loss = _ce_labels_loss(x, labels, _label_shifted_lse(x, labels, keep), eps, True)
+        tan = jnp.zeros_like(loss)
+    else:
+        e, s, lse = _softmax_parts(x, labels, keep)
+        loss = _ce_labels_loss(x, labels, lse, eps, True)
+        tan = _ce_labels_tangent(labels, keep, eps, True, e, s, dx)
     if not isinstance(deps, SymbolicZero):
         m = jnp.mean(x, axis=-1)
         m = jnp.where((eps == 0) & ~jnp.isfinite(m), 0.0, m)
@@ -523,18 +577,17 @@ _ce_labels_traced.defjvp(_ce_labels_traced_jvp, symbolic_zeros=True)
 
 
 _CE_HYPERS = {
-    "label_smoothing": Hyper(0.0, UNIT_RIGHT_OPEN, fast=(0.0,)),
-    "ignore_index": Hyper(-100, None, static=True, optional=True,
+    "label_smoothing": Hyper(UNIT_RIGHT_OPEN, fast=(0.0,)),
+    "ignore_index": Hyper(None, static=True, optional=True,
                           why_static=("a class id, not a quantity: whether it applies (None drops "
                                       "nothing) and whether the targets are labels it can apply to"
                                       " are decided at trace time")),
-    "class_weights": Hyper(None, NONNEGATIVE, optional=True),
+    "class_weights": Hyper(NONNEGATIVE, optional=True),
 }
 _MULTICLASS = dict(task="multiclass", granularity="example", checks=_label_checks)
 
 
 @_builtin(
-    "softmax_cross_entropy",
     aliases=("cross_entropy",),
     predictions="logits",
     targets="labels or probabilities",
@@ -543,9 +596,6 @@ _MULTICLASS = dict(task="multiclass", granularity="example", checks=_label_check
     hyper=_CE_HYPERS,
     sample=_samples.default_sampler("logits", "labels", "example"),
     boundary=_class_boundary("logits"),
-    reference="Bridle, Probabilistic Interpretation of Feedforward Classification Network "
-    "Outputs (1990); label smoothing: Szegedy et al., Rethinking the Inception Architecture, "
-    "CVPR (2016)",
     peers={
         "optax": "softmax_cross_entropy / softmax_cross_entropy_with_integer_labels / "
         "safe_softmax_cross_entropy / smooth_labels (as label_smoothing)",
@@ -596,9 +646,6 @@ def softmax_cross_entropy(
       axis: the class axis (static); or a tuple of axes, as optax's, for probability
         targets: the classes are then the cells of those axes (flattened in the tuple's
         order), and the per-example shape is the predictions' without them.
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -643,7 +690,6 @@ def softmax_cross_entropy(
 
 
 @_builtin(
-    "nll",
     predictions="log_probabilities",
     targets="labels or probabilities",
     bounded=False,
@@ -651,7 +697,6 @@ def softmax_cross_entropy(
     hyper=_CE_HYPERS,
     sample=_samples.default_sampler("log_probabilities", "labels", "example"),
     boundary=_class_boundary("log_probabilities"),
-    reference="Negative log-likelihood; PyTorch's nll_loss",
     peers={"torch": "nll_loss"},
     **_MULTICLASS,
 )
@@ -681,9 +726,6 @@ def nll(
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -719,7 +761,6 @@ def _clamped_log_jvp(eps, primals, tangents):
 
 
 @_builtin(
-    "categorical_cross_entropy",
     diff_argnums=(0, 1),  # soft targets are real-valued
     predictions="probabilities",
     targets="labels or probabilities",
@@ -728,8 +769,6 @@ def _clamped_log_jvp(eps, primals, tangents):
     hyper=_CE_HYPERS,
     sample=_samples.default_sampler("probabilities", "probabilities", "example"),
     boundary=_class_boundary("probabilities"),
-    reference="Cross-entropy of probability vectors; clamping as in PyTorch's "
-    "binary_cross_entropy",
     peers={"keras": "CategoricalCrossentropy / SparseCategoricalCrossentropy"},
     **_MULTICLASS,
 )
@@ -761,9 +800,6 @@ def categorical_cross_entropy(
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -788,7 +824,6 @@ def categorical_cross_entropy(
 
 
 @_builtin(
-    "multiclass_hinge",
     predictions="scores",
     targets="labels or one-hot",
     bounded=False,
@@ -801,8 +836,6 @@ def categorical_cross_entropy(
     },
     sample=_samples.default_sampler("scores", "labels", "example"),
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Crammer & Singer, On the Algorithmic Implementation of Multiclass Kernel-based "
-    "Vector Machines, JMLR 2 (2001)",
     peers={"optax": "multiclass_hinge_loss"},
     **_MULTICLASS,
 )
@@ -831,9 +864,6 @@ def multiclass_hinge(
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
-      weights: optional example weights.
-      where: optional boolean mask over examples.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -894,10 +924,7 @@ _ARGS_CLASS = """
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights (they multiply into the example
         weights, so the mean is ``sum(w_y * loss) / sum(w_y)``).
-      axis: the class axis (static).
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``."""
+      axis: the class axis (static)."""
 
 
 def _doc(f):
@@ -913,7 +940,6 @@ def _brier_checks(predictions, targets, *, axis=-1, ignore_index=-100, **_):
 
 
 @_builtin(
-    "brier",
     diff_argnums=(0, 1),  # soft targets are real-valued
     predictions="probabilities",
     targets="labels or probabilities",
@@ -922,8 +948,6 @@ def _brier_checks(predictions, targets, *, axis=-1, ignore_index=-100, **_):
     hyper=_LABEL_HYPERS,
     sample=_samples.default_sampler("probabilities", "probabilities", "example"),
     boundary=_class_boundary("probabilities", smoothing=False),
-    reference="Brier, Verification of forecasts expressed in terms of probability, Monthly "
-    "Weather Review 78(1) (1950)",
     peers={"sklearn": "brier_score_loss (multiclass, scale_by_half=False)"},
     **{**_MULTICLASS, "checks": _brier_checks},
 )
@@ -979,13 +1003,10 @@ def brier(
 
 
 @_builtin(
-    "poly1_cross_entropy",
     bounded=False,
     convex=False,
     hyper={**_CE_HYPERS, "epsilon": Interval(-1.0, float("inf"))},
     boundary=_class_boundary("logits"),
-    reference="Leng et al., PolyLoss: A Polynomial Expansion Perspective of Classification Loss "
-    "Functions, ICLR (2022), eq. 3 (Poly-1)",
     peers={"optax": "poly_loss_cross_entropy"},
     **_LOGIT_LABELS,
 )
@@ -1066,18 +1087,15 @@ def _focal_boundary(dtype):
 
 
 @_builtin(
-    "softmax_focal",
     bounded=False,
     convex=False,
     hyper={
-        "gamma": Hyper(2.0, NONNEGATIVE, fast=(0.0,)),
-        "alpha": Hyper(None, NONNEGATIVE, optional=True),
+        "gamma": Hyper(NONNEGATIVE, fast=(0.0,)),
+        "alpha": Hyper(NONNEGATIVE, optional=True),
         "label_smoothing": _CE_HYPERS["label_smoothing"],
         "ignore_index": _CE_HYPERS["ignore_index"],
     },
     boundary=_focal_boundary,
-    reference="Lin et al., Focal Loss for Dense Object Detection, ICCV (2017), eq. 5, with the "
-    "softmax in place of the sigmoid (as Keras's CategoricalFocalCrossentropy)",
     peers={"keras": "CategoricalFocalCrossentropy(from_logits=True)"},
     **_LOGIT_LABELS,
 )
@@ -1113,9 +1131,6 @@ def softmax_focal(
       label_smoothing: ``eps`` in ``[0, 1)`` (traced; a Python 0 compiles the plain path).
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       axis: the class axis (static).
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1173,13 +1188,10 @@ def softmax_focal(
 
 
 @_builtin(
-    "generalized_cross_entropy",
     bounded=True,
     convex=False,
     hyper={**_LABEL_HYPERS, "q": Interval(0.0, 1.0, low_open=True)},
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Zhang & Sabuncu, Generalized Cross Entropy Loss for Training Deep Neural "
-    "Networks with Noisy Labels, NeurIPS (2018), eq. 6",
     peers={"keras": "CategoricalGeneralizedCrossEntropy (on softmax probabilities)"},
     **_LOGIT_LABELS,
 )
@@ -1240,7 +1252,6 @@ def generalized_cross_entropy(
 
 
 @_builtin(
-    "symmetric_cross_entropy",
     bounded=False,
     convex=False,
     hyper={
@@ -1250,8 +1261,6 @@ def generalized_cross_entropy(
         "A": Interval(-float("inf"), 0.0, high_open=True),
     },
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Wang et al., Symmetric Cross Entropy for Robust Learning with Noisy Labels, "
-    "ICCV (2019), eqs. 4-6",
     peers={},
     **_LOGIT_LABELS,
 )
@@ -1424,7 +1433,7 @@ def _phi(z: Array) -> Array:
     zs = jnp.where(small, 1.0, z)  # a double where: neither branch sees the other's inputs
     direct = (jnp.expm1(-zs) + zs) / (zs * zs)
     zz = jnp.where(small, z, 0.0)
-    series = 0.0
+    series = jnp.zeros_like(zz)
     for k in range(7, -1, -1):  # Horner
         series = series * -zz + 1.0 / math.factorial(k + 2)
     return jnp.where(small, series, direct)
@@ -1513,20 +1522,17 @@ def _tempered_log_softmax(a: Array, t: float | Array, num_iters: int) -> Array:
 
 
 @_builtin(
-    "bi_tempered_logistic",
     bounded=False,
     convex=False,
     hyper={
         **_LABEL_HYPERS,
-        "t1": Hyper(0.8, Interval(0.0, 1.0), fast=(1.0,)),
+        "t1": Hyper(Interval(0.0, 1.0), fast=(1.0,)),
         # t2 = inf is no temperature: exp_inf is not defined (the domain's right end is open)
-        "t2": Hyper(1.2, Interval(1.0, float("inf"), high_open=True), fast=(1.0,)),
-        "num_iters": Hyper(5, Interval(1.0, 100.0), static=True,
+        "t2": Hyper(Interval(1.0, float("inf"), high_open=True), fast=(1.0,)),
+        "num_iters": Hyper(Interval(1.0, 100.0), static=True,
                            why_static="the number of unrolled fixed-point iterations (a loop)"),
     },
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Amid, Warmuth, Anil & Koren, Robust Bi-Tempered Logistic Loss Based on Bregman "
-    "Divergences, NeurIPS (2019), eq. 9 and Algorithm 1",
     peers={"google-research": "bi_tempered_loss"},
     **_LOGIT_LABELS,
 )
@@ -1669,15 +1675,12 @@ def sparsemax_probabilities(z: Array) -> Array:
 
 
 @_builtin(
-    "sparsemax",
     aliases=("multiclass_sparsemax",),
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper=_LABEL_HYPERS,
     boundary=_class_boundary("logits", smoothing=False),
-    reference="Martins & Astudillo, From Softmax to Sparsemax, ICML (2016), eq. 20; Blondel, "
-    "Martins & Niculae, Learning with Fenchel-Young Losses, JMLR 21 (2020)",
     peers={
         "optax": "multiclass_sparsemax_loss / make_fenchel_young_loss (Fenchel-Young losses: "
         "sparsemax here, softmax_cross_entropy for the softmax)",
@@ -1759,7 +1762,6 @@ def _multilabel_boundary(dtype):
 
 
 @_builtin(
-    "multilabel_soft_margin",
     diff_argnums=(0, 1),  # soft targets are real-valued
     task="multilabel",
     predictions="logits",
@@ -1770,7 +1772,6 @@ def _multilabel_boundary(dtype):
     hyper={"class_weights": _CE_HYPERS["class_weights"]},
     sample=_samples.default_sampler("logits", "binary", "example"),
     boundary=_multilabel_boundary,
-    reference="Binary cross-entropy averaged over labels; PyTorch's multilabel_soft_margin_loss",
     peers={"torch": "multilabel_soft_margin_loss"},
 )
 def multilabel_soft_margin(
@@ -1796,9 +1797,6 @@ def multilabel_soft_margin(
       class_weights: optional non-negative ``[K]`` per-label weights (inside the average
         over labels, not in the mean's denominator, as PyTorch).
       axis: the label axis (static).
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1860,7 +1858,6 @@ def _label_list_checks(predictions, targets, *, axis=-1, **_):
 
 
 @_builtin(
-    "multilabel_margin",
     task="multilabel",
     predictions="scores",
     targets="label lists padded with -1",
@@ -1871,8 +1868,6 @@ def _label_list_checks(predictions, targets, *, axis=-1, **_):
     sample=_label_list_sample,
     boundary=_label_list_boundary,
     checks=_label_list_checks,
-    reference="Multi-label hinge of Crammer & Singer, A Family of Additive Online Algorithms "
-    "for Category Ranking, JMLR 3 (2003); PyTorch's multilabel_margin_loss",
     peers={"torch": "multilabel_margin_loss"},
 )
 def multilabel_margin(
@@ -1898,9 +1893,6 @@ def multilabel_margin(
       predictions: scores ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer array of the same shape: label lists padded with -1.
       axis: the class axis (static).
-      weights: optional example weights, broadcastable to the per-example shape.
-      where: optional boolean mask over examples.
-      reduction: ``"none"`` (per example), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1949,18 +1941,15 @@ def multilabel_margin(
 
 
 @_builtin(
-    "multi_margin",
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={
         **_LABEL_HYPERS,
-        "p": Hyper(1, Choice((1, 2)), static=True,
+        "p": Hyper(Choice((1, 2)), static=True,
                    why_static="chooses the margin's power, 1 or 2 (the formula)"),
         "margin": NONNEGATIVE,
     },
-    reference="Weston & Watkins, Support Vector Machines for Multi-Class Pattern Recognition, "
-    "ESANN (1999); PyTorch's multi_margin_loss",
     peers={"torch": "multi_margin_loss"},
     **_SCORE_LABELS,
 )
@@ -2023,13 +2012,10 @@ def multi_margin(
 
 
 @_builtin(
-    "categorical_hinge",
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper=_LABEL_HYPERS,
-    reference="Keras's CategoricalHinge: max(0, 1 + max((1 - y) x) - <y, x>), after Crammer & "
-    "Singer, JMLR 2 (2001)",
     peers={"keras": "CategoricalHinge"},
     **_SCORE_LABELS,
 )
@@ -2082,12 +2068,10 @@ def categorical_hinge(
 
 
 @_builtin(
-    "multiclass_perceptron",
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper=_LABEL_HYPERS,
-    reference="Collins, Discriminative Training Methods for Hidden Markov Models, EMNLP (2002)",
     peers={"optax": "multiclass_perceptron_loss"},
     **_SCORE_LABELS,
 )

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax.registry import _builtin
 
 
@@ -102,6 +102,7 @@ _RANKING = dict(
     predictions="scores",
     targets="graded relevance",
     granularity="example",
+    units=("list", "``[...]``"),
     bounded=False,
     convex=True,
     sample=_list_sample,
@@ -113,9 +114,6 @@ _ARGS = """Args:
       scores: ``[..., L]`` item scores.
       labels: ``[..., L]`` graded relevance (non-negative; higher is better).
       item_mask: optional boolean ``[..., L]``; False marks padded items.
-      weights: optional list weights broadcastable to ``[...]``.
-      where: optional boolean mask over lists ``[...]``.
-      reduction: ``"none"`` (per list), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss."""
@@ -127,11 +125,7 @@ def _doc(fn):
 
 
 @_builtin(
-    "ranking_softmax",
     aliases=("listwise_softmax",),
-    reference="Cao et al., Learning to Rank: From Pairwise Approach to Listwise Approach "
-    "(ListNet), ICML (2007); Bruch et al., An Analysis of the Softmax Cross Entropy Loss for "
-    "Learning-to-Rank with Binary Relevance, ICTIR (2019)",
     peers={"optax": "ranking_softmax_loss"},
     **_RANKING,
 )
@@ -143,7 +137,7 @@ def ranking_softmax(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Listwise softmax cross-entropy: ``-sum_i y_i log softmax(s)_i`` over a list's items.
 
@@ -175,11 +169,7 @@ def ranking_softmax(
 
 
 @_builtin(
-    "pairwise_hinge",
     twice_differentiable=False,
-    reference="Herbrich, Graepel and Obermayer, Large Margin Rank Boundaries for Ordinal "
-    "Regression (2000); Joachims, Optimizing Search Engines using Clickthrough Data (RankSVM), "
-    "KDD (2002); TF-Ranking's PairwiseHingeLoss",
     peers={},
     **_RANKING,
 )
@@ -191,7 +181,7 @@ def pairwise_hinge(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Pairwise hinge loss: ``max(0, 1 - (s_i - s_j))`` averaged over pairs with ``y_i > y_j``.
 
@@ -219,10 +209,7 @@ def pairwise_hinge(
 
 
 @_builtin(
-    "pairwise_logistic",
     aliases=("ranknet",),
-    reference="Burges et al., Learning to Rank using Gradient Descent (RankNet), ICML (2005); "
-    "TF-Ranking's PairwiseLogisticLoss",
     peers={},
     **_RANKING,
 )
@@ -234,7 +221,7 @@ def pairwise_logistic(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Pairwise logistic (RankNet) loss: ``log(1 + exp(-(s_i - s_j)))`` over ``y_i > y_j``.
 

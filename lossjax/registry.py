@@ -15,8 +15,8 @@ Public functions:
   per-example function into a loss with the whole contract (``weights``, ``where``,
   ``reduction``, dtype promotion, ``jit``) and register it.
 
-``python -m lossjax.registry --update-readme README.md`` rewrites the table of losses in the
-README from the registry.
+Hyperparameter domains live in :mod:`lossjax._hyper`, the contract's shared docstring text in
+:mod:`lossjax._docs`, and the README's table is rendered by :mod:`lossjax._readme`.
 """
 
 from __future__ import annotations
@@ -24,14 +24,23 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
-import numpy as np
+import jax.numpy as jnp
 
-from lossjax import _core
+from lossjax import _core, _docs, _fused
+from lossjax._hyper import (  # noqa: F401  (re-exported: the domains losses declare)
+    NONNEGATIVE,
+    POSITIVE,
+    UNIT,
+    UNIT_OPEN,
+    UNIT_RIGHT_OPEN,
+    Choice,
+    Hyper,
+    Interval,
+)
 
 # Arguments every loss shares; they are never listed as hyperparameters.
 CONTRACT_ARGS = ("weights", "where", "reduction", "axis")
@@ -63,128 +72,6 @@ GRANULARITIES = ("element", "example")
 # Target kinds that are real numbers, differentiable like the predictions: a loss registered
 # with one of them has ``diff_argnums=(0, 1)`` unless it says otherwise.
 REAL_VALUED_TARGETS = ("values", "probabilities", "boxes")
-
-
-@dataclasses.dataclass(frozen=True)
-class Interval:
-    """A real interval that a hyperparameter must lie in (checked for concrete values)."""
-
-    low: float = -math.inf
-    high: float = math.inf
-    low_open: bool = False
-    high_open: bool = False
-
-    def contains(self, value: np.ndarray | float) -> bool:
-        v = np.asarray(value, dtype=np.float64)
-        if np.any(np.isnan(v)):
-            return False
-        lo_ok = v > self.low if self.low_open else v >= self.low
-        hi_ok = v < self.high if self.high_open else v <= self.high
-        return bool(np.all(lo_ok & hi_ok))
-
-    def __str__(self) -> str:
-        lo = "(" if self.low_open else "["
-        hi = ")" if self.high_open else "]"
-        fmt = lambda x: "inf" if x == math.inf else "-inf" if x == -math.inf else f"{x:g}"
-        return f"{lo}{fmt(self.low)}, {fmt(self.high)}{hi}"
-
-
-POSITIVE = Interval(0.0, math.inf, low_open=True)
-NONNEGATIVE = Interval(0.0, math.inf)
-UNIT = Interval(0.0, 1.0)
-UNIT_RIGHT_OPEN = Interval(0.0, 1.0, high_open=True)
-UNIT_OPEN = Interval(0.0, 1.0, low_open=True, high_open=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class Choice:
-    """A hyperparameter that must be one of a few Python values."""
-
-    options: tuple[Any, ...]
-
-    def contains(self, value: Any) -> bool:
-        return any(value == o and type(value) is type(o) for o in self.options) or any(
-            value is o for o in self.options
-        )
-
-    def __str__(self) -> str:
-        return "one of " + ", ".join(repr(o) for o in self.options)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class Hyper:
-    """A hyperparameter of a loss: default, valid range, whether it is static under ``jit``.
-
-    A hyperparameter that is mathematically a number is *traced* (``static=False``, the
-    default): under ``jit`` every value shares one compiled program, so a schedule or a sweep
-    never recompiles, and it can be ``vmap``-ped and differentiated. ``static=True`` is only
-    for what changes shapes or control flow (a reduction axis, an iteration count, a choice
-    of formula, a callable) and then requires ``why_static``, the reason, which the README
-    table shows. ``fast`` lists a few values with a cheaper special case (``label_smoothing=0``
-    skips the smoothing pass): a *Python number* equal to one of them compiles that case
-    (the value reaches the body as :class:`lossjax._core.Specialized`, which the body reads
-    with ``_core.hyper_value`` and ``_core.known_value``); every other value, and any array
-    or tracer, takes the traced path.
-
-    :meth:`check` raises a ``TypeError`` naming the hyperparameter when a numeric one (an
-    :class:`Interval` domain, or a number as default) gets something that is not a real
-    number or array (a string, even ``"0.1"``), and a ``ValueError`` when a concrete value
-    lies outside the domain.
-    """
-
-    default: Any
-    domain: Interval | Choice | None = None
-    static: bool = False
-    optional: bool = False  # ``None`` is allowed besides the domain
-    why_static: str = ""  # required when static: what the value decides at trace time
-    fast: tuple[float, ...] = ()  # Python values compiled as a specialised case
-
-    def __post_init__(self) -> None:
-        if self.static and not self.why_static:
-            raise ValueError("a static hyperparameter needs `why_static`: what its value "
-                             "decides at trace time (a shape, a loop, a formula)")
-        if self.static and self.fast:
-            raise ValueError("`fast` values are for traced hyperparameters")
-
-    def specialize(self, value: Any) -> Any:
-        """``value`` as the jitted body receives it: a :class:`_core.Specialized` for a Python
-        number listed in ``fast``, else unchanged."""
-        if (self.fast and _is_number(value) and not isinstance(value, np.ndarray)
-                and float(value) in self.fast):
-            return _core.Specialized(float(value))
-        return value
-
-    def check(self, name: str, value: Any, loss: str) -> None:
-        if value is None:
-            if self.optional or self.default is None:
-                return
-            raise TypeError(f"{loss}: `{name}` must not be None.")
-        if self.static and isinstance(value, jax.core.Tracer):
-            raise TypeError(
-                f"{loss}: `{name}` is a static hyperparameter and must be a Python value, "
-                "not a traced array (it selects the compiled code path)."
-            )
-        if isinstance(self.domain, Choice):
-            if not self.domain.contains(value):
-                raise ValueError(f"{loss}: `{name}` must be {self.domain}; got {value!r}.")
-            return
-        if self.domain is None and not _is_number(self.default):
-            return  # not a numeric hyperparameter
-        try:
-            concrete = _core.static_number(value)
-        except TypeError as e:
-            raise TypeError(f"{loss}: `{name}` must be a real number or array; {e}.") from None
-        if concrete is None or self.domain is None:  # traced: not checkable at trace time
-            return
-        if not self.domain.contains(concrete):
-            shown = value if np.ndim(concrete) == 0 else np.asarray(concrete)
-            raise ValueError(f"{loss}: `{name}` must lie in {self.domain}; got {shown!r}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,6 +116,10 @@ class LossSpec:
         derivative of the value (CIoU holds its trade-off ``alpha`` constant, as its paper
         does); finite-difference checks are then made against the surrogate in family tests.
       summary: first line of the docstring.
+      unit: for a loss registered per unit (:func:`register_elementwise`,
+        :func:`register_per_example`), the plain per-unit function ``f(p, t, **hyper)``.
+      slope: its hand-written derivative in the predictions, when it has one (a fused
+        gradient; the tests compare it with autodiff of ``unit``).
     """
 
     name: str
@@ -256,7 +147,11 @@ class LossSpec:
     batch_coupled: bool = False
     forward_mode: bool = True
     exact_gradient: bool = True
+    unit: Callable[..., jax.Array] | None = None
+    slope: Callable[..., jax.Array] | None = None
 
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _REGISTRY: dict[str, LossSpec] = {}
 _ALIASES: dict[str, str] = {}
@@ -293,26 +188,24 @@ def _public(body: Callable[..., jax.Array], name: str, hypers: Mapping[str, Hype
 
 
 def _hyperparameters(
-    body: Callable[..., Any], hyper: Mapping[str, Hyper | Interval | Choice] | None
+    sig: inspect.Signature, hyper: Mapping[str, Hyper | Interval | Choice] | None
 ) -> dict[str, Hyper]:
-    sig = inspect.signature(body)
+    """Each keyword-only argument outside the contract, with its default from ``sig``."""
     hyper = dict(hyper or {})
     out: dict[str, Hyper] = {}
     for pname, p in sig.parameters.items():
         if p.kind is not inspect.Parameter.KEYWORD_ONLY or pname in CONTRACT_ARGS:
             continue
         given = hyper.pop(pname, None)
-        if isinstance(given, Hyper):
-            out[pname] = dataclasses.replace(given, default=p.default)
-        else:
-            out[pname] = Hyper(default=p.default, domain=given)
+        base = given if isinstance(given, Hyper) else Hyper(given)
+        out[pname] = dataclasses.replace(base, default=p.default)
     if hyper:
         raise TypeError(f"hyperparameters {sorted(hyper)} are not keyword-only parameters")
     return out
 
 
 def register(
-    name: str,
+    name: str | None = None,
     *,
     task: str,
     predictions: str,
@@ -320,7 +213,8 @@ def register(
     granularity: str,
     bounded: bool,
     convex: bool,
-    reference: str,
+    reference: str | None = None,
+    units: tuple[str, str] | None = None,
     aliases: Sequence[str] = (),
     hyper: Mapping[str, Hyper | Interval | Choice] | None = None,
     differentiable: bool = True,
@@ -336,7 +230,9 @@ def register(
     exact_gradient: bool = True,
     overwrite: bool = False,
     builtin: bool = False,
-) -> Callable[[Callable[..., jax.Array]], Callable[..., jax.Array]]:
+    unit: Callable[..., jax.Array] | None = None,
+    slope: Callable[..., jax.Array] | None = None,
+) -> Callable[[F], F]:
     """Registers a loss whose body already implements the contract.
 
     The body takes ``(predictions, targets, ..., *, <hyperparameters>, weights=None,
@@ -345,6 +241,14 @@ def register(
     ranges, then calls a cached ``jax.jit`` of the body (``reduction``, ``axis`` and static
     hyperparameters are static arguments). Most users want :func:`register_elementwise` or
     :func:`register_per_example` instead.
+
+    Each fact is taken from one place: the name is the function's (unless ``name`` is given),
+    each hyperparameter's default is its keyword argument's default, the reference is the
+    docstring's ``Reference`` section (``reference`` only serves a docstring without one), and
+    the description of ``weights``, ``where`` and ``reduction`` is the contract's
+    (:mod:`lossjax._docs`), appended to the docstring's ``Args`` with ``units``, the name of
+    the unit that gets one loss and the shape of those losses, in words (by default, those of
+    the ``granularity``: ``("element", "``predictions.shape``")``).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}; got {task!r}")
@@ -353,17 +257,30 @@ def register(
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {GRANULARITIES}; got {granularity!r}")
 
-    def deco(body: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
-        taken = [n for n in (name, *aliases) if n in _REGISTRY or n in _ALIASES]
+    def deco(body: F) -> F:
+        loss_name = name or body.__name__
+        taken = [n for n in (loss_name, *aliases) if n in _REGISTRY or n in _ALIASES]
         if taken and not overwrite:
             raise ValueError(f"loss name(s) {taken} are already registered")
-        hypers = _hyperparameters(body, hyper)
-        fn = _public(body, name, hypers)
+        sig = inspect.signature(body)
+        hypers = _hyperparameters(sig, hyper)
+        cited = _docs.reference(body.__doc__)
+        if cited and reference and builtin:
+            raise ValueError(f"{loss_name}: the reference is the docstring's Reference section; "
+                             "do not pass `reference` too")
+        if builtin and not cited:
+            raise ValueError(f"{loss_name}: the docstring needs a `Reference:` section")
+        contract = tuple(a for a in _DOCUMENTED if a in sig.parameters)
+        if contract:
+            body.__doc__ = _docs.with_contract(
+                body.__doc__, units=units or _docs.UNITS[granularity], args=contract,
+                loss=loss_name, strict=builtin)
+        fn = _public(body, loss_name, hypers)
         doc = inspect.getdoc(body) or ""
         from lossjax import _samples  # late import: _samples imports this module's types only
 
         spec = LossSpec(
-            name=name,
+            name=loss_name,
             fn=fn,
             aliases=tuple(aliases),
             task=task,
@@ -377,7 +294,7 @@ def register(
             ),
             bounded=bounded,
             convex=convex,
-            reference=reference,
+            reference=cited or reference or "",
             peers=dict(peers or {}),
             sample=sample or _samples.default_sampler(predictions, targets, granularity),
             boundary=boundary or _samples.default_boundary(predictions, targets, granularity),
@@ -387,117 +304,178 @@ def register(
                 else (0, 1) if targets in REAL_VALUED_TARGETS else (0,)
             ),
             batch_argnums=tuple(batch_argnums),
-            summary=doc.splitlines()[0] if doc else name,
+            summary=doc.splitlines()[0] if doc else loss_name,
             builtin=builtin,
-            has_axis="axis" in inspect.signature(body).parameters,
+            has_axis="axis" in sig.parameters,
             batch_coupled=batch_coupled,
             forward_mode=forward_mode,
             exact_gradient=exact_gradient,
+            unit=unit,
+            slope=slope,
         )
         if overwrite:
-            unregister(name, missing_ok=True)
-        _REGISTRY[name] = spec
+            unregister(loss_name, missing_ok=True)
+        _REGISTRY[loss_name] = spec
         for alias in aliases:
-            _ALIASES[alias] = name
-        return fn
+            _ALIASES[alias] = loss_name
+        return fn  # type: ignore[return-value]  # the same signature, with the contract
 
     return deco
 
 
-def _builtin(name: str, **kwargs: Any):
-    """``register`` for the losses that ship with lossjax."""
-    return register(name, builtin=True, **kwargs)
+def _builtin(**kwargs: Any) -> Callable[[F], F]:
+    """``register`` for the losses that ship with lossjax (a body with the contract)."""
+    return register(builtin=True, **kwargs)
 
 
-def _contract_signature(
-    body: Callable[..., Any], n_inputs: int, with_axis: bool
-) -> tuple[inspect.Signature, dict[str, Any]]:
-    sig = inspect.signature(body)
-    params = list(sig.parameters.values())
-    positional = params[:n_inputs]
-    hyper_params = {
-        p.name: p.default
-        for p in params[n_inputs:]
-        if p.name not in CONTRACT_ARGS and p.default is not inspect.Parameter.empty
-    }
-    missing = [p.name for p in params[n_inputs:] if p.default is inspect.Parameter.empty]
+# The contract's arguments described by lossjax._docs, in the order they are documented
+# (``axis`` only where the per-example route adds it; other losses describe their own axes).
+_DOCUMENTED = ("weights", "where", "reduction")
+
+
+def _contract_signature(f: Callable[..., Any], with_axis: bool) -> inspect.Signature:
+    """The public signature of a per-unit function ``f(predictions, targets, *, <hyper>)``:
+    its own arguments (a ``**contract`` placeholder dropped), then ``axis`` for a per-example
+    loss, then ``weights``, ``where`` and ``reduction`` with the contract's defaults."""
+    sig = inspect.signature(f)
+    params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    positional = [p for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    if len(positional) != 2:
+        raise TypeError(f"{f.__name__}: a per-unit loss takes (predictions, targets) "
+                        f"positionally; got {[p.name for p in positional]}")
+    missing = [p.name for p in params[2:] if p.default is inspect.Parameter.empty]
     if missing:
         raise TypeError(f"hyperparameters {missing} need defaults")
     kw = inspect.Parameter.KEYWORD_ONLY
     new = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in positional]
-    new += [inspect.Parameter(h, kw, default=d) for h, d in hyper_params.items()]
+    new += [p.replace(kind=kw) for p in params[2:] if p.name not in CONTRACT_ARGS]
     if with_axis:
-        new.append(inspect.Parameter("axis", kw, default=-1))
+        new.append(inspect.Parameter("axis", kw, default=-1, annotation="int"))
     new += [
-        inspect.Parameter("weights", kw, default=None),
-        inspect.Parameter("where", kw, default=None),
-        inspect.Parameter("reduction", kw, default="mean"),
+        inspect.Parameter("weights", kw, default=None, annotation="ArrayLike | None"),
+        inspect.Parameter("where", kw, default=None, annotation="ArrayLike | None"),
+        inspect.Parameter("reduction", kw, default="mean", annotation="Reduction"),
     ]
-    return inspect.Signature(new), hyper_params
+    return sig.replace(parameters=new)
 
 
-def register_elementwise(
+def _per_unit_body(
+    f: Callable[..., jax.Array],
     name: str,
-    *,
-    task: str = "regression",
-    predictions: str = "values",
-    targets: str = "values",
-    safe_prediction: float = 0.0,
-    safe_target: float = 0.0,
-    **meta: Any,
-) -> Callable[[Callable[..., jax.Array]], Callable[..., jax.Array]]:
-    """Registers a per-element loss ``f(predictions, targets, *, <hyper>=default) -> loss``.
+    granularity: str,
+    hyper: Mapping[str, Hyper | Interval | Choice] | None,
+    slope: Callable[..., jax.Array] | None,
+    target_slope: Callable[..., jax.Array] | None,
+    safe: tuple[float, float],
+) -> Callable[..., jax.Array]:
+    """The contract's body around a per-unit function (see :func:`register_elementwise`)."""
+    per_example = granularity == "example"
+    sig = _contract_signature(f, with_axis=per_example)
+    static = {h for h, s in _hyperparameters(sig, hyper).items() if s.static}
 
-    ``f`` receives predictions and targets of the same shape, already cast to the compute
-    dtype (float32 or wider), with positions dropped by ``where`` replaced by
-    ``safe_prediction`` / ``safe_target``; it returns the per-element loss. The registered
-    function has the whole contract: ``weights``, ``where``, ``reduction``, shape and dtype
-    checks, a cached ``jit``, and it is picked up by the registry-driven tests.
+    def unit(p: jax.Array, t: jax.Array, **hyper_values: Any) -> jax.Array:
+        """The per-unit loss of arrays in the compute dtype, with the fused gradient if any."""
+        fixed, traced = {}, {}
+        for k, v in hyper_values.items():
+            v = _core.hyper_value(v)
+            if k in static or v is None or _core.known_value(v) is not None:
+                fixed[k] = v  # a static value, or a Python number compiled as a constant
+            else:
+                traced[k] = jnp.asarray(v).astype(p.dtype)
+        if slope is None:
+            return f(p, t, **fixed, **traced)
+        keys = tuple(traced)
 
-    Example:
-      >>> import lossjax, jax.numpy as jnp
-      >>> @lossjax.register_elementwise("quartic", bounded=False, convex=True,
-      ...                               reference="x**4, for illustration")
-      ... def quartic(predictions, targets, *, scale=1.0):
-      ...     return scale * (predictions - targets) ** 4
-      >>> float(lossjax.get("quartic")(jnp.array([1.0, 2.0]), jnp.array([0.0, 0.0])))
-      8.5
-    """
+        def bind(g: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
+            return lambda p, t, *vs: g(p, t, **fixed, **dict(zip(keys, vs, strict=True)))
 
-    def deco(f: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
-        sig, _ = _contract_signature(f, 2, with_axis=False)
+        fused = _fused.elementwise_jvp(
+            bind(f), bind(slope), name, None if target_slope is None else bind(target_slope))
+        return fused(p, t, *traced.values())
 
-        def body(predictions, targets, *, weights=None, where=None, reduction="mean", **hyper):
-            return _core.elementwise(
-                name,
-                lambda p, t: f(p, t, **hyper),
-                predictions,
-                targets,
-                weights=weights,
-                where=where,
-                reduction=reduction,
-                safe=(safe_prediction, safe_target),
-            )
+    def body(predictions, targets, *, weights=None, where=None, reduction="mean", axis=-1,
+             **hyper_values):
+        kw = dict(weights=weights, where=where, reduction=reduction, safe=safe)
+        fn = functools.partial(unit, **hyper_values)
+        if per_example:
+            return _core.per_example(name, fn, predictions, targets, axis=axis, **kw)
+        return _core.elementwise(name, fn, predictions, targets, **kw)
 
-        body.__signature__ = sig  # type: ignore[attr-defined]
-        body.__doc__ = f.__doc__
-        body.__name__ = f.__name__
-        body.__qualname__ = f.__qualname__
-        body.__module__ = f.__module__
-        return register(
-            name,
-            task=task,
-            predictions=predictions,
-            targets=targets,
-            granularity="element",
-            **meta,
-        )(body)
+    body.unit = unit  # type: ignore[attr-defined]  # for a loss built on this one (RMSE)
+    body.__signature__ = sig  # type: ignore[attr-defined]
+    functools.update_wrapper(body, f, assigned=("__module__", "__name__", "__qualname__",
+                                                "__doc__"), updated=())
+    return body
+
+
+def _register_per_unit(granularity: str, name: str | None, slope, target_slope,
+                       safe_prediction: float, safe_target: float,
+                       meta: dict[str, Any]) -> Callable[[F], F]:
+    given = meta.pop("granularity", granularity)
+    if given != granularity:
+        raise ValueError(f"granularity {given!r} given to a {granularity!r} registration")
+
+    def deco(f: F) -> F:
+        loss_name = name or f.__name__
+        body = _per_unit_body(f, loss_name, granularity, meta.get("hyper"), slope,
+                              target_slope, (safe_prediction, safe_target))
+        return register(loss_name, granularity=granularity, unit=f, slope=slope,
+                        **meta)(body)  # type: ignore[return-value]
 
     return deco
 
 
+def register_elementwise(
+    name: str | None = None,
+    *,
+    task: str = "regression",
+    predictions: str = "values",
+    targets: str = "values",
+    slope: Callable[..., jax.Array] | None = None,
+    target_slope: Callable[..., jax.Array] | None = None,
+    safe_prediction: float = 0.0,
+    safe_target: float = 0.0,
+    **meta: Any,
+) -> Callable[[F], F]:
+    """Registers a per-element loss ``f(predictions, targets, *, <hyper>=default) -> loss``.
+
+    ``f`` receives predictions and targets of the same shape, already cast to the compute
+    dtype (float32 or wider), with positions dropped by ``where`` replaced by
+    ``safe_prediction`` / ``safe_target``, and its traced hyperparameters as arrays of that
+    dtype; it returns the per-element loss. The registered function (named ``name``, by
+    default ``f``'s name) has the whole contract: ``weights``, ``where``, ``reduction``, shape
+    and dtype checks, a cached ``jit``, and it is picked up by the registry-driven tests.
+
+    ``slope(p, t, *, <hyper>)``, when given, is the derivative of the loss in the predictions,
+    written by hand: the loss then gets a fused gradient (:mod:`lossjax._fused`; one pass
+    writes the gradient, none stores a temporary), and ``target_slope`` the derivative in the
+    targets where autodiff of ``f`` would pick another subgradient. The registry-driven tests
+    compare both with finite differences.
+
+    Example:
+      >>> import lossjax, jax.numpy as jnp
+      >>> @lossjax.register_elementwise(
+      ...     bounded=False, convex=True, reference="x**4, for illustration",
+      ...     slope=lambda p, t, scale: 4 * scale * (p - t) ** 3)
+      ... def quartic(predictions, targets, *, scale=1.0):
+      ...     \"\"\"Quartic error.
+      ...
+      ...     Args:
+      ...       predictions: values.
+      ...       targets: values.
+      ...       scale: a positive factor.
+      ...     \"\"\"
+      ...     return scale * (predictions - targets) ** 4
+      >>> float(lossjax.get("quartic")(jnp.array([1.0, 2.0]), jnp.array([0.0, 0.0])))
+      8.5
+    """
+    return _register_per_unit("element", name, slope, target_slope, safe_prediction,
+                              safe_target, dict(task=task, predictions=predictions,
+                                                targets=targets, **meta))
+
+
 def register_per_example(
-    name: str,
+    name: str | None = None,
     *,
     task: str = "multiclass",
     predictions: str = "logits",
@@ -505,7 +483,7 @@ def register_per_example(
     safe_prediction: float = 0.0,
     safe_target: float = 0.0,
     **meta: Any,
-) -> Callable[[Callable[..., jax.Array]], Callable[..., jax.Array]]:
+) -> Callable[[F], F]:
     """Registers a per-example loss ``f(predictions, targets, *, <hyper>=default) -> loss``.
 
     ``f`` receives predictions and targets of the same shape ``[..., K]`` with the class (or
@@ -513,40 +491,28 @@ def register_per_example(
     ``[...]``. The registered function takes ``axis`` (default -1) besides the contract's
     ``weights``, ``where`` (over examples) and ``reduction``.
     """
+    return _register_per_unit("example", name, None, None, safe_prediction, safe_target,
+                              dict(task=task, predictions=predictions, targets=targets, **meta))
 
-    def deco(f: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
-        sig, _ = _contract_signature(f, 2, with_axis=True)
 
-        def body(
-            predictions, targets, *, axis=-1, weights=None, where=None, reduction="mean", **hyper
-        ):
-            return _core.per_example(
-                name,
-                lambda p, t: f(p, t, **hyper),
-                predictions,
-                targets,
-                axis=axis,
-                weights=weights,
-                where=where,
-                reduction=reduction,
-                safe=(safe_prediction, safe_target),
-            )
+def _elementwise(**meta: Any) -> Callable[[F], F]:
+    """:func:`register_elementwise` for the losses that ship with lossjax."""
+    return register_elementwise(builtin=True, **meta)
 
-        body.__signature__ = sig  # type: ignore[attr-defined]
-        body.__doc__ = f.__doc__
-        body.__name__ = f.__name__
-        body.__qualname__ = f.__qualname__
-        body.__module__ = f.__module__
-        return register(
-            name,
-            task=task,
-            predictions=predictions,
-            targets=targets,
-            granularity="example",
-            **meta,
-        )(body)
 
-    return deco
+def _per_example(**meta: Any) -> Callable[[F], F]:
+    """:func:`register_per_example` for the losses that ship with lossjax."""
+    return register_per_example(builtin=True, **meta)
+
+
+def per_unit(loss: Callable[..., Any]) -> Callable[..., jax.Array]:
+    """The per-unit function ``f(p, t, **hyperparameters)`` of a loss registered with
+    :func:`register_elementwise` or :func:`register_per_example` (with its fused gradient),
+    for a loss built on it: ``p`` and ``t`` are arrays in the compute dtype, already masked."""
+    unit = getattr(loss, "unit", None)
+    if unit is None:
+        raise TypeError(f"{getattr(loss, '__name__', loss)!r} is not a per-unit loss")
+    return unit
 
 
 def unregister(name: str, *, missing_ok: bool = False) -> None:
@@ -616,89 +582,3 @@ def names(*, task: str | None = None, differentiable: bool | None = None) -> lis
 def aliases() -> dict[str, str]:
     """Mapping alias -> canonical name."""
     return dict(sorted(_ALIASES.items()))
-
-
-# --------------------------------------------------------------------------------------------
-# README table
-
-
-def _fmt_hyper(h: Mapping[str, Hyper]) -> str:
-    parts = []
-    for k, v in h.items():
-        parts.append(f"`{k}={v.default!r}`" + (" (static)" if v.static else ""))
-    return ", ".join(parts) if parts else "—"
-
-
-def _yn(b: bool) -> str:
-    return "yes" if b else "no"
-
-
-def markdown_table(*, builtin_only: bool = True) -> str:
-    """A markdown table of every registered loss, grouped by task."""
-    rows = [
-        "| task | name | aliases | predictions | targets | hyperparameters | diff. | bounded "
-        "| convex | peers |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    order = {t: i for i, t in enumerate(TASKS)}
-    specs = sorted(
-        (s for s in _REGISTRY.values() if s.builtin or not builtin_only),
-        key=lambda s: (order[s.task], s.name),
-    )
-    for s in specs:
-        al = ", ".join(f"`{a}`" for a in s.aliases) or "—"
-        peers = "; ".join(f"{lib}: `{n}`" for lib, n in s.peers.items()) or "—"
-        rows.append(
-            f"| {s.task} | `{s.name}` | {al} | {s.predictions} | {s.targets} | "
-            f"{_fmt_hyper(s.hyperparameters)} | {_yn(s.differentiable)} | {_yn(s.bounded)} | "
-            f"{_yn(s.convex)} | {peers} |"
-        )
-    rows += [
-        "",
-        "Hyperparameters marked *(static)* are compiled into the program (a new value compiles "
-        "again) because they decide a shape, a loop or a formula; every other hyperparameter "
-        "is traced: `jit`, `vmap` and `grad` apply to it and a new value reuses the compiled "
-        "program.",
-        "",
-        "| name | static hyperparameter | why static |",
-        "|---|---|---|",
-    ]
-    for s in specs:
-        for k, v in s.hyperparameters.items():
-            if v.static:
-                rows.append(f"| `{s.name}` | `{k}` | {v.why_static} |")
-    return "\n".join(rows) + "\n"
-
-
-TABLE_BEGIN = "<!-- BEGIN LOSS TABLE (generated by `make readme`; do not edit) -->"
-TABLE_END = "<!-- END LOSS TABLE -->"
-
-
-def readme_with_table(text: str) -> str:
-    """Returns README text with the block between the table markers regenerated."""
-    start, end = text.index(TABLE_BEGIN), text.index(TABLE_END)
-    return text[: start + len(TABLE_BEGIN)] + "\n\n" + markdown_table() + "\n" + text[end:]
-
-
-def _main(argv: Sequence[str] | None = None) -> None:
-    import argparse
-
-    # `python -m lossjax.registry` runs this file as __main__, a second copy of the module:
-    # use the registry that importing lossjax filled, not this copy's empty one.
-    import lossjax  # noqa: F401  (registers the built-in losses)
-    from lossjax import registry as reg
-
-    parser = argparse.ArgumentParser(description="Print or update the lossjax loss table.")
-    parser.add_argument("--update-readme", metavar="README", help="rewrite the table in place")
-    args = parser.parse_args(argv)
-    if args.update_readme:
-        with open(args.update_readme, encoding="utf-8") as fh:
-            text = fh.read()
-        with open(args.update_readme, "w", encoding="utf-8") as fh:
-            fh.write(reg.readme_with_table(text))
-    else:
-        print(reg.markdown_table(), end="")
-
-
-if __name__ == "__main__":
-    _main()

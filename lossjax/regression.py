@@ -8,36 +8,33 @@ The exception is :func:`cosine_distance`, one loss per vector along ``axis``.
 from __future__ import annotations
 
 import math
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
 
-from lossjax import _core, _fused, _samples
-from lossjax._core import Array, ArrayLike
-from lossjax.registry import NONNEGATIVE, POSITIVE, UNIT, Choice, Hyper, Interval, _builtin
+from lossjax import _core, _samples
+from lossjax._core import Array, ArrayLike, Contract, Reduction
+from lossjax._hyper import NONNEGATIVE, POSITIVE, UNIT, Choice, Hyper, Interval
+from lossjax.registry import _builtin, _elementwise, per_unit
 
 # targets are real values: differentiated too (issue 11, deliver 2b)
 _REGRESSION = dict(task="regression", predictions="values", targets="values", granularity="element",
                    diff_argnums=(0, 1))
 
 
-@_builtin(
-    "squared_error",
+@_elementwise(
+    slope=lambda p, t: 2.0 * (p - t),
     aliases=("mse",),
     bounded=False,
     convex=True,
-    reference="Legendre (1805), least squares; Hastie et al., The Elements of Statistical "
-    "Learning (2009), eq. 2.9",
     peers={"optax": "squared_error", "torch": "mse_loss", "keras": "MeanSquaredError"},
     **_REGRESSION,
 )
 def squared_error(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Squared error, ``(predictions - targets)**2``.
 
@@ -46,9 +43,6 @@ def squared_error(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``; False drops a position.
-      reduction: ``"none"`` (per element, shape ``[...]``), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss, in float32 or wider.
@@ -62,47 +56,26 @@ def squared_error(
       Legendre (1805); Hastie, Tibshirani and Friedman, *The Elements of Statistical
       Learning*, 2nd ed. (2009), eq. 2.9.
     """
-    return _core.elementwise(
-        "squared_error", _squared, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
-
-
-def _squared_value(p: Array, t: Array) -> Array:
-    e = p - t
+    e = predictions - targets
     return e * e
 
 
-# Fused kernels (lossjax._fused): the value and its derivative in the predictions.
-_squared = _fused.elementwise_jvp(_squared_value, lambda p, t: 2.0 * (p - t), "squared")
-_half_squared = _fused.elementwise_jvp(
-    lambda p, t: 0.5 * _squared_value(p, t), lambda p, t: p - t, "half_squared"
-)
-# sign(0) = 0 in both arguments: autodiff of abs would give d/dt = -1 at p = t (issue 11,
-# item 7), where PyTorch's l1_loss gives 0 and 0.
-_absolute = _fused.elementwise_jvp(
-    lambda p, t: jnp.abs(p - t), lambda p, t: jnp.sign(p - t), "absolute",
+@_elementwise(
+    # sign(0) = 0 in both arguments: autodiff of abs would give d/dt = -1 at p = t (issue 11,
+    # item 7), where PyTorch's l1_loss gives 0 and 0.
+    slope=lambda p, t: jnp.sign(p - t),
     target_slope=lambda p, t: -jnp.sign(p - t),
-)
-
-
-@_builtin(
-    "absolute_error",
     aliases=("mae", "l1"),
     bounded=False,
     convex=True,
     twice_differentiable=False,
-    reference="Laplace (1774); least absolute deviations, Bloomfield & Steiger (1983)",
     peers={"torch": "l1_loss", "keras": "MeanAbsoluteError"},
     **_REGRESSION,
 )
 def absolute_error(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Absolute error, ``|predictions - targets|``.
 
@@ -113,9 +86,6 @@ def absolute_error(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -128,10 +98,7 @@ def absolute_error(
     Reference:
       Bloomfield and Steiger, *Least Absolute Deviations* (1983).
     """
-    return _core.elementwise(
-        "absolute_error", _absolute, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return jnp.abs(predictions - targets)
 
 
 def _safe_sqrt(x: Array) -> Array:
@@ -141,12 +108,10 @@ def _safe_sqrt(x: Array) -> Array:
 
 
 @_builtin(
-    "root_mean_squared_error",
     aliases=("rmse",),
     bounded=False,
     convex=True,
     twice_differentiable=False,
-    reference="Hyndman & Koehler, Another look at measures of forecast accuracy, IJF 22 (2006)",
     peers={"keras": "RootMeanSquaredError (metric)"},
     **_REGRESSION,
 )
@@ -156,7 +121,7 @@ def root_mean_squared_error(
     *,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Root of the mean squared error, ``sqrt(sum(w * e**2) / sum(w))`` with ``e = p - t``.
 
@@ -173,9 +138,6 @@ def root_mean_squared_error(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"`` (see above).
 
     Returns:
       The reduced loss.
@@ -192,30 +154,27 @@ def root_mean_squared_error(
     name = "root_mean_squared_error"
     if reduction == "none":
         return _core.elementwise(
-            name, _absolute, predictions, targets,
+            name, per_unit(absolute_error), predictions, targets,
             weights=weights, where=where, reduction="none",
         )
     mse = _core.elementwise(
-        name, _squared, predictions, targets, weights=weights, where=where, reduction=reduction,
+        name, per_unit(squared_error), predictions, targets, weights=weights, where=where,
+        reduction=reduction,
     )
     return _safe_sqrt(mse)
 
 
-@_builtin(
-    "l2",
+@_elementwise(
+    slope=lambda p, t: p - t,
     bounded=False,
     convex=True,
-    reference="optax.l2_loss: half the squared error, so that the gradient is the residual",
     peers={"optax": "l2_loss"},
     **_REGRESSION,
 )
 def l2(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Half squared error, ``0.5 * (predictions - targets)**2``.
 
@@ -224,9 +183,6 @@ def l2(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -239,31 +195,16 @@ def l2(
     Reference:
       Bishop, *Pattern Recognition and Machine Learning* (2006), eq. 1.2.
     """
-    return _core.elementwise(
-        "l2", _half_squared, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    e = predictions - targets
+    return 0.5 * e * e
 
 
-def _huber_value(p: Array, t: Array, delta: Array) -> Array:
-    a = jnp.abs(p - t)
-    q = jnp.minimum(a, delta)
-    return 0.5 * q * q + delta * (a - q)
-
-
-# The derivative is the residual clipped to [-delta, delta].
-_huber = _fused.elementwise_jvp(
-    _huber_value, lambda p, t, delta: jnp.clip(p - t, -delta, delta), "huber"
-)
-
-
-@_builtin(
-    "huber",
+@_elementwise(
+    slope=lambda p, t, delta: jnp.clip(p - t, -delta, delta),
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={"delta": POSITIVE},
-    reference="Huber, Robust Estimation of a Location Parameter, Ann. Math. Statist. 35 (1964)",
     peers={"optax": "huber_loss", "torch": "huber_loss", "keras": "Huber"},
     **_REGRESSION,
 )
@@ -272,9 +213,7 @@ def huber(
     targets: ArrayLike,
     *,
     delta: float | ArrayLike = 1.0,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Huber loss: quadratic near zero, linear in the tails.
 
@@ -286,9 +225,6 @@ def huber(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       delta: positive threshold between the quadratic and the linear part.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -305,11 +241,9 @@ def huber(
       Huber, "Robust Estimation of a Location Parameter", Annals of Mathematical Statistics
       35 (1964).
     """
-    return _core.elementwise(
-        "huber", lambda p, t: _huber(p, t, jnp.asarray(delta, p.dtype)),
-        predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    a = jnp.abs(predictions - targets)
+    q = jnp.minimum(a, delta)
+    return 0.5 * q * q + delta * (a - q)
 
 
 def _hypot1(r: Array) -> Array:
@@ -323,15 +257,6 @@ def _hypot1(r: Array) -> Array:
     return m * jnp.sqrt(inv * inv + rm * rm)
 
 
-def _pseudo_huber_value(p: Array, t: Array, delta: Array) -> Array:
-    # delta**2 * (sqrt(1 + (e/delta)**2) - 1) == e**2 / (1 + sqrt(1 + (e/delta)**2)):
-    # the right side has no cancellation for small |e|, and e * (e / (1 + h)) no overflow
-    # for large |e| (_hypot1 does not square e / delta).
-    e = p - t
-    h = _hypot1(e / delta)
-    return e * (e / (1.0 + h))
-
-
 def _pseudo_huber_slope(p: Array, t: Array, delta: Array) -> Array:
     # d/de = e / sqrt(1 + (e/delta)**2) = delta * r / sqrt(1 + r**2) with r = e / delta:
     # about e near 0, delta * sign(e) in the tails, never an overflow.
@@ -339,16 +264,11 @@ def _pseudo_huber_slope(p: Array, t: Array, delta: Array) -> Array:
     return delta * (r / _hypot1(r))
 
 
-_pseudo_huber = _fused.elementwise_jvp(_pseudo_huber_value, _pseudo_huber_slope, "pseudo_huber")
-
-
-@_builtin(
-    "pseudo_huber",
+@_elementwise(
+    slope=_pseudo_huber_slope,
     bounded=False,
     convex=True,
     hyper={"delta": POSITIVE},
-    reference="Charbonnier et al., Two deterministic half-quadratic regularization algorithms "
-    "for computed imaging, ICIP (1994); Hartley & Zisserman (2003), A6.8",
     **_REGRESSION,
 )
 def pseudo_huber(
@@ -356,9 +276,7 @@ def pseudo_huber(
     targets: ArrayLike,
     *,
     delta: float | ArrayLike = 1.0,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Pseudo-Huber (Charbonnier) loss, a smooth Huber.
 
@@ -371,9 +289,6 @@ def pseudo_huber(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       delta: positive scale.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -390,48 +305,25 @@ def pseudo_huber(
       Charbonnier, Blanc-Féraud, Aubert and Barlaud, ICIP (1994); Hartley and Zisserman,
       *Multiple View Geometry*, 2nd ed. (2003), appendix A6.8.
     """
-    return _core.elementwise(
-        "pseudo_huber", lambda p, t: _pseudo_huber(p, t, jnp.asarray(delta, p.dtype)),
-        predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    # delta**2 * (sqrt(1 + (e/delta)**2) - 1) == e**2 / (1 + sqrt(1 + (e/delta)**2)): the
+    # right side has no cancellation for small |e|, and e * (e / (1 + h)) no overflow for large
+    # |e| (_hypot1 does not square e / delta).
+    e = predictions - targets
+    h = _hypot1(e / delta)
+    return e * (e / (1.0 + h))
 
 
-def _log_cosh_value(p: Array, t: Array) -> Array:
-    # With a = |e|, b = min(a, 40) and v = expm1(b): cosh b - 1 = v**2 / (2 (1 + v)), a sum of
-    # positive terms, so log cosh b = log1p(v**2 / (2 (1 + v))) keeps full relative accuracy
-    # down to a**2 / 2 at tiny errors (the textbook a + log1p(exp(-2a)) - log 2 cancels to
-    # an absolute error of ~1e-7 there, so its float32 value is noise below |e| ~ 1e-3).
-    # Past 40, log cosh a = a - log 2 + log1p(exp(-2a)) is linear to float64 precision, so
-    # the tail adds a - b; no overflow of v**2 (e**80 < float32's max). min, not select:
-    # the value still fuses into its reduction (lossjax._fused).
-    a = jnp.abs(p - t)
-    b = jnp.minimum(a, 40.0)
-    v = jnp.expm1(b)
-    return jnp.log1p(v * v / (2.0 * (1.0 + v))) + (a - b)
-
-
-# d/de log cosh e = tanh e; written out (a fused kernel) so that the Hessian (1 - tanh**2) is
-# right at 0 too, where autodiff through |e| would give 0.
-_log_cosh = _fused.elementwise_jvp(_log_cosh_value, lambda p, t: jnp.tanh(p - t), "log_cosh")
-
-
-@_builtin(
-    "log_cosh",
+@_elementwise(
+    slope=lambda p, t: jnp.tanh(p - t),
     bounded=False,
     convex=True,
-    reference="Neuneier & Zimmermann, How to Train Neural Networks, Neural Networks: Tricks of "
-    "the Trade (1998); Chen et al., Log Hyperbolic Cosine Loss, arXiv:2208.04564",
     peers={"optax": "log_cosh", "keras": "LogCosh"},
     **_REGRESSION,
 )
 def log_cosh(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Log-cosh loss, ``log(cosh(predictions - targets))``.
 
@@ -445,9 +337,6 @@ def log_cosh(
     Args:
       predictions: floating array ``[...]``.
       targets: array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -461,10 +350,18 @@ def log_cosh(
       Chen et al., "Log Hyperbolic Cosine Loss Improves Variational Auto-Encoder",
       arXiv:2208.04564 (2022).
     """
-    return _core.elementwise(
-        "log_cosh", _log_cosh, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    # With a = |e|, b = min(a, 40) and v = expm1(b): cosh b - 1 = v**2 / (2 (1 + v)), a sum of
+    # positive terms, so log cosh b = log1p(v**2 / (2 (1 + v))) keeps full relative accuracy
+    # down to a**2 / 2 at tiny errors (the textbook a + log1p(exp(-2a)) - log 2 cancels to an
+    # absolute error of ~1e-7 there, so its float32 value is noise below |e| ~ 1e-3). Past 40,
+    # log cosh a = a - log 2 + log1p(exp(-2a)) is linear to float64 precision, so the tail
+    # adds a - b; no overflow of v**2 (e**80 < float32's max). min, not select: the value
+    # still fuses into its reduction (lossjax._fused). The slope tanh(e) is written out so
+    # that the Hessian (1 - tanh**2) is right at 0 too, where autodiff through |e| gives 0.
+    a = jnp.abs(predictions - targets)
+    b = jnp.minimum(a, 40.0)
+    v = jnp.expm1(b)
+    return jnp.log1p(v * v / (2.0 * (1.0 + v))) + (a - b)
 
 
 # --------------------------------------------------------------------------------------------
@@ -472,20 +369,18 @@ def log_cosh(
 # likelihoods (Poisson, Gaussian, Tweedie), cosine distance.
 
 
-def _smooth_l1(e: Array, beta: Array) -> Array:
+def _smooth_l1(e: Array, beta: ArrayLike) -> Array:
     a = jnp.abs(e)
     q = jnp.minimum(a, beta)
     # beta = 0 is the L1 loss: q = 0 then, and the division by a safe 1 leaves 0.
     return 0.5 * q * q / jnp.where(beta > 0, beta, 1.0) + (a - q)
 
 
-@_builtin(
-    "smooth_l1",
+@_elementwise(
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={"beta": NONNEGATIVE},
-    reference="Girshick, Fast R-CNN, ICCV (2015), eq. 3; beta as in PyTorch's smooth_l1_loss",
     peers={"torch": "smooth_l1_loss"},
     **_REGRESSION,
 )
@@ -494,9 +389,7 @@ def smooth_l1(
     targets: ArrayLike,
     *,
     beta: float | ArrayLike = 1.0,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Smooth L1 loss (Fast R-CNN): ``0.5 e**2 / beta`` if ``|e| < beta``, else ``|e| - beta/2``.
 
@@ -508,9 +401,6 @@ def smooth_l1(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       beta: non-negative width of the quadratic zone (1 in Fast R-CNN and PyTorch).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -526,20 +416,15 @@ def smooth_l1(
     Reference:
       Girshick, "Fast R-CNN", ICCV (2015), eq. 3.
     """
-    return _core.elementwise(
-        "smooth_l1", lambda p, t: _smooth_l1(p - t, beta), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _smooth_l1(predictions - targets, beta)
 
 
-@_builtin(
-    "quantile",
+@_elementwise(
     aliases=("pinball",),
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={"tau": UNIT},
-    reference="Koenker & Bassett, Regression Quantiles, Econometrica 46 (1978)",
     peers={"sklearn": "mean_pinball_loss (alpha=tau)"},
     **_REGRESSION,
 )
@@ -548,9 +433,7 @@ def quantile(
     targets: ArrayLike,
     *,
     tau: float | ArrayLike = 0.5,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Quantile (pinball) loss, ``max(tau * e, (tau - 1) * e)`` with ``e = targets - predictions``.
 
@@ -562,9 +445,6 @@ def quantile(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       tau: quantile level in ``[0, 1]`` (scalar or broadcastable, e.g. one per output).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -582,14 +462,8 @@ def quantile(
     Reference:
       Koenker and Bassett, "Regression Quantiles", Econometrica 46 (1978).
     """
-
-    def fn(p, t):
-        e = t - p
-        return jnp.maximum(tau * e, (tau - 1.0) * e)
-
-    return _core.elementwise(
-        "quantile", fn, predictions, targets, weights=weights, where=where, reduction=reduction,
-    )
+    e = targets - predictions
+    return jnp.maximum(tau * e, (tau - 1.0) * e)
 
 
 def _eps_for(x: ArrayLike, eps: ArrayLike, scale: float = 1.0) -> Array:
@@ -617,15 +491,12 @@ def _mape_boundary(dtype):
 
 
 @_builtin(
-    "mean_absolute_percentage_error",
     aliases=("mape",),
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={"epsilon": POSITIVE},
     boundary=_mape_boundary,
-    reference="Hyndman & Koehler, Another look at measures of forecast accuracy, IJF 22 "
-    "(2006); epsilon clamp as Keras's MeanAbsolutePercentageError",
     peers={"keras": "MeanAbsolutePercentageError"},
     **_REGRESSION,
 )
@@ -636,7 +507,7 @@ def mean_absolute_percentage_error(
     epsilon: float | ArrayLike = 1e-7,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Absolute percentage error, ``100 * |targets - predictions| / max(|targets|, epsilon)``.
 
@@ -649,9 +520,6 @@ def mean_absolute_percentage_error(
       predictions: floating array ``[...]``.
       targets: array of the same shape.
       epsilon: positive floor of ``|targets|``.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss, in percent.
@@ -689,12 +557,7 @@ def _log_ratio(p: Array, t: Array) -> tuple[Array, Array]:
     return jnp.log1p(jnp.abs(a - b) / (1.0 + jnp.minimum(a, b))), a - b
 
 
-def _msle_value(p: Array, t: Array) -> Array:
-    e = _log_ratio(p, t)[0]
-    return e * e
-
-
-# A fused kernel (lossjax._fused) with the slope written out, 2 e / (1 + p) where p > eps: the
+# The slope written out (a fused kernel, lossjax._fused), 2 e / (1 + p) where p > eps: the
 # autodiff of the cancellation-free value goes through (1 + lo)**2, which overflows float32
 # when a prediction is far above 1e19.
 def _msle_slope(p: Array, t: Array) -> Array:
@@ -704,7 +567,6 @@ def _msle_slope(p: Array, t: Array) -> Array:
                      0.0)
 
 
-_msle = _fused.elementwise_jvp(_msle_value, _msle_slope, "mean_squared_logarithmic_error")
 
 
 def _msle_boundary(dtype):
@@ -716,24 +578,20 @@ def _msle_boundary(dtype):
     ]
 
 
-@_builtin(
-    "mean_squared_logarithmic_error",
+@_elementwise(
+    slope=_msle_slope,
     aliases=("msle",),
     bounded=False,
     convex=False,
     sample=_positive_sample,
     boundary=_msle_boundary,
-    reference="Squared error of log(1 + y); Keras's MeanSquaredLogarithmicError",
     peers={"keras": "MeanSquaredLogarithmicError"},
     **_REGRESSION,
 )
 def mean_squared_logarithmic_error(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Squared logarithmic error, ``(log1p(max(p, eps)) - log1p(max(t, eps)))**2``.
 
@@ -746,9 +604,6 @@ def mean_squared_logarithmic_error(
     Args:
       predictions: non-negative floating array ``[...]``.
       targets: non-negative array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -762,11 +617,8 @@ def mean_squared_logarithmic_error(
     Reference:
       Keras's ``MeanSquaredLogarithmicError``.
     """
-
-    return _core.elementwise(
-        "mean_squared_logarithmic_error", _msle, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    e = _log_ratio(predictions, targets)[0]
+    return e * e
 
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -805,20 +657,17 @@ def _poisson(p, t, log_input, full, eps):
 
 
 @_builtin(
-    "poisson_nll",
     bounded=False,
     convex=True,
     hyper={
-        "log_input": Hyper(True, Choice((True, False)), static=True,
+        "log_input": Hyper(Choice((True, False)), static=True,
                            why_static="a flag that chooses the formula (different code)"),
-        "full": Hyper(False, Choice((True, False)), static=True,
+        "full": Hyper(Choice((True, False)), static=True,
                       why_static="a flag that chooses the formula (different code)"),
         "eps": POSITIVE,
     },
     sample=_count_sample,
     boundary=_poisson_boundary,
-    reference="Poisson negative log-likelihood (McCullagh & Nelder, Generalized Linear Models, "
-    "1989); log_input, full and eps as PyTorch's poisson_nll_loss",
     peers={"torch": "poisson_nll_loss", "keras": "Poisson (log_input=False, eps=1e-7)"},
     **_REGRESSION,
 )
@@ -831,7 +680,7 @@ def poisson_nll(
     eps: float | ArrayLike = 1e-8,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Poisson negative log-likelihood of counts ``t`` under rate ``lambda``.
 
@@ -851,9 +700,6 @@ def poisson_nll(
       log_input: whether predictions are log-rates (static).
       full: add the Stirling term (static).
       eps: positive offset inside the log when ``log_input=False``.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -896,18 +742,14 @@ def _gaussian_boundary(dtype):
 
 
 @_builtin(
-    "gaussian_nll",
     bounded=False,
     convex=False,
-    hyper={"full": Hyper(False, Choice((True, False)), static=True,
+    hyper={"full": Hyper(Choice((True, False)), static=True,
                          why_static="a flag that chooses the formula (different code)"),
            "eps": POSITIVE},
     sample=_gaussian_sample,
     boundary=_gaussian_boundary,
     batch_argnums=(0, 1, 2),
-    reference="Gaussian negative log-likelihood with predicted variance (Nix & Weigend, "
-    "Estimating the mean and variance of the target probability distribution, ICNN 1994); "
-    "eps clamp as PyTorch's gaussian_nll_loss",
     peers={"torch": "gaussian_nll_loss"},
     **{**_REGRESSION, "diff_argnums": (0, 1, 2)},
 )
@@ -920,7 +762,7 @@ def gaussian_nll(
     eps: float | ArrayLike = 1e-6,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Gaussian negative log-likelihood with a predicted variance.
 
@@ -938,9 +780,6 @@ def gaussian_nll(
         one variance shared by the last axis). Differentiated, like ``predictions``.
       full: add ``0.5 log(2 pi)`` (static).
       eps: positive floor of the variance.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1007,15 +846,12 @@ def _tweedie(s, y, power):
     return 2.0 * (y_terms + jnp.exp(b * s) / b)
 
 
-@_builtin(
-    "tweedie",
+@_elementwise(
     bounded=False,
     convex=True,
     hyper={"power": Interval(1.0, 2.0, low_open=True, high_open=True)},
     sample=_count_sample,
     boundary=_tweedie_boundary,
-    reference="Tweedie unit deviance (Jørgensen, The Theory of Dispersion Models, 1997, "
-    "eq. 4.2); log link as in LightGBM/XGBoost's tweedie objective",
     peers={
         "sklearn": "mean_tweedie_deviance (of exp(predictions))",
         "lightgbm": "objective='tweedie' (same gradient, up to a factor 2)",
@@ -1028,9 +864,7 @@ def tweedie(
     targets: ArrayLike,
     *,
     power: float | ArrayLike = 1.5,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Tweedie deviance for a compound Poisson-gamma target, with a log link.
 
@@ -1051,9 +885,6 @@ def tweedie(
       predictions: log-means ``[...]``.
       targets: non-negative array of the same shape.
       power: Tweedie power in ``(1, 2)`` (1 is Poisson, 2 is gamma).
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1067,10 +898,7 @@ def tweedie(
       Jørgensen, *The Theory of Dispersion Models* (1997), eq. 4.2; scikit-learn's
       ``mean_tweedie_deviance``.
     """
-    return _core.elementwise(
-        "tweedie", lambda s, y: _tweedie(s, y, power), predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _tweedie(predictions, targets, power)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1088,7 +916,7 @@ def _positive_check(predictions, targets, **_):
     return [(t > 0, "targets must be positive")]
 
 
-def _positive_sample(key, batch, dtype=jnp.float32):
+def _log_mean_sample(key, batch, dtype=jnp.float32):
     k1, k2 = jax.random.split(key)
     p = jax.random.normal(k1, batch, dtype)
     t = jnp.exp(jax.random.normal(k2, batch, jnp.float32)).astype(dtype)
@@ -1130,15 +958,12 @@ def _gamma_deviance(s, y):
     return 2.0 * (jnp.expm1(d) - d)
 
 
-@_builtin(
-    "poisson_deviance",
+@_elementwise(
     bounded=False,
     convex=True,
     sample=_count_sample,
     boundary=_poisson_deviance_boundary,
     checks=_count_check,
-    reference="Poisson unit deviance (McCullagh & Nelder, Generalized Linear Models, 1989, "
-    "sec. 2.3; the Tweedie deviance at power 1); log link as `tweedie`",
     peers={"sklearn": "mean_poisson_deviance (of exp(predictions))"},
     # not the targets: d/dy = 2 (log y - s) is -inf at y = 0, a count they often hold
     **{**_REGRESSION, "diff_argnums": (0,)},
@@ -1146,10 +971,7 @@ def _gamma_deviance(s, y):
 def poisson_deviance(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Poisson deviance of counts, with a log link: ``tweedie`` at ``power = 1``.
 
@@ -1166,9 +988,6 @@ def poisson_deviance(
     Args:
       predictions: log-means ``[...]``.
       targets: non-negative array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1182,31 +1001,22 @@ def poisson_deviance(
       McCullagh and Nelder, *Generalized Linear Models* (1989), sec. 2.3; scikit-learn's
       ``mean_poisson_deviance``.
     """
-    return _core.elementwise(
-        "poisson_deviance", _poisson_deviance, predictions, targets,
-        weights=weights, where=where, reduction=reduction,
-    )
+    return _poisson_deviance(predictions, targets)
 
 
-@_builtin(
-    "gamma_deviance",
+@_elementwise(
     bounded=False,
     convex=True,
-    sample=_positive_sample,
+    sample=_log_mean_sample,
     boundary=_gamma_deviance_boundary,
     checks=_positive_check,
-    reference="Gamma unit deviance (McCullagh & Nelder, Generalized Linear Models, 1989, "
-    "sec. 2.3; the Tweedie deviance at power 2); log link as `tweedie`",
     peers={"sklearn": "mean_gamma_deviance (of exp(predictions))"},
     **_REGRESSION,  # positive real targets: differentiable
 )
 def gamma_deviance(
     predictions: ArrayLike,
     targets: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
+    **contract: Unpack[Contract],
 ) -> Array:
     """Gamma deviance of positive targets, with a log link: ``tweedie`` at ``power = 2``.
 
@@ -1225,9 +1035,6 @@ def gamma_deviance(
     Args:
       predictions: log-means ``[...]``.
       targets: positive array of the same shape.
-      weights: optional weights broadcastable to ``[...]``.
-      where: optional boolean mask broadcastable to ``[...]``.
-      reduction: ``"none"``, ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.
@@ -1241,10 +1048,7 @@ def gamma_deviance(
       McCullagh and Nelder, *Generalized Linear Models* (1989), sec. 2.3; scikit-learn's
       ``mean_gamma_deviance``.
     """
-    return _core.elementwise(
-        "gamma_deviance", _gamma_deviance, predictions, targets,
-        weights=weights, where=where, reduction=reduction, safe=(0.0, 1.0),
-    )
+    return _gamma_deviance(predictions, targets)
 
 
 def _cosine_boundary(dtype):
@@ -1269,7 +1073,6 @@ def _safe_norm(x: Array) -> Array:
 
 
 @_builtin(
-    "cosine_distance",
     task="regression",
     predictions="values",
     targets="values",
@@ -1280,8 +1083,6 @@ def _safe_norm(x: Array) -> Array:
     hyper={"epsilon": POSITIVE},
     sample=_samples.default_sampler("values", "values", "example"),
     boundary=_cosine_boundary,
-    reference="1 - cosine similarity (Salton & McGill, Introduction to Modern Information "
-    "Retrieval, 1983); norm clamp as PyTorch's cosine_similarity",
     peers={
         "optax": "cosine_distance / cosine_similarity (1 - it)",
         "torch": "cosine_embedding_loss (y=1) / cosine_similarity (1 - it)",
@@ -1296,7 +1097,7 @@ def cosine_distance(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Cosine distance, ``1 - <p, t> / (max(|p|, eps) * max(|t|, eps))`` along ``axis``.
 
@@ -1313,9 +1114,6 @@ def cosine_distance(
       targets: vectors of the same shape.
       epsilon: positive floor of each norm.
       axis: the vector axis (static).
-      weights: optional weights over vectors, broadcastable to the shape without ``axis``.
-      where: optional boolean mask over vectors.
-      reduction: ``"none"`` (per vector), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.

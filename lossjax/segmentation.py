@@ -271,28 +271,29 @@ def _seg_boundary(kind="region"):
 
 
 _COMMON_HYPERS = {
-    "mode": Hyper("binary", Choice(MODES), static=True,
+    "mode": Hyper(Choice(MODES), static=True,
                   why_static=("chooses how predictions and targets are laid out and read (shapes "
                               "and formula)")),
-    "from_logits": Hyper(True, Choice((True, False)), static=True,
+    "from_logits": Hyper(Choice((True, False)), static=True,
                          why_static=("chooses whether a sigmoid/softmax is applied (different "
                                      "code)")),
-    "per_image": Hyper(True, Choice((True, False)), static=True,
+    "per_image": Hyper(Choice((True, False)), static=True,
                        why_static="chooses the axes summed before the ratio (the output's shape)"),
-    "ignore_index": Hyper(-100, None, static=True, optional=True,
+    "ignore_index": Hyper(None, static=True, optional=True,
                           why_static=("a class id, not a quantity: whether it applies (None drops "
                                       "nothing) is decided at trace time, with the targets' "
                                       "integer dtype")),
-    "ignore_background": Hyper(False, Choice((False, True)), static=True,
+    "ignore_background": Hyper(Choice((False, True)), static=True,
                                why_static="drops class 0 from the class axis (a shape)"),
     "smooth": NONNEGATIVE,
-    "spatial_dims": Hyper(None, Interval(1, math.inf), static=True, optional=True,
+    "spatial_dims": Hyper(Interval(1, math.inf), static=True, optional=True,
                           why_static="the number of spatial axes (shapes)"),
-    "per_class": Hyper(False, Choice((False, True)), static=True,
+    "per_class": Hyper(Choice((False, True)), static=True,
                        why_static="keeps the class axis (the output's shape)"),
 }
 _SEG = dict(task="segmentation", predictions="logits", targets="masks or labels",
-            granularity="example", convex=False)
+            granularity="example", convex=False,
+            units=("image", "``B``"))
 
 _DOC_COMMON = """mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (static; see the module).
       from_logits: apply the sigmoid/softmax (static); False for probabilities.
@@ -306,9 +307,7 @@ _DOC_COMMON = """mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (stati
         ``reduction="none"`` (``C - 1`` classes with ``ignore_background``; ``C = 1`` in binary
         mode), their sum or (weighted) mean over the kept images ``[C]`` with ``"sum"`` /
         ``"mean"``, and ``[C]`` for every reduction with ``per_image=False``. The mean over
-        the last axis is the loss without ``per_class``. As optax's ``reduction="none"``.
-      weights: optional image weights, broadcastable to ``B`` (``per_image=True`` only).
-      where: optional boolean mask over images, broadcastable to ``B``."""
+        the last axis is the loss without ``per_class``. As optax's ``reduction="none"``."""
 
 
 def _doc(fn):
@@ -320,18 +319,14 @@ def _doc(fn):
 
 
 @_builtin(
-    "dice",
     aliases=("soft_dice",),
     bounded=True,
     hyper={**_COMMON_HYPERS,
-           "class_weighting": Hyper(None, Choice((None, "generalized")), static=True,
+           "class_weighting": Hyper(Choice((None, "generalized")), static=True,
                                     why_static="chooses the formula of the class weights"),
-           "class_weights": Hyper(None, NONNEGATIVE, optional=True)},
+           "class_weights": Hyper(NONNEGATIVE, optional=True)},
     sample=_seg_sample("multiclass"),
     boundary=_seg_boundary(),
-    reference="Milletari, Navab and Ahmadi, V-Net, 3DV (2016); generalized: Sudre et al., "
-    "Generalised Dice overlap as a deep learning loss function for highly unbalanced "
-    "segmentations, DLMIA (2017)",
     peers={
         "optax": "dice_loss / binary_dice_loss / multiclass_generalized_dice_loss (a mean of "
         "per-class Dice losses weighted by batch-wide normalized 1/T_c**2, not the paper's "
@@ -387,7 +382,6 @@ def dice(
       class_weighting: None (plain class mean) or ``"generalized"`` (static).
       class_weights: optional non-negative per-class weights ``[C]`` (not with
         ``class_weighting``).
-      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss (a scalar for ``per_image=False``); with ``per_class``, a class axis
@@ -447,14 +441,11 @@ def _tversky_index(tp, ps, ts, alpha, beta, smooth):
 
 
 @_builtin(
-    "tversky",
     diff_argnums=(0, 1),  # soft targets are real-valued
     bounded=True,
     hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE},
     sample=_seg_sample("binary", {"alpha": 0.3, "beta": 0.7}),
     boundary=_seg_boundary(),
-    reference="Salehi, Erdogmus and Gholipour, Tversky loss function for image segmentation "
-    "using 3D fully convolutional deep networks, MLMI (2017)",
     peers={
         "keras": "Tversky (its alpha weighs false negatives and beta false positives, in every "
         "release up to 3.15.1: lossjax's tversky(alpha=a, beta=b) is Tversky(alpha=b, beta=a); "
@@ -499,7 +490,6 @@ def tversky(
       {common}
       alpha: weight of false positives (``>= 0``).
       beta: weight of false negatives (``>= 0``).
-      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss (a scalar for ``per_image=False``); with ``per_class``, a class axis
@@ -528,14 +518,11 @@ def tversky(
 
 
 @_builtin(
-    "focal_tversky",
     diff_argnums=(0, 1),  # soft targets are real-valued
     bounded=True,
     hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE, "gamma": POSITIVE},
     sample=_seg_sample("multilabel", {"alpha": 0.3, "beta": 0.7}),
     boundary=_seg_boundary(),
-    reference="Abraham and Khan, A Novel Focal Tversky Loss Function with Improved Attention "
-    "U-Net for Lesion Segmentation, ISBI (2019), eq. 4",
     peers={},
     **_SEG,
 )
@@ -576,7 +563,6 @@ def focal_tversky(
       alpha: weight of false positives (``>= 0``).
       beta: weight of false negatives (``>= 0``).
       gamma: the exponent (``> 0``; below 1 focuses on hard classes and images).
-      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss (a scalar for ``per_image=False``); with ``per_class``, a class axis
@@ -605,14 +591,11 @@ def focal_tversky(
 
 
 @_builtin(
-    "jaccard",
     aliases=("soft_iou", "soft_jaccard"),
     bounded=True,
     hyper=_COMMON_HYPERS,
     sample=_seg_sample("multiclass", {"from_logits": False}),
     boundary=_seg_boundary(),
-    reference="Rahman and Wang, Optimizing Intersection-Over-Union in Deep Neural Networks "
-    "for Image Segmentation, ISVC (2016)",
     peers={},
     **_SEG,
 )
@@ -641,7 +624,6 @@ def jaccard(
       predictions: logits (or probabilities), ``[*B, *S]`` or ``[*B, *S, C]`` by ``mode``.
       targets: masks or labels matching ``mode``.
       {common}
-      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss (a scalar for ``per_image=False``); with ``per_class``, a class axis
@@ -699,7 +681,6 @@ def _pool(x: Array, per_image: bool) -> Array:
 
 
 @_builtin(
-    "lovasz_hinge",
     task="segmentation",
     predictions="logits",
     targets="binary masks",
@@ -708,20 +689,17 @@ def _pool(x: Array, per_image: bool) -> Array:
     convex=False,
     twice_differentiable=False,
     hyper={
-        "per_image": Hyper(True, Choice((True, False)), static=True,
+        "per_image": Hyper(Choice((True, False)), static=True,
                        why_static="chooses the axes summed before the ratio (the output's shape)"),
-        "ignore_index": Hyper(-100, None, static=True, optional=True,
+        "ignore_index": Hyper(None, static=True, optional=True,
                           why_static=("a class id, not a quantity: whether it applies (None drops "
                                       "nothing) is decided at trace time, with the targets' "
                                       "integer dtype")),
-        "spatial_dims": Hyper(None, Interval(1, math.inf), static=True, optional=True,
+        "spatial_dims": Hyper(Interval(1, math.inf), static=True, optional=True,
                           why_static="the number of spatial axes (shapes)"),
     },
     sample=_seg_sample("binary", {"integer_targets": True}),
     boundary=_seg_boundary("lovasz_hinge"),
-    reference="Berman, Rannen Triki and Blaschko, The Lovász-Softmax loss: A tractable "
-    "surrogate for the optimization of the intersection-over-union measure in neural "
-    "networks, CVPR (2018), section 3.1",
     peers={},
 )
 def lovasz_hinge(
@@ -753,9 +731,6 @@ def lovasz_hinge(
       spatial_dims: number of pixel axes (static). The default ``None`` means 2 and at most
         one batch axis, ``[B, H, W]`` (a fourth axis raises, as in binary ``mode`` of
         :func:`dice`); an int declares any number of batch axes.
-      weights: optional image weights, broadcastable to ``B`` (``per_image=True`` only).
-      where: optional boolean mask over images, broadcastable to ``B``.
-      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss (a scalar for ``per_image=False``).
@@ -781,7 +756,6 @@ def lovasz_hinge(
 
 
 @_builtin(
-    "lovasz_softmax",
     task="segmentation",
     predictions="logits",
     targets="labels",
@@ -791,16 +765,13 @@ def lovasz_hinge(
     twice_differentiable=False,
     hyper={
         **{k: _COMMON_HYPERS[k] for k in ("from_logits", "per_image", "ignore_index")},
-        "classes": Hyper("present", Choice(("present", "all")), static=True,
+        "classes": Hyper(Choice(("present", "all")), static=True,
                          why_static="chooses which classes enter the mean (the formula)"),
-        "spatial_dims": Hyper(2, Interval(1, math.inf), static=True,
+        "spatial_dims": Hyper(Interval(1, math.inf), static=True,
                               why_static="the number of spatial axes (shapes)"),
     },
     sample=_seg_sample("multiclass", with_mode=False),
     boundary=_seg_boundary("lovasz_softmax"),
-    reference="Berman, Rannen Triki and Blaschko, The Lovász-Softmax loss: A tractable "
-    "surrogate for the optimization of the intersection-over-union measure in neural "
-    "networks, CVPR (2018), section 3.2, eq. 12",
     peers={},
 )
 def lovasz_softmax(
@@ -833,9 +804,6 @@ def lovasz_softmax(
       ignore_index: integer label marking pixels to skip (static; None for none).
       classes: ``"present"`` or ``"all"`` (static).
       spatial_dims: number of pixel axes (static, default 2).
-      weights: optional image weights, broadcastable to ``B`` (``per_image=True`` only).
-      where: optional boolean mask over images, broadcastable to ``B``.
-      reduction: ``"none"`` (per image), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss (a scalar for ``per_image=False``).

@@ -123,27 +123,25 @@ def _ctc_forward(name, logits, labels, logit_lengths, label_lengths, *, blank_id
 
 
 @_builtin(
-    "ctc",
     task="sequence",
     predictions="logits",
     targets="label sequences",
     granularity="example",
+    units=("sequence", "``[...]``"),
     bounded=False,
     convex=False,
     twice_differentiable=False,
     hyper={
-        "blank_id": Hyper(0, None, static=True,
+        "blank_id": Hyper(None, static=True,
                          why_static=("a class index that builds the blank-interleaved label "
                                      "sequence; checked against the number of classes at trace "
                                      "time")),
-        "zero_infinity": Hyper(False, Choice((False, True)), static=True,
+        "zero_infinity": Hyper(Choice((False, True)), static=True,
                               why_static="a flag that chooses the formula (different code)"),
     },
     sample=_ctc_sample,
     boundary=_ctc_boundary,
     batch_argnums=(0, 1, 2, 3),
-    reference="Graves, Fernández, Gomez and Schmidhuber, Connectionist Temporal "
-    "Classification, ICML (2006)",
     peers={
         "optax": "ctc_loss / ctc_loss_with_forward_probs (the forward variables: "
                  "lossjax.ctc_with_forward_probabilities)",
@@ -190,9 +188,6 @@ def ctc(
       label_lengths: optional integer ``[...]``: labels per sequence (default ``U``).
       blank_id: the blank class (static).
       zero_infinity: impossible alignments give 0 instead of ``inf`` (static).
-      weights: optional sequence weights broadcastable to ``[...]``.
-      where: optional boolean mask over sequences ``[...]``.
-      reduction: ``"none"`` (per sequence), ``"sum"`` or ``"mean"``.
 
     Returns:
       The reduced loss.

@@ -94,8 +94,10 @@ def replicate(tree: Any, mesh: Mesh) -> Any:
     return jax.tree.map(lambda x: jax.device_put(x, NamedSharding(mesh, P())), tree)
 
 
-_STATIC = ("mesh", "batch_axes", "vocab_axis", "reduction", "ignore_index", "label_smoothing",
-           "z_loss", "logit_softcap", "chunk_size", "vocab_block_size")
+# label_smoothing, z_loss and logit_softcap are traced (a Python 0 / None compiled as its own
+# case through the registry's Hyper.specialize), as in lossjax.linear_cross_entropy.
+_STATIC = ("mesh", "batch_axes", "vocab_axis", "reduction", "ignore_index", "chunk_size",
+           "vocab_block_size")
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
@@ -224,7 +226,7 @@ def sharded_linear_cross_entropy(
     run_mesh = _kernel_mesh(mesh, hidden, weight, labels, bias, class_weights, weights, where)
     loss, lse = _sharded(hidden, weight, labels, mesh=run_mesh, batch_axes=batch_axes,
                          vocab_axis=vaxis, weights=weights, where=where, reduction=reduction,
-                         **given)
+                         **linear_ce._specialized(spec, given))
     return (loss, lse) if return_lse else loss
 
 

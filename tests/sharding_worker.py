@@ -99,6 +99,43 @@ def check_lce_sharded(out):
             out.append({"case": name, "dtype": dtype, "error": _err(e)})
 
 
+def check_lce_traced_hyperparameters(out):
+    """label_smoothing, z_loss and logit_softcap as traced arguments of one jitted program,
+    differentiated (with hidden and weight) on the mesh vs one device: the derivative in the
+    cap sums every vocabulary shard's columns, those in smoothing and z-loss every token
+    shard's tokens."""
+    h, w, b, y, wt, cot = lce_inputs(30, jnp.float64)
+    cw = jnp.linspace(0.5, 1.5, w.shape[0])
+    hp = jnp.array([0.1, 1e-2, 3.0])
+
+    def program(fn, red, extra, **axes):
+        def f(hp, h, w):
+            out = fn(h, w, y, bias=b, weights=wt, reduction=red, label_smoothing=hp[0],
+                     z_loss=hp[1], logit_softcap=hp[2], chunk_size=4, vocab_block_size=4,
+                     **extra, **axes)
+            return jnp.sum(out * cot) if red == "none" else out
+
+        return jax.jit(jax.value_and_grad(f, argnums=(0, 1, 2)))
+
+    for kind, (batch_axis, vocab_axis), red, extra in [
+        ("Auto", ("data", "model"), "mean", {}),
+        ("Auto", (None, "model"), "none", {}),
+        ("Auto", ("data", "model"), "sum", {"class_weights": cw}),
+        ("Explicit", ("data", "model"), "none", {"class_weights": cw}),
+    ]:
+        name = (f"{kind} batch={batch_axis} vocab={vocab_axis} {red} "
+                f"class_weights={bool(extra)}")
+        try:
+            mesh = mesh_of((2, 4), ("data", "model"), kind)
+            want = program(lossjax.linear_cross_entropy, red, extra)(hp, h, w)
+            got = program(ls.sharded_linear_cross_entropy, red, extra, mesh=mesh,
+                          batch_axis=batch_axis, vocab_axis=vocab_axis)(hp, h, w)
+            assert np.all(np.asarray(want[1][0]) != 0), want[1][0]  # each one a real cotangent
+            out.append({"case": name, "dev": max_rel_dev(got, want)})
+        except Exception as e:
+            out.append({"case": name, "error": _err(e)})
+
+
 def check_plain_jit(out):
     """jit(linear_cross_entropy) on inputs placed with NamedSharding: tokens over "data"
     (Auto: XLA's partitioner; Explicit: the sharded kernel, chosen from the input types),
@@ -333,8 +370,10 @@ def _err(e: Exception) -> str:
 
 def main():
     assert jax.device_count() == 8, jax.devices()
-    results = {"lce": [], "plain_jit": [], "registry": [], "mesh_defaults": [], "export": []}
+    results = {"lce": [], "lce_hyper": [], "plain_jit": [], "registry": [], "mesh_defaults": [],
+               "export": []}
     check_lce_sharded(results["lce"])
+    check_lce_traced_hyperparameters(results["lce_hyper"])
     check_plain_jit(results["plain_jit"])
     check_registry(results["registry"])
     check_mesh_defaults(results["mesh_defaults"])

@@ -14,6 +14,8 @@ No test here measures time; the last one checks the *structure* of the compiled 
 full-size temporary in XLA's memory analysis), which is what the speed rests on.
 """
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -330,6 +332,122 @@ def test_softmax_ce_dropped_rows_may_hold_anything():
     np.testing.assert_array_equal(g[1:], 0.0)
 
 
+
+def _np_ce(x, y, keep, w, cw, eps):
+    """Mean softmax CE and its gradient in float64 numpy (log-softmax shifted by the row max).
+
+    The textbook definition (Bridle 1990; smoothing as Szegedy et al. 2016, section 7:
+    targets ``(1 - eps) onehot + eps / K``; weights and class weights as PyTorch's
+    ``cross_entropy``: the mean divides by ``sum w * w_y`` over the kept rows), written out
+    here with its closed-form gradient ``w_i / W (softmax - (1 - eps) onehot - eps / K)``.
+    """
+    x = np.asarray(x, np.float64)
+    n, k = x.shape
+    keep = np.ones(n, bool) if keep is None else np.asarray(keep)
+    xs = np.where(keep[:, None], x, 0.0)
+    m = xs.max(-1, keepdims=True)
+    log_q = xs - (m + np.log(np.exp(xs - m).sum(-1, keepdims=True)))
+    rows = np.arange(n)
+    yk = np.where(keep, y, 0)
+    per = -(1 - eps) * log_q[rows, yk] - eps * log_q.mean(-1)
+    wt = np.where(keep, 1.0 if w is None else np.asarray(w, np.float64), 0.0)
+    if cw is not None:
+        wt = wt * np.asarray(cw, np.float64)[yk]
+    total = wt.sum()
+    onehot = np.eye(k)[yk]
+    grad = (wt / total)[:, None] * (np.exp(log_q) - (1 - eps) * onehot - eps / k)
+    return (wt * per).sum() / total, grad
+
+
+@pytest.mark.parametrize("dtype,spread", [(jnp.float32, 100.0), (jnp.float32, 1e4),
+                                          (jnp.float64, 800.0)], ids=["f32-100", "f32-1e4",
+                                                                      "f64-800"])
+@pytest.mark.parametrize("form", ["plain", "ignore_where_weights", "class_weights", "smooth",
+                                  "traced_smooth", "traced_zero"])
+def test_softmax_ce_overflow_fallback_matches_float64_log_softmax(dtype, spread, form):
+    # The kernel writes e = exp(x - x_y) once; a logit more than log(max) (88 in float32,
+    # 709 in float64) above the label's overflows it, and the whole batch must take the
+    # max-shifted program instead: finite, correct values and gradients (and tangents).
+    n, k = 9, 7
+    x, y = _logits(11, jnp.float64)
+    x, y = np.array(x[:n, :k]), np.array(y[:n]) % k
+    x[2, (y[2] + 1) % k] = spread / 2  # another class `spread` above the label
+    x[2, y[2]] = -spread / 2
+    x[5, :] = [0.0, spread, -spread, 1.0, 2.0, 3.0, -1.0]
+    y[5] = 2
+    keep = w = cw = None
+    eps = 0.0
+    kwargs = {}
+    if form == "ignore_where_weights":
+        y[1] = -100
+        keep = np.array([True] * (n - 1) + [False])
+        w = np.linspace(0.5, 2.0, n)
+        x[n - 1, 0] = np.nan  # dropped by where: may hold anything
+        kwargs = dict(where=jnp.asarray(keep), weights=jnp.asarray(w, dtype))
+        keep = keep & (y != -100)
+    elif form == "class_weights":
+        cw = np.linspace(0.2, 1.5, k)
+        kwargs = dict(class_weights=jnp.asarray(cw, dtype))
+    elif form in ("smooth", "traced_smooth", "traced_zero"):
+        eps = 0.0 if form == "traced_zero" else 0.1
+    xj = jnp.asarray(x, dtype)
+    yj = jnp.asarray(y)
+
+    @jax.jit
+    def run(x, e, dx):
+        le = e if form.startswith("traced") else eps
+        f = lambda x: lossjax.softmax_cross_entropy(x, yj, label_smoothing=le, **kwargs)
+        v, g = jax.value_and_grad(f)(x)
+        return v, g, jax.jvp(f, (x,), (dx,))[1]
+
+    dx = jnp.asarray(np.cos(np.arange(n * k)).reshape(n, k), dtype)
+    v, g, tan = run(xj, jnp.asarray(eps, dtype), dx)
+    rv, rg = _np_ce(np.asarray(xj, np.float64), y, keep, w, cw, eps)
+    rtan = np.sum(np.nan_to_num(rg) * np.asarray(dx, np.float64))
+    assert np.isfinite(v) and np.all(np.isfinite(g)), (v, g)
+    tol = TOL[dtype]
+    np.testing.assert_allclose(v, rv, rtol=tol["rtol"])
+    np.testing.assert_allclose(g, rg, rtol=tol["rtol"], atol=tol["atol"])
+    np.testing.assert_allclose(tan, rtan, rtol=tol["rtol"], atol=tol["atol"])
+
+
+def test_softmax_ce_overflow_fallback_second_derivatives():
+    # Forward-over-reverse through the lax.cond of the one-exponential kernel, on a batch
+    # that takes the max-shifted program (float64: a logit 800 above the label).
+    x, y = _logits(12, jnp.float64)
+    x, y = x[:3, :4], y[:3] % 4
+    x = x.at[0, (y[0] + 1) % 4].set(800.0)
+
+    def ref(x):
+        return jnp.mean(jax.nn.logsumexp(x, -1) - jnp.take_along_axis(x, y[:, None], -1)[:, 0])
+
+    for eps in (0.0, jnp.float64(0.0)):
+        f = lambda x, eps=eps: lossjax.softmax_cross_entropy(x, y, label_smoothing=eps)
+        _close(jax.hessian(f)(x), jax.hessian(ref)(x), jnp.float64)
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16], ids=["bf16", "f16"])
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_softmax_ce_half_precision_computes_in_float32(dtype, eps):
+    # Half-precision logits are upcast: the value (float32) and the gradient (rounded back to
+    # the input dtype) are those of the float64 definition at the rounded inputs, also where
+    # the batch takes the overflow fallback (a logit 100 above the label).
+    x, y = _logits(13, jnp.float64)
+    x, y = x[:16, :10], y[:16] % 10
+    for spread in (0.0, 100.0):
+        xh = x.at[3, (y[3] + 1) % 10].add(spread).astype(dtype)
+        v, g = jax.value_and_grad(
+            lambda x: lossjax.softmax_cross_entropy(x, y, label_smoothing=eps))(xh)
+        rv, rg = _np_ce(np.asarray(xh.astype(jnp.float32), np.float64), np.asarray(y), None,
+                        None, None, eps)
+        assert v.dtype == jnp.float32 and g.dtype == dtype
+        np.testing.assert_allclose(v, rv, rtol=1e-6)
+        # the gradient's only error is its rounding to the half dtype (8 or 11 bits)
+        bits = 8 if dtype == jnp.bfloat16 else 11
+        np.testing.assert_allclose(np.asarray(g, np.float64), rg, rtol=2.0 ** -bits,
+                                   atol=2.0 ** -bits * 1e-3)
+
+
 # --- structure of the compiled program ----------------------------------------------------
 
 
@@ -345,3 +463,57 @@ def test_value_and_grad_has_no_full_size_temporary(name):
     f = jax.jit(jax.value_and_grad(lambda p, t: spec.fn(p, t, **kwargs)))
     temp = f.lower(*args).compile().memory_analysis().temp_size_in_bytes
     assert temp < 4 * (1 << 16), f"{name}: {temp} bytes of temporaries"
+
+
+# --- every loss registered with a hand-written slope (derived from the registry) -----------
+
+SLOPED = [n for n in lossjax.names() if lossjax.spec(n).slope is not None]
+
+
+def test_the_sloped_losses_include_the_known_fused_kernels():
+    # The list above is derived from the registry; this pins that the derivation sees them.
+    assert {"squared_error", "absolute_error", "huber", "hinge", "log_cosh"} <= set(SLOPED)
+
+
+@pytest.mark.parametrize("name", SLOPED)
+def test_a_hand_written_slope_is_the_derivative_of_its_loss(name):
+    # For every loss registered with `slope=`, the registered function's value, gradients in
+    # predictions and targets and (where twice differentiable) second derivative equal plain
+    # autodiff of its own per-unit formula `spec.unit`, at the registry's sample inputs and at
+    # each hyperparameter's default (float64; random inputs avoid the kinks).
+    spec = lossjax.spec(name)
+    (p, t), kwargs = spec.sample(jax.random.PRNGKey(7), (N,), jnp.float64)
+    hyper = {k: h.default for k, h in spec.hyperparameters.items() if h.default is not None}
+    hyper.update(kwargs)
+    fused = lambda p, t: spec.fn(p, t, reduction="sum", **hyper)
+    plain = lambda p, t: jnp.sum(spec.unit(p, t, **hyper))
+    v, g = jax.value_and_grad(fused, argnums=(0, 1))(p, t)
+    rv, rg = jax.value_and_grad(plain, argnums=(0, 1))(p, t)
+    np.testing.assert_allclose(v, rv, rtol=1e-12)
+    for a, b in zip(g, rg, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    if spec.twice_differentiable:
+        h = jax.grad(lambda p: jnp.sum(jax.grad(fused)(p, t)))(p)
+        rh = jax.grad(lambda p: jnp.sum(jax.grad(plain)(p, t)))(p)
+        np.testing.assert_allclose(h, rh, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU program structure")
+@pytest.mark.parametrize("form", ["plain", "ignore_index", "smooth", "traced_smooth"])
+def test_softmax_ce_value_and_grad_evaluates_one_exponential_per_logit(form):
+    # The speed of softmax CE on a CPU rests on the exponential count (BUILD_NOTES, session
+    # 6): value_and_grad compiles to one full-size exponential in the usual program and one in
+    # the overflow fallback (the branch of a lax.cond), not a second one for the gradient.
+    x = jnp.zeros((64, 100), jnp.float32)
+    y = jnp.zeros((64,), jnp.int32)
+    kw = {"ignore_index": {"ignore_index": 3}, "smooth": {"label_smoothing": 0.1}}.get(form, {})
+
+    def f(x, y, eps):
+        if form == "traced_smooth":
+            return lossjax.softmax_cross_entropy(x, y, label_smoothing=eps)
+        return lossjax.softmax_cross_entropy(x, y, **kw)
+
+    hlo = jax.jit(jax.value_and_grad(f)).lower(x, y, jnp.float32(0.1)).compile().as_text()
+    full = re.findall(r"f32\[64,100(?:,1)*\]\{[0-9,]+\} exponential\(", hlo)
+    assert len(full) == 2, hlo
+    assert " conditional(" in hlo

@@ -483,3 +483,220 @@ def test_registry_entry_and_samples():
     assert np.isfinite(float(checked(h, w, y)))
     with pytest.raises(Exception, match="labels must lie"):
         checked(h, w, y.at[0].set(99))
+
+
+# --------------------------------------------------------------------------------------------
+# label_smoothing, z_loss and logit_softcap are traced (issue 11, item 14 / deliver 2(c))
+
+HYPER = ("label_smoothing", "z_loss", "logit_softcap")
+HP = (0.2, 1e-2, 3.0)  # a point inside each domain
+
+
+def _hyper_loss(fn, h, w, b, y, reduction, extra, cot, **fixed):
+    """``f(hp) -> loss`` for the hyperparameters not in ``fixed`` (in HYPER order), and
+    ``sum(loss * cot)`` for reduction="none"."""
+    free = [k for k in HYPER if k not in fixed]
+    small = {} if fn is naive else SMALL
+
+    def f(hp):
+        out = fn(h, w, y, bias=b, reduction=reduction, **dict(zip(free, hp, strict=True)),
+                 **fixed, **extra, **small)
+        return jnp.sum(out * cot) if reduction == "none" else out
+
+    return f, free
+
+
+@pytest.mark.parametrize("class_weights", [False, True], ids=["plain", "class_weights"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_hyperparameter_gradients_match_finite_differences_and_naive_path(reduction,
+                                                                          class_weights):
+    """d loss / d (label_smoothing, z_loss, logit_softcap) in float64: the fused kernel's
+    cotangents against central finite differences of its own value (step 1e-5: truncation
+    error ~1e-10 of these smooth functions) and against autodiff of the naive path. The
+    vocabulary blocks (32 of 101 rows) and token chunks (8 of 37) leave remainders."""
+    h, w, b, y, extras = _inputs(jnp.float64)
+    extra = {"weights": extras["weights"], "where": extras["where"]}
+    if class_weights:
+        extra["class_weights"] = extras["class_weights"]
+    f, _ = _hyper_loss(lossjax.linear_cross_entropy, h, w, b, y, reduction, extra,
+                       extras["cot"])
+    g, _ = _hyper_loss(naive, h, w, b, y, reduction, extra, extras["cot"])
+    hp = jnp.array(HP)
+    got = jax.jit(jax.grad(f))(hp)
+    np.testing.assert_allclose(got, jax.grad(g)(hp), rtol=1e-11)
+    step = 1e-5
+    fd = [(f(hp.at[i].add(step)) - f(hp.at[i].add(-step))) / (2 * step) for i in range(3)]
+    np.testing.assert_allclose(got, fd, rtol=1e-7)
+    assert np.all(np.asarray(got) != 0)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_one_traced_hyperparameter_beside_compiled_out_terms(reduction):
+    """Each hyperparameter differentiated alone while the other terms are off (Python 0 /
+    None: their fast programs), against the naive path."""
+    h, w, b, y, extras = _inputs(jnp.float64)
+    off = {"label_smoothing": 0.0, "z_loss": 0.0, "logit_softcap": None}
+    for i, k in enumerate(HYPER):
+        fixed = {o: v for o, v in off.items() if o != k}
+        f, _ = _hyper_loss(lossjax.linear_cross_entropy, h, w, b, y, reduction, {},
+                           extras["cot"], **fixed)
+        g, _ = _hyper_loss(naive, h, w, b, y, reduction, {}, extras["cot"], **fixed)
+        x = jnp.array([HP[i]])
+        v1, d1 = jax.value_and_grad(f)(x)
+        v2, d2 = jax.value_and_grad(g)(x)
+        np.testing.assert_allclose(v1, v2, rtol=1e-12, err_msg=k)
+        np.testing.assert_allclose(d1, d2, rtol=1e-11, err_msg=k)
+
+
+def test_traced_hyperparameters_compile_once():
+    """A schedule of label_smoothing, z_loss and logit_softcap runs one compiled training
+    step; each step equals the call with the same Python numbers (the naive path too)."""
+    h, w, b, y, _ = _inputs(jnp.float64)
+
+    @jax.jit
+    def step(h, w, eps, zl, cap):
+        return jax.value_and_grad(lambda h, w: lossjax.linear_cross_entropy(
+            h, w, y, bias=b, label_smoothing=eps, z_loss=zl, logit_softcap=cap, **SMALL),
+            (0, 1))(h, w)
+
+    schedule = [(0.2, 1e-3, 5.0), (0.1, 1e-2, 3.0), (0.05, 0.0, 30.0), (0.0, 0.0, 2.0)]
+    for eps, zl, cap in schedule:
+        v, g = step(h, w, eps, zl, cap)
+        kw = dict(bias=b, label_smoothing=eps, z_loss=zl, logit_softcap=cap)
+        v_py, g_py = jax.value_and_grad(
+            lambda h, w, kw=kw: lossjax.linear_cross_entropy(h, w, y, **kw, **SMALL),
+            (0, 1))(h, w)
+        v_ref = naive(h, w, y, **kw)
+        np.testing.assert_allclose(v, v_py, rtol=1e-13)
+        np.testing.assert_allclose(v, v_ref, rtol=1e-12)
+        for a, c in zip(g, g_py, strict=True):
+            np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-16)
+    assert step._cache_size() == 1
+    # the public function: new Python values (none of them a fast value) reuse one program
+    fn = lossjax.linear_cross_entropy
+    fn(h, w, y, label_smoothing=0.3, z_loss=0.2, logit_softcap=4.0, **SMALL)
+    before = fn.jitted._cache_size()
+    for eps, zl, cap in schedule[:3]:
+        fn(h, w, y, label_smoothing=eps, z_loss=zl + 1e-4, logit_softcap=cap, **SMALL)
+    assert fn.jitted._cache_size() == before
+    # linear_cross_entropy_with_lse likewise
+    lse_fn = linear_ce._with_lse_jit
+    lossjax.linear_cross_entropy_with_lse(h, w, y, label_smoothing=0.3, z_loss=0.2)
+    before = lse_fn._cache_size()
+    for eps in (0.1, 0.2, 0.4):
+        lossjax.linear_cross_entropy_with_lse(h, w, y, label_smoothing=eps, z_loss=eps)
+    assert lse_fn._cache_size() == before
+
+
+def test_vmap_over_label_smoothing():
+    """vmap over eps (values and the gradient in hidden) equals one call per Python eps,
+    the fast eps = 0 included; and the derivative in eps, vmapped, equals the naive path's."""
+    h, w, b, y, _ = _inputs(jnp.float64)
+    eps = jnp.array([0.0, 0.1, 0.3, 0.7])
+
+    def f(e, h):
+        return lossjax.linear_cross_entropy(h, w, y, bias=b, label_smoothing=e, z_loss=1e-3,
+                                            **SMALL)
+
+    values, grads = jax.jit(jax.vmap(jax.value_and_grad(f, 1), (0, None)))(eps, h)
+    for i, e in enumerate(eps.tolist()):
+        v, g = jax.value_and_grad(f, 1)(e, h)
+        np.testing.assert_allclose(values[i], v, rtol=1e-13)
+        np.testing.assert_allclose(grads[i], g, rtol=1e-12, atol=1e-17)
+    d_eps = jax.vmap(jax.grad(f), (0, None))(eps, h)
+    d_ref = jax.vmap(jax.grad(
+        lambda e: naive(h, w, y, bias=b, label_smoothing=e, z_loss=1e-3)))(eps)
+    np.testing.assert_allclose(d_eps, d_ref, rtol=1e-11)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_traced_zeros_equal_the_fast_programs(reduction):
+    """label_smoothing = z_loss = 0 traced takes the general path; it equals the programs
+    compiled for the Python zeros (value and gradients), and a traced cap equals the
+    Python one."""
+    h, w, b, y, extras = _inputs(jnp.float64)
+    cot = extras["cot"]
+
+    def run(eps, zl, cap):
+        def f(h, w, b):
+            out = lossjax.linear_cross_entropy(
+                h, w, y, bias=b, label_smoothing=eps, z_loss=zl, logit_softcap=cap,
+                class_weights=extras["class_weights"], reduction=reduction, **SMALL)
+            return jnp.sum(out * cot) if reduction == "none" else out
+
+        return jax.value_and_grad(f, (0, 1, 2))(h, w, b)
+
+    fast = run(0.0, 0.0, None)
+    traced = jax.jit(run, static_argnums=2)(jnp.float64(0.0), jnp.float64(0.0), None)
+    for a, c in zip(jax.tree.leaves(traced), jax.tree.leaves(fast), strict=True):
+        np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-16)
+    capped = run(0.0, 0.0, 2.5)
+    traced_cap = jax.jit(run)(jnp.float64(0.0), jnp.float64(0.0), jnp.float64(2.5))
+    for a, c in zip(jax.tree.leaves(traced_cap), jax.tree.leaves(capped), strict=True):
+        np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-16)
+
+
+def test_traced_zero_smoothing_with_minus_inf_bias():
+    """A traced eps = 0 beside -inf bias entries: the value is the plain one (the smoothing
+    term's limit 0, not 0 * -inf) and every derivative, in eps and the cap too, is finite;
+    a traced eps > 0 gives +inf, as the naive path."""
+    h, w, b, y, _ = _inputs(jnp.float64)
+    y = jnp.where(y < 0, 1, y)
+    b = b.at[jnp.array([0, 7, 50])].set(-jnp.inf)
+    y = jnp.where((y == 0) | (y == 7) | (y == 50), 2, y)
+    plain = lossjax.linear_cross_entropy(h, w, y, bias=b, **SMALL)
+
+    def f(eps, h, cap=None):
+        return lossjax.linear_cross_entropy(h, w, y, bias=b, label_smoothing=eps,
+                                            logit_softcap=cap, **SMALL)
+
+    v, grads = jax.jit(jax.value_and_grad(f, (0, 1)))(jnp.float64(0.0), h)
+    np.testing.assert_allclose(v, plain, rtol=1e-14)
+    assert all(np.all(np.isfinite(g)) for g in grads)
+    # as lossjax.softmax_cross_entropy's traced eps = 0 (the -inf classes' term counts 0)
+    want = jax.grad(lambda e: naive(h, w, y, bias=b, label_smoothing=e))(jnp.float64(0.0))
+    np.testing.assert_allclose(grads[0], want, rtol=1e-12)
+    assert np.isposinf(jax.jit(f)(jnp.float64(0.1), h))
+    assert np.isposinf(naive(h, w, y, bias=b, label_smoothing=0.1))
+    # the cap's derivative at -inf logits (u = -inf, 1 - tanh(u)**2 = 0): finite, the limit.
+    # The naive path's autodiff gives 0 * inf = NaN there; a -1e30 bias caps to the same -c
+    # (tanh = -1 exactly in float64) and its autodiff is the limit.
+    gcap = jax.grad(lambda c: f(jnp.float64(0.1), h, c))(jnp.float64(3.0))
+    big = jnp.where(jnp.isinf(b), -1e30, b)
+    want = jax.grad(lambda c: naive(h, w, y, bias=big, label_smoothing=0.1,
+                                    logit_softcap=c))(jnp.float64(3.0))
+    assert np.isfinite(gcap)
+    np.testing.assert_allclose(gcap, want, rtol=1e-11)
+
+
+def test_hyperparameters_not_differentiated_cost_no_extra_work():
+    """A traced hyperparameter that is not differentiated runs the same sweep as before: the
+    gradient program in (hidden, weight) has no derivative in the cap (no extra reduction
+    over the vocabulary), while differentiating the cap adds it."""
+    h, w, _, y, _ = _inputs(jnp.float32, n=64, d=8, v=96)
+    kw = dict(chunk_size=16, vocab_block_size=32)
+
+    def f(cap, h, w):
+        return lossjax.linear_cross_entropy(h, w, y, logit_softcap=cap, **kw)
+
+    def reductions(argnums):
+        jaxpr = str(jax.make_jaxpr(jax.grad(f, argnums))(jnp.float32(3.0), h, w))
+        return jaxpr.count("reduce_sum[")
+
+    assert reductions((0, 1, 2)) > reductions((1, 2))
+
+
+def test_hyperparameters_must_be_scalars():
+    h, w, _, y, _ = _inputs(jnp.float32)
+    for k in HYPER:
+        with pytest.raises(ValueError, match=k):
+            lossjax.linear_cross_entropy(h, w, y, **{k: jnp.full((N,), 0.1)})
+
+
+def test_registry_declares_the_three_traced():
+    hypers = lossjax.spec("linear_cross_entropy").hyperparameters
+    for k in HYPER:
+        assert not hypers[k].static and not hypers[k].why_static, k
+    assert hypers["label_smoothing"].fast == (0.0,) and hypers["z_loss"].fast == (0.0,)
+    for k in ("ignore_index", "chunk_size", "vocab_block_size"):
+        assert hypers[k].static and hypers[k].why_static, k

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import lossjax
-from lossjax import registry
+from lossjax import _readme, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,7 +99,7 @@ def test_custom_losses_are_registered_and_have_the_contract():
     with pytest.raises(ValueError, match="reduction"):
         q(p, t, reduction="avg")
     assert not lossjax.spec("test_quartic").builtin
-    assert "test_quartic" not in registry.markdown_table()
+    assert "test_quartic" not in _readme.markdown_table()
 
 
 def test_register_rejects_duplicates_and_unregister_removes():
@@ -128,11 +128,11 @@ def test_register_validates_its_metadata():
 
 def test_readme_table_is_in_sync_with_the_registry():
     text = (ROOT / "README.md").read_text()
-    assert registry.TABLE_BEGIN in text and registry.TABLE_END in text
-    assert registry.readme_with_table(text) == text, (
+    assert _readme.TABLE_BEGIN in text and _readme.TABLE_END in text
+    assert _readme.readme_with_table(text) == text, (
         "README.md's loss table is stale: run `make readme`"
     )
-    table = registry.markdown_table()
+    table = _readme.markdown_table()
     for name in lossjax.names():
         if lossjax.spec(name).builtin:
             assert f"`{name}`" in table

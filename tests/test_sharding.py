@@ -82,6 +82,11 @@ def test_on_eight_devices():
         assert any(layout in c for c in cases), (layout, cases)
     assert not _failures(rows, _tol)
 
+    # 1b. the three traced hyperparameters of linear cross-entropy, differentiated on the mesh
+    rows = results["lce_hyper"]
+    assert len(rows) == 4
+    assert not _failures(rows, _tol)
+
     # 2. plain jit of linear_cross_entropy on inputs placed with NamedSharding
     rows = results["plain_jit"]
     assert len(rows) == 3
