@@ -98,7 +98,7 @@ from lossjax.segmentation import (
     lovasz_softmax,
     tversky,
 )
-from lossjax.sequence import ctc
+from lossjax.sequence import ctc, ctc_with_forward_probabilities
 
 __version__ = "0.1.0"
 
@@ -122,6 +122,7 @@ __all__ = [
     "cosine_distance",
     "cosine_embedding",
     "ctc",
+    "ctc_with_forward_probabilities",
     "diagnostics",
     "dice",
     "diou",

@@ -50,10 +50,11 @@ def _unit(x: Array) -> Array:
     return jnp.where(pos, x * jax.lax.rsqrt(jnp.where(pos, n2, 1.0)), 0.0)
 
 
-def _cosine_matrix(x: Array) -> Array:
-    """Cosine similarities ``[..., N, N]`` of the rows of ``x`` ``[..., N, D]``."""
+def _cosine_matrix(x: Array, ref: Array | None = None) -> Array:
+    """Cosine similarities ``[..., N, M]`` of the rows of ``x`` ``[..., N, D]`` with those of
+    ``ref`` ``[..., M, D]`` (``ref = x`` when None: ``[..., N, N]``)."""
     u = _unit(x)
-    return jnp.einsum("...id,...jd->...ij", u, u)
+    return jnp.einsum("...id,...jd->...ij", u, u if ref is None else _unit(ref))
 
 
 def _masked_lse(x: Array, mask: Array, axis: int = -1) -> tuple[Array, Array]:
@@ -757,16 +758,50 @@ def _circle_sample(key, batch, dtype=jnp.float32):
     return args, {"gamma": 8.0, "margin": 0.25}
 
 
+def _circle_ref_boundary(dtype):
+    a = lambda v: jnp.asarray(v, dtype)
+    x = a([[[1e4, 0.0], [0.0, 0.0], [-1e4, 1e4], [1e4, 1e-4]]])
+    ref = a([[[1.0, 2.0], [0.0, 0.0], [1e4, 1e-4]]])
+    return [("reference set with zero and huge vectors",
+             (x, jnp.array([[0, 0, 1, 1]]), ref, jnp.array([[0, 1, 1]])), {})]
+
+
+def _ref_inputs(name, x, labels, ref_embeddings, ref_labels, mask):
+    """The reference set of :func:`circle`: ``ref [..., M, D]`` (safe where ``mask`` drops a
+    set), positives and negatives ``[..., N, M]`` and the common dtype."""
+    if (ref_embeddings is None) != (ref_labels is None):
+        given = "ref_labels" if ref_embeddings is None else "ref_embeddings"
+        raise ValueError(f"{name}: pass `ref_embeddings` and `ref_labels` together (or "
+                         f"neither); got only `{given}`.")
+    r = _core.float_input("ref_embeddings", ref_embeddings, name)
+    if r.ndim != x.ndim or r.shape[:-2] != x.shape[:-2] or r.shape[-1] != x.shape[-1]:
+        raise ValueError(
+            f"{name}: `ref_embeddings` must have shape {(*x.shape[:-2], 'M', x.shape[-1])} (the "
+            f"embeddings' set axes, then M reference embeddings of the same size); got "
+            f"{tuple(r.shape)}.")
+    ry = _core.integer_input("ref_labels", ref_labels, name)
+    _core.check_shape("ref_labels", ry, r.shape[:-1], name,
+                      "one integer label per reference embedding")
+    y = _core.integer_input("labels", labels, name)
+    dtype = _core.compute_dtype(x, r)
+    m = None if mask is None else mask[..., None]
+    r = _core.mask_safe(m, r.astype(dtype), 0.0, axis=-1)
+    same = y[..., :, None] == ry[..., None, :]
+    return r, same, ~same, dtype
+
+
 @_builtin(
     hyper={"gamma": POSITIVE, "margin": Interval(0.0, 1.0)},
     peers={"keras": "Circle (Keras's mean is over the anchors with a non-zero loss, lossjax's "
                     "over all anchors: an anchor without a positive or a negative counts as 0)"},
     twice_differentiable=False,
-    **{**_SET, "sample": _circle_sample},
+    **{**_SET, "sample": _circle_sample, "boundary": _set_boundary(_circle_ref_boundary)},
 )
 def circle(
     embeddings: ArrayLike,
     labels: ArrayLike,
+    ref_embeddings: ArrayLike | None = None,
+    ref_labels: ArrayLike | None = None,
     *,
     gamma: float = 80.0,
     margin: float = 0.4,
@@ -788,9 +823,23 @@ def circle(
     both)``. The weights ``alpha`` are differentiated (as Keras; the authors' code holds them
     constant).
 
+    With ``ref_embeddings`` ``[..., M, D]`` and ``ref_labels`` ``[..., M]`` (both or neither)
+    the anchors are compared with this separate reference set instead of with their own set:
+    ``s`` is the ``[..., N, M]`` matrix of cosines between embeddings and references, every
+    reference with the anchor's label is a positive and every other one a negative, and no
+    pair is dropped (a reference is not the anchor itself, even when it holds the same
+    vector). This is ``keras.losses.circle(labels, embeddings, ref_labels, ref_embeddings,
+    remove_diagonal=False)`` per anchor; Keras's default ``remove_diagonal=True`` drops the
+    pairs ``(i, i)`` of the ``N x M`` matrix also for a separate reference set. The
+    references belong to their set: ``where`` and ``weights`` act on sets as before, and a
+    NaN in a kept set's reference is NaN.
+
     Args:
       embeddings: ``[..., N, D]``: sets of ``N`` embeddings (normalized inside).
       labels: integer ``[..., N]``.
+      ref_embeddings: optional ``[..., M, D]`` reference embeddings per set (normalized
+        inside), with ``ref_labels``.
+      ref_labels: optional integer ``[..., M]``: the references' labels.
       gamma: scale ``> 0``.
       margin: relaxation ``m`` in ``[0, 1]``.
 
@@ -802,6 +851,10 @@ def circle(
       >>> x = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
       >>> round(float(lossjax.circle(x, jnp.array([0, 0, 1, 1]), gamma=8.0)), 4)
       0.1614
+      >>> refs = jnp.array([[1.0, 0.05], [0.05, 1.0]])  # a reference per class
+      >>> round(float(lossjax.circle(x, jnp.array([0, 0, 1, 1]), refs, jnp.array([0, 1]),
+      ...                            gamma=8.0)), 4)
+      0.0821
 
     Reference:
       Sun et al., "Circle Loss: A Unified Perspective of Pair Similarity Optimization",
@@ -809,7 +862,12 @@ def circle(
     """
     name = "circle"
     x, pos, neg, _, mask, w = _set_inputs(name, embeddings, labels, weights, where)
-    s = _cosine_matrix(x)
+    if ref_embeddings is None and ref_labels is None:
+        s = _cosine_matrix(x)
+    else:
+        ref, pos, neg, dtype = _ref_inputs(name, x, labels, ref_embeddings, ref_labels, mask)
+        w = None if w is None else w.astype(dtype)
+        s = _cosine_matrix(x.astype(dtype), ref)
     pos_logits = -gamma * jax.nn.relu(1.0 + margin - s) * (s - 1.0 + margin)
     neg_logits = gamma * jax.nn.relu(s + margin) * (s - margin)
     lse_p, has_p = _masked_lse(pos_logits, pos)

@@ -1345,9 +1345,10 @@ def _log_t(log_x: Array, t: float | Array) -> Array:
     return jnp.where(one, log_x, jnp.expm1(d * log_x) / d)
 
 
-def _log_exp_t(u: Array, t: float) -> Array:
-    """``log exp_t(u)`` for ``u <= 0`` and ``t >= 1``: ``log1p((1-t) u) / (1-t)``."""
-    if t == 1.0:
+def _log_exp_t(u: Array, t: float | Array) -> Array:
+    """``log exp_t(u)`` for ``u <= 0`` and ``t > 1``: ``log1p((1-t) u) / (1-t)`` (``u`` at a
+    Python ``t = 1``)."""
+    if _core.known_value(t) == 1.0:
         return u
     return jnp.log1p((1.0 - t) * u) / (1.0 - t)
 
@@ -1355,7 +1356,7 @@ def _log_exp_t(u: Array, t: float) -> Array:
 _NEWTON_STEPS = 6  # quadratic convergence: enough from the fixed point's start, even after 1
 
 
-def _tempered_lambda_solve(a: Array, t: float, num_iters: int) -> Array:
+def _tempered_lambda_solve(a: Array, t: float | Array, num_iters: int) -> Array:
     """Normaliser ``lambda`` with ``sum_c exp_t(a_c - lambda) = 1`` (t > 1), no gradient."""
     mu = jnp.max(a, axis=-1, keepdims=True)
     a0 = a - mu
@@ -1376,19 +1377,10 @@ def _tempered_lambda_solve(a: Array, t: float, num_iters: int) -> Array:
     return (lam + mu)[..., 0]
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
-def _tempered_lambda(a: Array, t: float, num_iters: int) -> Array:
-    return _tempered_lambda_solve(jax.lax.stop_gradient(a), t, num_iters)
-
-
-@_tempered_lambda.defjvp
-def _tempered_lambda_jvp(t, num_iters, primals, tangents):
-    (a,), (da,) = primals, tangents
-    lam = _tempered_lambda(a, t, num_iters)
-    # Implicit function theorem on sum_c exp_t(a_c - lam) = 1, with exp_t' = exp_t**t.
-    e_t = jnp.exp(t * _log_exp_t(a - lam[..., None], t))
-    w = e_t / jnp.sum(e_t, axis=-1, keepdims=True)
-    return lam, jnp.sum(w * da, axis=-1)
+def _fixed_point_log_softmax(a: Array, t: float | Array, num_iters: int) -> Array:
+    # a - lambda <= 0 (lambda >= max a); a -inf activation gets log y_hat = -inf.
+    lam = _tempered_lambda_solve(a, t, num_iters)
+    return _log_exp_t(a - lam[..., None], t)
 
 
 # Above this (t - 1) log K the normaliser lambda ~ K**(t-1) / (t-1) is found in log space: in
@@ -1398,8 +1390,7 @@ _LOG_SPACE_SPREAD = 20.0
 _LOG_SPACE_STEPS = 40  # safeguarded Newton steps (bisection where Newton leaves the bracket)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
-def _tempered_log_softmax_log_space(a: Array, t: float) -> Array:
+def _log_space_log_softmax(a: Array, t: float | Array) -> Array:
     """``log y_hat`` of the tempered softmax for a large ``(t - 1) log K``, without ``lambda``.
 
     With ``beta = t - 1``, ``d_c = max(a) - a_c`` and ``s_c = 1 + beta (lambda' + d_c)``
@@ -1408,7 +1399,6 @@ def _tempered_log_softmax_log_space(a: Array, t: float) -> Array:
     ``h(l) = logsumexp_c log y_hat_c(l)`` with ``log s_c = l + log1p(beta d_c exp(-l))``:
     every quantity stays in range for any ``t`` (``lambda'`` itself would not).
     """
-    a = jax.lax.stop_gradient(a)
     beta = t - 1.0
     k = a.shape[-1]
     d = jnp.max(a, axis=-1, keepdims=True) - a
@@ -1436,33 +1426,99 @@ def _tempered_log_softmax_log_space(a: Array, t: float) -> Array:
     return log_yhat(l)
 
 
-@_tempered_log_softmax_log_space.defjvp
-def _tempered_log_softmax_log_space_jvp(t, primals, tangents):
-    (a,), (da,) = primals, tangents
-    log_yhat = _tempered_log_softmax_log_space(a, t)
-    # d log y_hat_c = (da_c - dlambda) / s_c with 1 / s_c = y_hat_c**(t-1), and dlambda =
-    # sum_c w_c da_c, w proportional to y_hat**t (implicit function theorem on sum y_hat = 1)
-    w = jax.nn.softmax(t * log_yhat, axis=-1)
-    dlam = jnp.sum(w * da, axis=-1, keepdims=True)
-    return log_yhat, jnp.exp((t - 1.0) * log_yhat) * (da - dlam)
+def _phi(z: Array) -> Array:
+    """``(exp(-z) - 1 + z) / z**2`` for ``z >= 0`` (1/2 at 0), without the cancellation near 0:
+    its Taylor series ``sum_k (-z)**k / (k + 2)!`` below 1/2 (truncation < 1e-9)."""
+    small = z < 0.5
+    zs = jnp.where(small, 1.0, z)  # a double where: neither branch sees the other's inputs
+    direct = (jnp.expm1(-zs) + zs) / (zs * zs)
+    zz = jnp.where(small, z, 0.0)
+    series = jnp.zeros_like(zz)
+    for k in range(7, -1, -1):  # Horner
+        series = series * -zz + 1.0 / math.factorial(k + 2)
+    return jnp.where(small, series, direct)
 
 
-def _tempered_log_softmax(a: Array, t: float, num_iters: int) -> Array:
-    """``log y_hat`` of the tempered softmax ``y_hat_c = exp_t(a_c - lambda(a))``, t >= 1."""
-    if t == 1.0:
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def _tempered(a: Array, t: Array, num_iters: int, solver: str) -> Array:
+    """``log y_hat`` of the tempered softmax, ``t >= 1`` an array (traced or not).
+
+    ``solver`` is ``"fixed"`` (fixed point and Newton steps), ``"log"`` (log space) or
+    ``"auto"``: chosen from ``t`` by ``lax.switch`` (the softmax at ``t = 1``, log space where
+    ``(t - 1) log K > 20``, else the fixed point). Each branch gets ``t`` where it applies and
+    a value inside its own range elsewhere, so under ``vmap`` (a ``select`` of every branch)
+    no branch divides by ``1 - t = 0`` or overflows; the result is NaN for a traced ``t < 1``
+    (outside the domain: never a silently wrong number). No gradient flows through the
+    solvers: :func:`_tempered_jvp` gives the exact derivatives in ``a`` and ``t``.
+    """
+    a, t = jax.lax.stop_gradient(a), jax.lax.stop_gradient(t)
+    if solver == "fixed":
+        return _fixed_point_log_softmax(a, t, num_iters)
+    if solver == "log":
+        return _log_space_log_softmax(a, t)
+    log_k = math.log(max(a.shape[-1], 2))
+    is_log = (t - 1.0) * log_k > _LOG_SPACE_SPREAD
+    is_soft = t == 1.0
+    t_fixed = jnp.where(is_soft | is_log, 1.0 + 1.0 / log_k, t)
+    t_log = jnp.where(is_log, t, 1.0 + 2.0 * _LOG_SPACE_SPREAD / log_k)
+    index = jnp.where(is_soft, 0, jnp.where(is_log, 2, 1))
+    out = jax.lax.switch(index, [
+        lambda a, tf, tl: jax.nn.log_softmax(a, axis=-1),
+        lambda a, tf, tl: _fixed_point_log_softmax(a, tf, num_iters),
+        lambda a, tf, tl: _log_space_log_softmax(a, tl),
+    ], a, t_fixed, t_log)
+    return jnp.where(t >= 1.0, out, jnp.nan)
+
+
+@_tempered.defjvp
+def _tempered_jvp(num_iters, solver, primals, tangents):
+    # Implicit function theorem on sum_c y_c = 1 with log y_c = G(a_c - lambda, t),
+    # G(u, t) = log exp_t(u): dG/du = y_c**(t-1), and at fixed u, with z = (t - 1)(-log y_c),
+    # dG/dt = (log y_c)**2 (exp(-z) - 1 + z) / z**2 (from 1 + (1-t) u = y**(1-t); (log y)**2 / 2
+    # at t = 1). Then dlambda = sum_c (y_c**t da_c + y_c dG_c/dt dt) / sum_c y_c**t and
+    # d log y_c = y_c**(t-1) (da_c - dlambda) + dG_c/dt dt. The same formula serves every
+    # solver (at t = 1 it is the softmax's own derivative); a -inf log y_hat (a -inf logit)
+    # keeps the tangent 0; NaN propagates.
+    (a, t), (da, dt) = primals, tangents
+    log_yhat = _tempered(a, t, num_iters, solver)
+    live = log_yhat != -jnp.inf
+    ly = jnp.where(live, log_yhat, 0.0)
+    g_t = jnp.where(live, ly * ly * _phi((t - 1.0) * -ly), 0.0)
+    # The sums over classes are taken relative to the largest log y_hat (m, a constant: the
+    # expression is invariant to it), so that y**t and y**(t-1) cannot underflow to 0 / 0 for
+    # a large t (t = 1e4: y = 1/K, y**t = 0 in float32): with r = log y - m,
+    # y_c**(t-1) sum_j y_j g_j / sum_j y_j**t = exp((t-1) r_c) sum_j e**r_j g_j / sum_j e**(t r_j).
+    m = jax.lax.stop_gradient(jnp.max(ly, axis=-1, keepdims=True))
+    r = jnp.where(live, ly - m, 0.0)
+    e_t = jnp.where(live, jnp.exp(t * r), 0.0)
+    den = jnp.sum(e_t, axis=-1, keepdims=True)  # >= 1: the largest class gives 1
+    da_mean = jnp.sum(e_t * da, axis=-1, keepdims=True) / den
+    g_mean = jnp.sum(jnp.where(live, jnp.exp(r), 0.0) * g_t, axis=-1, keepdims=True) / den
+    y_tm1 = jnp.where(live, jnp.exp((t - 1.0) * ly), 0.0)
+    r_tm1 = jnp.where(live, jnp.exp((t - 1.0) * r), 0.0)
+    d_log_yhat = y_tm1 * (da - da_mean) + (g_t - r_tm1 * g_mean) * dt
+    return log_yhat, jnp.where(live, d_log_yhat, 0.0)
+
+
+def _tempered_log_softmax_log_space(a: Array, t: float) -> Array:
+    """The log-space solver alone (for tests), with the exact derivatives."""
+    return _tempered(a, jnp.asarray(t, a.dtype), 0, "log")
+
+
+def _tempered_log_softmax(a: Array, t: float | Array, num_iters: int) -> Array:
+    """``log y_hat`` of the tempered softmax ``y_hat_c = exp_t(a_c - lambda(a))``, t >= 1.
+
+    A ``t`` known to Python picks its solver at trace time (the softmax for 1); a traced
+    ``t`` compiles every solver and picks one at run time (one program for every ``t``).
+    """
+    known = _core.known_value(t)
+    if known == 1.0:
         return jax.nn.log_softmax(a, axis=-1)
-    if (t - 1.0) * math.log(max(a.shape[-1], 2)) > _LOG_SPACE_SPREAD:
-        return _tempered_log_softmax_log_space(a, t)
-    # a - lambda <= 0 (lambda >= max a); a -inf activation gets log y_hat = -inf, gradient 0.
-    lam = _tempered_lambda(a, t, num_iters)
-    return _log_exp_t(a - lam[..., None], t)
-
-
-_WHY_T2 = (
-    "chooses the normaliser's solver at trace time (t2 = 1: the softmax; (t2 - 1) log K > 20: "
-    "log space; else a fixed point and Newton steps) and is a constant of their implicit "
-    "gradients; not traced yet"
-)
+    tt = jnp.asarray(_core.hyper_value(t), a.dtype)
+    if known is None:
+        return _tempered(a, tt, num_iters, "auto")
+    spread = (known - 1.0) * math.log(max(a.shape[-1], 2))
+    return _tempered(a, tt, num_iters, "log" if spread > _LOG_SPACE_SPREAD else "fixed")
 
 
 @_builtin(
@@ -1472,8 +1528,7 @@ _WHY_T2 = (
         **_LABEL_HYPERS,
         "t1": Hyper(Interval(0.0, 1.0), fast=(1.0,)),
         # t2 = inf is no temperature: exp_inf is not defined (the domain's right end is open)
-        "t2": Hyper(Interval(1.0, float("inf"), high_open=True), static=True,
-                    why_static=_WHY_T2),
+        "t2": Hyper(Interval(1.0, float("inf"), high_open=True), fast=(1.0,)),
         "num_iters": Hyper(Interval(1.0, 100.0), static=True,
                            why_static="the number of unrolled fixed-point iterations (a loop)"),
     },
@@ -1508,7 +1563,10 @@ def bi_tempered_logistic(
     ``t1 = t2 = 1`` is exactly the softmax cross-entropy. For ``t2 > 1``, ``lambda`` is found
     by the paper's fixed-point iteration (``num_iters`` steps) and polished by six Newton
     steps to full precision; its gradient comes from the implicit function theorem, so
-    ``grad`` and ``hessian`` are exact. Where ``(t2 - 1) log K > 20`` the normaliser
+    ``grad`` and ``hessian`` are exact, in ``t2`` too (``d lambda / d t2`` from the same
+    theorem; ``d log exp_t(u) / dt`` is written as ``(log y)**2 (exp(-z) - 1 + z) / z**2``
+    with ``z = (t2 - 1)(-log y)``, a series near ``z = 0``, so ``t2 -> 1`` loses no digits).
+    Where ``(t2 - 1) log K > 20`` the normaliser
     (about ``K**(t2-1) / (t2-1)``, past float32's range from ``t2 ~ 56`` for 5 classes) is
     not formed: ``log y_hat`` is found in log space by a safeguarded Newton iteration
     (``num_iters`` is then unused), so every finite ``t2 >= 1`` gives finite values and
@@ -1526,8 +1584,11 @@ def bi_tempered_logistic(
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
       t1: temperature of the loss in ``[0, 1]`` (traced; < 1 bounds the loss).
-      t2: temperature of the softmax, finite and ``>= 1`` (static: it chooses the solver;
-        > 1 gives heavier tails).
+      t2: temperature of the softmax, finite and ``>= 1`` (traced; > 1 gives heavier
+        tails). A Python ``1.0`` compiles the plain softmax; any other value, or an array,
+        shares one program that holds every solver and runs the one ``t2`` needs
+        (``lax.switch``; under ``vmap`` each is computed with a value in its own range and
+        selected). A traced ``t2 < 1`` (outside the domain) gives NaN.
       num_iters: fixed-point iterations for the normaliser (static; unused where
         ``(t2 - 1) log K > 20``).
       {class_args}

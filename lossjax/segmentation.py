@@ -172,20 +172,26 @@ def _ratio(num: Array, den: Array) -> Array:
     return jnp.where(pos, num / jnp.where(pos, den, 1.0), 1.0)
 
 
-def _class_mean(per_class: Array, ignore_background: bool) -> Array:
+def _class_mean(per_class: Array, ignore_background: bool, keep_classes: bool = False) -> Array:
+    """The mean over the class axis (class 0 left out with ``ignore_background``), or with
+    ``keep_classes`` (``per_class=True``) the classes themselves."""
     if ignore_background and per_class.shape[-1] > 1:
         per_class = per_class[..., 1:]
-    return jnp.mean(per_class, axis=-1)
+    return per_class if keep_classes else jnp.mean(per_class, axis=-1)
 
 
 def _finish(name: str, s: _Seg, loss: Array, reduction: str) -> Array:
-    """``loss`` is ``[N]`` (per image) or ``[1]`` (pooled)."""
+    """``loss`` is ``[N]`` (per image) or ``[1]`` (pooled), with a class axis ``[N, C]`` /
+    ``[1, C]`` for ``per_class=True``: the reduction then runs over images per class."""
     if s.bad is not None:
         bad = s.bad if s.per_image else jnp.any(s.bad)[None]
-        loss = jnp.where(bad, jnp.nan, loss)
+        loss = jnp.where(bad if loss.ndim == 1 else bad[:, None], jnp.nan, loss)
     if s.per_image:
-        return _core.reduce(loss.reshape(s.batch), weights=s.w, where=s.mask,
-                            reduction=reduction, loss_name=name)
+        def reduce(per_image):
+            return _core.reduce(per_image.reshape(s.batch), weights=s.w, where=s.mask,
+                                reduction=reduction, loss_name=name)
+
+        return reduce(loss) if loss.ndim == 1 else jax.vmap(reduce, 1, -1)(loss)
     loss = loss[0]
     if s.mask is not None:
         loss = jnp.where(jnp.any(s.mask), loss, 0.0)
@@ -282,6 +288,8 @@ _COMMON_HYPERS = {
     "smooth": NONNEGATIVE,
     "spatial_dims": Hyper(Interval(1, math.inf), static=True, optional=True,
                           why_static="the number of spatial axes (shapes)"),
+    "per_class": Hyper(Choice((False, True)), static=True,
+                       why_static="keeps the class axis (the output's shape)"),
 }
 _SEG = dict(task="segmentation", predictions="logits", targets="masks or labels",
             granularity="example", convex=False,
@@ -294,7 +302,12 @@ _DOC_COMMON = """mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (stati
       ignore_background: leave class 0 out of the class mean (static).
       smooth: added to numerator and denominator (``>= 0``).
       spatial_dims: number of pixel axes (static). The default ``None`` means 2 and, in
-        binary mode, at most one batch axis (see the module); an int declares any number."""
+        binary mode, at most one batch axis (see the module); an int declares any number.
+      per_class: keep the class axis (static): the per-class losses ``[*B, C]`` with
+        ``reduction="none"`` (``C - 1`` classes with ``ignore_background``; ``C = 1`` in binary
+        mode), their sum or (weighted) mean over the kept images ``[C]`` with ``"sum"`` /
+        ``"mean"``, and ``[C]`` for every reduction with ``per_image=False``. The mean over
+        the last axis is the loss without ``per_class``. As optax's ``reduction="none"``."""
 
 
 def _doc(fn):
@@ -334,6 +347,7 @@ def dice(
     ignore_background: bool = False,
     smooth: float = 1.0,
     spatial_dims: int | None = None,
+    per_class: bool = False,
     class_weighting: str | None = None,
     class_weights: ArrayLike | None = None,
     weights: ArrayLike | None = None,
@@ -345,7 +359,10 @@ def dice(
     ``class_weights`` (``[C]``, non-negative) multiply the per-class Dice losses before the
     mean over classes, as optax's ``dice_loss(class_weights=)``: ``mean_c w_c L_c`` (divided
     by the number of classes, not by ``sum_c w_c``; with ``ignore_background`` the first
-    weight is dropped with the first class).
+    weight is dropped with the first class). With ``per_class=True`` the output holds the
+    weighted ``w_c L_c``, as optax's ``dice_loss(class_weights=, reduction="none")``.
+    ``class_weighting="generalized"`` is one ratio of sums over the classes, with no loss per
+    class: it raises a ``ValueError`` with ``per_class=True``.
 
     ``class_weighting="generalized"`` gives the generalized Dice loss of Sudre et al.:
     ``1 - (2 sum_c w_c TP_c + smooth) / (sum_c w_c (P_c + T_c) + smooth)`` with
@@ -367,7 +384,8 @@ def dice(
         ``class_weighting``).
 
     Returns:
-      The reduced loss (a scalar for ``per_image=False``).
+      The reduced loss (a scalar for ``per_image=False``); with ``per_class``, a class axis
+      last.
 
     Example:
       >>> import jax.numpy as jnp, lossjax
@@ -375,6 +393,11 @@ def dice(
       >>> t = jnp.array([[[1.0, 0.0], [1.0, 0.0]]])
       >>> round(float(lossjax.dice(p, t, from_logits=False, smooth=0.0)), 4)
       0.1053
+      >>> x = jnp.array([[[[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]]])  # one 1 x 2 image, 3 classes
+      >>> per_class = lossjax.dice(x, jnp.array([[[0, 1]]]), mode="multiclass",
+      ...                          per_class=True, reduction="none")  # [B, C]
+      >>> [round(v, 4) for v in per_class[0].tolist()]  # class 2 is absent: P / (P + 1)
+      [0.0697, 0.0677, 0.0803]
 
     Reference:
       Milletari, Navab and Ahmadi, "V-Net", 3DV (2016); Sudre, Li, Vercauteren, Ourselin and
@@ -385,14 +408,19 @@ def dice(
     s = _seg_inputs(name, predictions, targets, mode=mode, from_logits=from_logits,
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
                     where=where, spatial_dims=spatial_dims)
+    if per_class and class_weighting is not None:
+        raise ValueError(f"{name}: `per_class=True` needs a loss per class, and "
+                         f"`class_weighting={class_weighting!r}` (one ratio of sums over the "
+                         "classes) has none; drop one of them.")
     tp, ps, ts = _counts(s)
     if class_weights is not None:
         if class_weighting is not None:
             raise ValueError(f"{name}: give `class_weights` or `class_weighting`, not both.")
         cw = _core.numeric_input("class_weights", class_weights, name)
         _core.check_shape("class_weights", cw, (tp.shape[-1],), name, "one weight per class")
-        per_class = cw.astype(tp.dtype) * (1.0 - _ratio(2.0 * tp + smooth, ps + ts + smooth))
-        return _finish(name, s, _class_mean(per_class, ignore_background), reduction)
+        per_class_loss = cw.astype(tp.dtype) * (1.0 - _ratio(2.0 * tp + smooth, ps + ts + smooth))
+        return _finish(name, s, _class_mean(per_class_loss, ignore_background, per_class),
+                       reduction)
     if class_weighting == "generalized":
         if ignore_background and tp.shape[-1] > 1:
             tp, ps, ts = tp[..., 1:], ps[..., 1:], ts[..., 1:]
@@ -403,7 +431,8 @@ def dice(
         loss = 1.0 - _ratio(2.0 * jnp.sum(cw * tp, -1) + smooth,
                             jnp.sum(cw * (ps + ts), -1) + smooth)
     else:
-        loss = _class_mean(1.0 - _ratio(2.0 * tp + smooth, ps + ts + smooth), ignore_background)
+        loss = _class_mean(1.0 - _ratio(2.0 * tp + smooth, ps + ts + smooth), ignore_background,
+                           per_class)
     return _finish(name, s, loss, reduction)
 
 
@@ -437,6 +466,7 @@ def tversky(
     ignore_background: bool = False,
     smooth: float = 1.0,
     spatial_dims: int | None = None,
+    per_class: bool = False,
     alpha: float = 0.5,
     beta: float = 0.5,
     weights: ArrayLike | None = None,
@@ -462,7 +492,8 @@ def tversky(
       beta: weight of false negatives (``>= 0``).
 
     Returns:
-      The reduced loss (a scalar for ``per_image=False``).
+      The reduced loss (a scalar for ``per_image=False``); with ``per_class``, a class axis
+      last.
 
     Example:
       >>> import jax.numpy as jnp, lossjax
@@ -481,7 +512,8 @@ def tversky(
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
                     where=where, spatial_dims=spatial_dims)
     tp, ps, ts = _counts(s)
-    loss = _class_mean(1.0 - _tversky_index(tp, ps, ts, alpha, beta, smooth), ignore_background)
+    loss = _class_mean(1.0 - _tversky_index(tp, ps, ts, alpha, beta, smooth), ignore_background,
+                       per_class)
     return _finish(name, s, loss, reduction)
 
 
@@ -506,6 +538,7 @@ def focal_tversky(
     ignore_background: bool = False,
     smooth: float = 1.0,
     spatial_dims: int | None = None,
+    per_class: bool = False,
     alpha: float = 0.3,
     beta: float = 0.7,
     gamma: float = 0.75,
@@ -532,7 +565,8 @@ def focal_tversky(
       gamma: the exponent (``> 0``; below 1 focuses on hard classes and images).
 
     Returns:
-      The reduced loss (a scalar for ``per_image=False``).
+      The reduced loss (a scalar for ``per_image=False``); with ``per_class``, a class axis
+      last.
 
     Example:
       >>> import jax.numpy as jnp, lossjax
@@ -552,8 +586,8 @@ def focal_tversky(
     tp, ps, ts = _counts(s)
     base = jnp.maximum(1.0 - _tversky_index(tp, ps, ts, alpha, beta, smooth), 0.0)
     pos = ~(base <= 0)  # NaN takes the power and stays NaN
-    per_class = jnp.where(pos, jnp.where(pos, base, 1.0) ** gamma, 0.0)
-    return _finish(name, s, _class_mean(per_class, ignore_background), reduction)
+    per_class_loss = jnp.where(pos, jnp.where(pos, base, 1.0) ** gamma, 0.0)
+    return _finish(name, s, _class_mean(per_class_loss, ignore_background, per_class), reduction)
 
 
 @_builtin(
@@ -577,6 +611,7 @@ def jaccard(
     ignore_background: bool = False,
     smooth: float = 1.0,
     spatial_dims: int | None = None,
+    per_class: bool = False,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -591,7 +626,8 @@ def jaccard(
       {common}
 
     Returns:
-      The reduced loss (a scalar for ``per_image=False``).
+      The reduced loss (a scalar for ``per_image=False``); with ``per_class``, a class axis
+      last.
 
     Example:
       >>> import jax.numpy as jnp, lossjax
@@ -609,7 +645,8 @@ def jaccard(
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
                     where=where, spatial_dims=spatial_dims)
     tp, ps, ts = _counts(s)
-    loss = _class_mean(1.0 - _ratio(tp + smooth, ps + ts - tp + smooth), ignore_background)
+    loss = _class_mean(1.0 - _ratio(tp + smooth, ps + ts - tp + smooth), ignore_background,
+                       per_class)
     return _finish(name, s, loss, reduction)
 
 

@@ -61,12 +61,13 @@ def _units(x, t, mode, from_logits, ignore_index, per_image, spatial_dims=2):
 
 def _out(losses, x, mode, per_image, spatial_dims):
     if not per_image:
-        return np.float64(losses[0])
-    return np.array(losses).reshape(_batch_shape(x, mode, spatial_dims))
+        return np.asarray(losses[0], np.float64)
+    losses = np.array(losses)
+    return losses.reshape(_batch_shape(x, mode, spatial_dims) + losses.shape[1:])
 
 
 def _region(ratio_fn, x, t, mode, from_logits, per_image, ignore_index, ignore_background,
-            smooth, post=lambda r: 1.0 - r, spatial_dims=2):
+            smooth, post=lambda r: 1.0 - r, spatial_dims=2, keep_classes=False):
     losses = []
     for p, y, v in _units(x, t, mode, from_logits, ignore_index, per_image, spatial_dims):
         per_class = []
@@ -78,16 +79,17 @@ def _region(ratio_fn, x, t, mode, from_logits, per_image, ignore_index, ignore_b
             ts = sum(y[i, c] for i in range(len(p)) if v[i, c])
             num, den = ratio_fn(tp, ps, ts, smooth)
             per_class.append(post(num / den if den > 0 else 1.0))
-        losses.append(np.mean(per_class))
+        losses.append(np.array(per_class) if keep_classes else np.mean(per_class))
     return _out(losses, x, mode, per_image, spatial_dims)
 
 
 def dice(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-100,
-         ignore_background=False, smooth=1.0, class_weighting=None, spatial_dims=2):
+         ignore_background=False, smooth=1.0, class_weighting=None, spatial_dims=2,
+         per_class=False):
     if class_weighting != "generalized":
         return _region(lambda tp, ps, ts, s: (2 * tp + s, ps + ts + s), x, t, mode, from_logits,
                        per_image, ignore_index, ignore_background, smooth,
-                       spatial_dims=spatial_dims)
+                       spatial_dims=spatial_dims, keep_classes=per_class)
     losses = []
     for p, y, v in _units(x, t, mode, from_logits, ignore_index, per_image, spatial_dims):
         classes = [c for c in range(p.shape[1])
@@ -104,25 +106,27 @@ def dice(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-10
 
 
 def tversky(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-100,
-            ignore_background=False, smooth=1.0, alpha=0.5, beta=0.5, spatial_dims=2):
+            ignore_background=False, smooth=1.0, alpha=0.5, beta=0.5, spatial_dims=2,
+            per_class=False):
     return _region(lambda tp, ps, ts, s: (tp + s, tp + alpha * (ps - tp) + beta * (ts - tp) + s),
                    x, t, mode, from_logits, per_image, ignore_index, ignore_background, smooth,
-                       spatial_dims=spatial_dims)
+                   spatial_dims=spatial_dims, keep_classes=per_class)
 
 
 def focal_tversky(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-100,
                   ignore_background=False, smooth=1.0, alpha=0.3, beta=0.7, gamma=0.75,
-                  spatial_dims=2):
+                  spatial_dims=2, per_class=False):
     return _region(lambda tp, ps, ts, s: (tp + s, tp + alpha * (ps - tp) + beta * (ts - tp) + s),
                    x, t, mode, from_logits, per_image, ignore_index, ignore_background, smooth,
-                   post=lambda r: max(1.0 - r, 0.0) ** gamma, spatial_dims=spatial_dims)
+                   post=lambda r: max(1.0 - r, 0.0) ** gamma, spatial_dims=spatial_dims,
+                   keep_classes=per_class)
 
 
 def jaccard(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-100,
-            ignore_background=False, smooth=1.0, spatial_dims=2):
+            ignore_background=False, smooth=1.0, spatial_dims=2, per_class=False):
     return _region(lambda tp, ps, ts, s: (tp + s, ps + ts - tp + s), x, t, mode, from_logits,
                    per_image, ignore_index, ignore_background, smooth,
-                       spatial_dims=spatial_dims)
+                   spatial_dims=spatial_dims, keep_classes=per_class)
 
 
 def _lovasz_extension(errors, gt):

@@ -36,6 +36,30 @@ def _ctc_one(logits, labels, blank):
     return -special.logsumexp(ends)
 
 
+def ctc_forward_variables(logits, labels, blank):
+    """``log alpha_t(s)`` ``[T, 2U + 1]`` over the blank-extended labels (Graves et al. 2006,
+    eqs. 5-7: alpha_1(1) = y_b, alpha_1(2) = y_{l_1}, alpha_1(s) = 0 beyond, then the
+    recursion of eq. 6 with the skip allowed unless l'_s is a blank or l'_s = l'_{s-2}),
+    computed in probability space (float64 products, no logarithm until the end); 0 becomes
+    ``-inf``."""
+    p = special.softmax(np.asarray(logits, np.float64), axis=-1)
+    ext = [blank]
+    for lab in labels:
+        ext += [int(lab), blank]
+    alpha = np.zeros((len(p), len(ext)))
+    alpha[0, 0] = p[0, ext[0]]
+    if len(ext) > 1:
+        alpha[0, 1] = p[0, ext[1]]
+    for t in range(1, len(p)):
+        for s in range(len(ext)):
+            a = alpha[t - 1, s] + (alpha[t - 1, s - 1] if s >= 1 else 0.0)
+            if s >= 2 and ext[s] != blank and ext[s] != ext[s - 2]:
+                a += alpha[t - 1, s - 2]
+            alpha[t, s] = a * p[t, ext[s]]
+    with np.errstate(divide="ignore"):
+        return np.log(alpha)
+
+
 def ctc(logits, labels, logit_lengths=None, label_lengths=None, blank_id=0,
         zero_infinity=False):
     logits = np.asarray(logits, np.float64)

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from jax.test_util import check_grads
 
 import lossjax
 
@@ -136,14 +137,24 @@ def test_supervised_contrastive_equals_ntxent_for_pairs_of_two_when_alone():
                                lossjax.ntxent(x, labels, temperature=0.3), rtol=1e-12)
 
 
-def _keras_circle(x, labels, gamma, margin):
-    """keras.losses.Circle's formulation in cosine *distances* (keras docs), in NumPy."""
+def _keras_circle(x, labels, gamma, margin, ref=None, ref_labels=None, remove_diagonal=True):
+    """keras.losses.circle in NumPy float64, written from keras/src/losses/losses.py `circle`
+    and keras/src/utils/numerical_utils.py `build_pos_neg_masks` (Keras master, snapshot of
+    2026-08-21, https://github.com/keras-team/keras): cosine *distances* ``max(1 - x r^T, 0)``
+    of L2-normalized embeddings to the references (``ref = x`` by default), positives of
+    equal label minus ``eye(N, M)`` when ``remove_diagonal`` (also for a separate reference
+    set), every other pair a negative."""
     x = np.asarray(x, np.float64)
     u = x / np.linalg.norm(x, axis=-1, keepdims=True)
-    d = np.maximum(1.0 - u @ u.T, 0.0)
+    r = u if ref is None else np.asarray(ref, np.float64)
+    r = r / np.linalg.norm(r, axis=-1, keepdims=True)
+    d = np.maximum(1.0 - u @ r.T, 0.0)
     lab = np.asarray(labels)
-    pos = (lab[:, None] == lab[None, :]) & ~np.eye(len(lab), dtype=bool)
-    neg = lab[:, None] != lab[None, :]
+    rlab = lab if ref_labels is None else np.asarray(ref_labels)
+    pos = lab[:, None] == rlab[None, :]
+    neg = ~pos
+    if remove_diagonal:
+        pos = pos & ~np.eye(len(lab), len(rlab), dtype=bool)
     pos_w = np.maximum((margin + d) * pos, 0.0)
     neg_w = np.maximum((1 + margin - d) * neg, 0.0)
     p_logits = np.where(pos, -gamma * pos_w * (margin - d), -np.inf)
@@ -169,6 +180,91 @@ def test_circle_matches_the_keras_distance_formulation():
         # lossjax: the mean over all 8 anchors (the peer entry states the difference)
         np.testing.assert_allclose(got, per_anchor.mean(), rtol=1e-10)
         np.testing.assert_allclose(got * 8 / 7, keras_mean, rtol=1e-10)
+
+
+def _circle_ref_sample():
+    k1, k2, k3, k4 = jax.random.split(jax.random.PRNGKey(12), 4)
+    x = jax.random.normal(k1, (3, 6, 4), F64)
+    y = jax.random.randint(k2, (3, 6), 0, 3).at[:, 0].set(3).at[:, 1].set(1)  # 3: no positive
+    ref = jax.random.normal(k3, (3, 5, 4), F64)
+    ry = jax.random.randint(k4, (3, 5), 0, 3).at[:, :3].set(jnp.array([0, 1, 2]))
+    return x, y, ref, ry
+
+
+def test_circle_against_reference_embeddings_matches_keras():
+    x, y, ref, ry = _circle_ref_sample()
+    for gamma, margin in ((80.0, 0.4), (8.0, 0.25)):
+        got = lossjax.circle(x, y, ref, ry, gamma=gamma, margin=margin, reduction="none")
+        assert got.shape == (3,)
+        for i in range(3):
+            per_anchor, keras_mean = _keras_circle(x[i], y[i], gamma, margin, ref[i], ry[i],
+                                                   remove_diagonal=False)
+            assert per_anchor[0] == 0.0 and (per_anchor[1:] > 0).all()
+            # lossjax: the mean over all 6 anchors; Keras: over the 5 with a non-zero loss
+            np.testing.assert_allclose(got[i], per_anchor.mean(), rtol=1e-10)
+            np.testing.assert_allclose(got[i] * 6 / 5, keras_mean, rtol=1e-10)
+            # Keras's default remove_diagonal=True drops the pairs (j, j) of the 6 x 5 matrix
+            # even for a separate reference set: another number, which lossjax does not give
+            dropped, _ = _keras_circle(x[i], y[i], gamma, margin, ref[i], ry[i])
+            assert not np.allclose(dropped.mean(), per_anchor.mean(), rtol=1e-6)
+    # the set itself as its own reference set: Keras with remove_diagonal=False (self pairs
+    # are positives), and without references: Keras's default (self pairs dropped)
+    got = lossjax.circle(x, y, x, y, gamma=8.0, reduction="none")
+    plain = lossjax.circle(x, y, gamma=8.0, reduction="none")
+    for i in range(3):
+        keep_diag, _ = _keras_circle(x[i], y[i], 8.0, 0.4, x[i], y[i], remove_diagonal=False)
+        np.testing.assert_allclose(got[i], keep_diag.mean(), rtol=1e-10)
+        np.testing.assert_allclose(plain[i], _keras_circle(x[i], y[i], 8.0, 0.4)[0].mean(),
+                                   rtol=1e-10)
+
+
+def test_circle_reference_set_contract():
+    x, y, ref, ry = _circle_ref_sample()
+    keep = jnp.array([True, False, True])
+    clean = lossjax.circle(x, y, ref, ry, gamma=8.0, where=keep, reduction="none")
+    # a NaN in a kept set's reference is NaN; in a dropped set's, nothing changes
+    for j in range(5):
+        got = lossjax.circle(x, y, ref.at[0, j, 1].set(jnp.nan), ry, gamma=8.0, where=keep,
+                             reduction="none")
+        assert np.isnan(got[0]) and np.array_equal(got[1:], clean[1:]), j
+    dirty = ref.at[1].set(jnp.nan)
+    np.testing.assert_array_equal(
+        lossjax.circle(x, y, dirty, ry, gamma=8.0, where=keep, reduction="none"), clean)
+    assert clean[1] == 0.0
+
+    def mean(x, ref):
+        return lossjax.circle(x, y, ref, ry, gamma=8.0, where=keep)
+
+    gx, gr = jax.grad(mean, argnums=(0, 1))(x, dirty)
+    assert np.all(np.isfinite(gx)) and np.all(np.isfinite(gr))
+    assert not np.any(np.asarray(gr[1])) and np.any(np.asarray(gr[0]))
+    # the gradients with respect to both sets of embeddings, against central differences
+    check_grads(lambda a, b: lossjax.circle(a, y, b, ry, gamma=8.0), (x, ref), order=1,
+                modes=("rev",), eps=1e-6, atol=1e-6, rtol=1e-6)
+    # each set alone, under vmap and jit
+    one = jax.jit(jax.vmap(lambda a, b, c, d: lossjax.circle(a, b, c, d, gamma=8.0)))(
+        x, y, ref, ry)
+    np.testing.assert_allclose(one, lossjax.circle(x, y, ref, ry, gamma=8.0, reduction="none"),
+                               rtol=1e-12)
+    # float32 embeddings with float64 references compute in float64
+    assert lossjax.circle(x.astype(jnp.float32), y, ref, ry).dtype == F64
+
+
+@pytest.mark.parametrize("args, match", [
+    ((jnp.ones((3, 5, 4)),), "`ref_labels`"),
+    ((None, jnp.zeros((3, 5), int)), "`ref_embeddings`"),
+    ((jnp.ones((3, 5, 2)), jnp.zeros((3, 5), int)), "`ref_embeddings`"),
+    ((jnp.ones((2, 5, 4)), jnp.zeros((2, 5), int)), "`ref_embeddings`"),
+    ((jnp.ones((3, 5, 4)), jnp.zeros((3, 4), int)), "`ref_labels`"),
+])
+def test_circle_reference_set_errors_name_the_argument(args, match):
+    x, y, _, _ = _circle_ref_sample()
+    with pytest.raises(ValueError, match=match):
+        lossjax.circle(x, y, *args)
+    with pytest.raises(ValueError, match=match):
+        jax.jit(lambda x: lossjax.circle(x, y, *args))(x)
+    with pytest.raises(TypeError, match="`ref_labels`"):
+        lossjax.circle(x, y, jnp.ones((3, 5, 4)), jnp.zeros((3, 5)))
 
 
 def test_contrastive_on_hand_computed_pairs():

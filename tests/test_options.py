@@ -265,6 +265,101 @@ def test_dice_class_weights_errors():
         lossjax.dice(x, y, mode="multiclass", class_weights=-1.0)
 
 
+# ------------------------------------------------------- per-class output of region losses
+
+
+@pytest.mark.parametrize("ignore_background", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_dice_and_tversky_per_class_are_optaxs(ignore_background, weighted):
+    # optax 0.2.8 dice_loss(reduction="none"): the per-image, per-class losses [B, C] (times
+    # class_weights, class 0 dropped by ignore_background); its smooth s is lossjax's dice
+    # smooth 2 s, and its (alpha, beta) are tversky's with the same smooth
+    r = _rng(8)
+    x = jnp.asarray(r.normal(size=(2, 4, 5, 3)) * 2)
+    y = r.integers(0, 3, size=(2, 4, 5))
+    onehot = jax.nn.one_hot(y, 3, dtype=F64)
+    cw = jnp.asarray([0.2, 1.0, 3.0]) if weighted else None
+    with jax.enable_x64(True):
+        got = lossjax.dice(x, jnp.asarray(y), mode="multiclass", smooth=1.0, class_weights=cw,
+                           ignore_background=ignore_background, per_class=True,
+                           reduction="none")
+        want = optax.losses.dice_loss(x, onehot, smooth=0.5, class_weights=cw,
+                                      ignore_background=ignore_background, reduction="none")
+        assert got.shape == want.shape == (2, 2 if ignore_background else 3)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        got = lossjax.tversky(x, onehot, mode="multiclass", smooth=0.5, alpha=0.3, beta=0.7,
+                              ignore_background=ignore_background, per_class=True,
+                              reduction="none")
+        want = optax.losses.dice_loss(x, onehot, smooth=0.5, alpha=0.3, beta=0.7,
+                                      ignore_background=ignore_background, reduction="none")
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        # binary: one class, [B, 1] (optax's [..., 1] predictions)
+        xb, tb = x[..., 0], jnp.asarray(y == 1, F64)
+        got = lossjax.dice(xb, tb, smooth=1.0, per_class=True, reduction="none")
+        want = optax.losses.dice_loss(xb[..., None], tb[..., None], smooth=0.5,
+                                      reduction="none")
+        assert got.shape == want.shape == (2, 1)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["dice", "tversky", "focal_tversky", "jaccard"])
+def test_per_class_against_the_numpy_reference_and_the_class_mean(loss):
+    # tests/references_segmentation.py (float64 loops over pixels, per class), with integer
+    # labels and an ignored pixel; the reductions run over images, per class
+    import references_segmentation as ref
+
+    r = _rng(9)
+    x = r.normal(size=(2, 3, 3, 4, 4)) * 2  # B = (2, 3), 3 x 4 pixels, 4 classes
+    y = r.integers(0, 4, size=(2, 3, 3, 4))
+    y[0, 0, 0, 0] = -100
+    w = r.uniform(0.5, 2.0, size=(2, 3))
+    keep = np.ones((2, 3), bool)
+    keep[1, 2] = False
+    x[1, 2] = np.nan  # a dropped image may hold anything
+    fn = lossjax.get(loss)
+    for ignore_background in (False, True):
+        kw = dict(mode="multiclass", ignore_background=ignore_background)
+        want = getattr(ref, loss)(np.where(keep[..., None, None, None], x, 0.0), y,
+                                  per_class=True, **kw)
+        c = 3 if ignore_background else 4
+        assert want.shape == (2, 3, c)
+        with jax.enable_x64(True):
+            out = {r_: fn(jnp.asarray(x), jnp.asarray(y), per_class=True, weights=w, where=keep,
+                          reduction=r_, **kw) for r_ in ("none", "sum", "mean")}
+            plain = {r_: fn(jnp.asarray(x), jnp.asarray(y), weights=w, where=keep, reduction=r_,
+                            **kw) for r_ in ("none", "sum", "mean")}
+            pooled = fn(jnp.asarray(x[:1]), jnp.asarray(y[:1]), per_class=True, per_image=False,
+                        reduction="none", **kw)
+        wk = np.where(keep, w, 0.0)[..., None]
+        np.testing.assert_allclose(out["none"], wk * want, rtol=1e-10, atol=1e-15)
+        np.testing.assert_allclose(out["sum"], np.sum(wk * want, axis=(0, 1)), rtol=1e-10)
+        np.testing.assert_allclose(out["mean"], np.sum(wk * want, axis=(0, 1)) / wk.sum(),
+                                   rtol=1e-10)
+        for r_ in out:  # the class mean is the loss without per_class
+            np.testing.assert_allclose(np.mean(out[r_], axis=-1), plain[r_], rtol=1e-12)
+        want_pooled = getattr(ref, loss)(x[:1], y[:1], per_image=False, per_class=True, **kw)
+        assert pooled.shape == (c,)
+        np.testing.assert_allclose(pooled, want_pooled, rtol=1e-10)
+
+
+def test_per_class_contract_and_errors():
+    x = jnp.asarray(_rng(10).normal(size=(3, 2, 2, 3)))
+    y = jnp.array([[[0, 1], [2, 1]], [[0, 5], [1, 1]], [[2, 2], [0, 1]]])  # 5: out of range
+    got = lossjax.dice(x, y, mode="multiclass", per_class=True, reduction="none")
+    assert np.all(np.isnan(got[1])) and np.all(np.isfinite(got[::2]))  # the bad image
+    keep = jnp.array([True, False, True])
+    g = jax.grad(lambda x: jnp.sum(lossjax.dice(x.at[1].set(jnp.nan), y, mode="multiclass",
+                                                per_class=True, where=keep)))(x)
+    assert np.all(np.isfinite(g)) and not np.any(np.asarray(g[1]))
+    jitted = jax.jit(lambda x: lossjax.jaccard(x, y, mode="multiclass", per_class=True,
+                                               where=keep, reduction="sum"))(x)
+    assert jitted.shape == (3,)
+    with pytest.raises(ValueError, match="per_class.*class_weighting"):
+        lossjax.dice(x, y, mode="multiclass", per_class=True, class_weighting="generalized")
+    with pytest.raises(ValueError, match="per_class"):
+        lossjax.dice(x, y, mode="multiclass", per_class="yes")
+
+
 # ------------------------------------------------------------------ focal on probabilities
 
 
