@@ -7,6 +7,7 @@ where=None, reduction="mean")`` (classification losses also take ``axis``) that 
 """
 
 from lossjax import diagnostics
+from lossjax._classes import smooth_labels
 from lossjax.binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -53,7 +54,6 @@ from lossjax.multiclass import (
     multilabel_soft_margin,
     nll,
     poly1_cross_entropy,
-    smooth_labels,
     softmax_cross_entropy,
     softmax_focal,
     sparsemax,

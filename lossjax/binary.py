@@ -15,9 +15,9 @@ import jax.numpy as jnp
 from jax import lax
 
 from lossjax import _core, _fused, _samples
+from lossjax._classes import smooth
 from lossjax._core import Array, ArrayLike, Contract, Reduction
 from lossjax._hyper import NONNEGATIVE, UNIT, Choice, Hyper
-from lossjax.multiclass import smooth
 from lossjax.registry import _builtin, _elementwise
 
 _LOG_FLOOR = -100.0  # log(p) is clamped here, as in PyTorch's binary_cross_entropy

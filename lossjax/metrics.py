@@ -17,8 +17,8 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core, _samples
+from lossjax._classes import class_inputs, finish
 from lossjax._core import Array, ArrayLike, Reduction
-from lossjax.multiclass import class_inputs, finish
 from lossjax.registry import Interval, _builtin
 
 
