@@ -14,10 +14,11 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from lossjax import _core, _fused, _samples
+from lossjax import _core, _fused
 from lossjax._classes import smooth
 from lossjax._core import Array, ArrayLike, Contract, Reduction
 from lossjax._hyper import NONNEGATIVE, UNIT, Choice, Hyper
+from lossjax._samples import binary as fixtures
 from lossjax.registry import _builtin, _elementwise
 
 _LOG_FLOOR = -100.0  # log(p) is clamped here, as in PyTorch's binary_cross_entropy
@@ -396,23 +397,6 @@ def _probability_logits(p: Array) -> Array:
     return jnp.where(outside, jnp.nan, jnp.log(c) - jnp.log1p(-c))
 
 
-def _focal_boundary(dtype):
-    cases = _samples.default_boundary("logits", "binary", "element")(dtype)
-    out = list(cases)
-    for label, args, kw in cases:
-        out.append((label + ", gamma=0", args, {**kw, "gamma": 0.0}))
-        out.append((label + ", gamma=0.5, alpha=0.25", args, {**kw, "gamma": 0.5, "alpha": 0.25}))
-    a = lambda v: jnp.asarray(v, dtype)
-    out.append(("soft targets", (a([1e4, -1e4, 0.0]), a([0.3, 0.7, 0.5])), {}))
-    out.append(("huge logits, smoothed", (a([1e4, -1e4, 1e4]), a([1.0, 0.0, 0.0])),
-                {"label_smoothing": 0.1, "alpha": 0.25}))
-    probs, hard = a([0.0, 1.0, 0.0, 1.0, 0.5]), a([0.0, 1.0, 1.0, 0.0, 1.0])
-    out.append(("probabilities 0 and 1", (probs, hard), {"from_logits": False}))
-    out.append(("probabilities 0 and 1, gamma=0.5, alpha=0.25", (probs, hard),
-                {"from_logits": False, "gamma": 0.5, "alpha": 0.25}))
-    return out
-
-
 @_builtin(
     diff_argnums=(0, 1),  # soft targets are real-valued
     aliases=("focal",),
@@ -430,7 +414,7 @@ def _focal_boundary(dtype):
                              "probabilities (clipped, then turned into logits)"),
         "label_smoothing": _BINARY_SMOOTHING,
     },
-    boundary=_focal_boundary,
+    boundary=fixtures.focal_boundary,
     checks=_binary_targets_check,
     peers={
         "optax": "sigmoid_focal_loss",
@@ -670,19 +654,9 @@ def modified_huber(
     return _modified_huber(predictions, targets)
 
 
-def _margin_boundary(dtype):
-    """Huge right-side scores and margins whose loss fits every dtype (|y f| <= 10)."""
-    a = lambda v: jnp.asarray(v, dtype)
-    return [
-        ("huge right-side scores", (a([1e4, -1e4]), a([1, -1])), {}),
-        ("wrong side by 10", (a([-10.0, 10.0]), a([1, -1])), {}),
-        ("zero scores", (a([0.0, 0.0]), a([1, -1])), {}),
-    ]
-
-
 @_elementwise(
     peers={"sklearn": "GradientBoostingClassifier(loss='exponential')"},
-    boundary=_margin_boundary,
+    boundary=fixtures.margin_boundary,
     **{**_HINGE, "twice_differentiable": True},
 )
 def exponential(

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from lossjax import _core
 from lossjax._core import Array, ArrayLike, Reduction
+from lossjax._samples import boxes as fixtures
 from lossjax.registry import _builtin
 
 EPS = 1e-7  # as torchvision.ops: keeps every ratio finite for degenerate (zero-area) boxes
@@ -88,32 +89,11 @@ def _box_checks(predictions, targets, **_):
     return out
 
 
-def _box_sample(key, batch, dtype=jnp.float32):
-    k1, k2, k3, k4 = jax.random.split(key, 4)
-    def boxes(ka, kb):
-        xy = jax.random.uniform(ka, (*batch, 2), jnp.float32, 0.0, 2.0)
-        wh = jax.random.uniform(kb, (*batch, 2), jnp.float32, 0.2, 1.5)
-        return jnp.concatenate([xy, xy + wh], -1).astype(dtype)
-    return (boxes(k1, k2), boxes(k3, k4)), {}
-
-
-def _box_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    return [
-        ("identical boxes", (a([[0, 0, 1, 1], [2, 3, 4, 7]]), a([[0, 0, 1, 1], [2, 3, 4, 7]])), {}),
-        ("disjoint boxes", (a([[0, 0, 1, 1]]), a([[5, 5, 6, 8]])), {}),
-        ("touching boxes", (a([[0, 0, 1, 1]]), a([[1, 0, 2, 1]])), {}),
-        ("zero-area boxes", (a([[1, 1, 1, 1], [0, 0, 0, 2]]), a([[1, 1, 1, 1], [0, 0, 3, 0]])), {}),
-        ("large coordinates", (a([[0, 0, 1e4, 1e4]]), a([[-1e4, -1e4, 1, 1]])), {}),
-        ("NaN boxes dropped by where", (a([[jnp.nan] * 4, [0, 0, 1, 1]]), a([[0, 0, 1, 1]] * 2)),
-         {"where": jnp.array([False, True])}),
-    ]
-
-
 _BOXES = dict(
     task="boxes", predictions="boxes", targets="boxes", granularity="example", bounded=True,
     units=("box", "``[...]``"),
-    convex=False, twice_differentiable=False, sample=_box_sample, boundary=_box_boundary,
+    convex=False, twice_differentiable=False, sample=fixtures.box_sample,
+    boundary=fixtures.box_boundary,
     checks=_box_checks, diff_argnums=(0, 1),  # target boxes are real-valued
 )
 

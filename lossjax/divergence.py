@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from typing import Unpack
 
-import jax
 import jax.numpy as jnp
 
 from lossjax import _core, _samples
 from lossjax._core import Array, ArrayLike, ExampleContract, Reduction
 from lossjax._hyper import Hyper
+from lossjax._samples import divergence as fixtures
 from lossjax.registry import _builtin, _per_example
 
 
@@ -30,30 +30,6 @@ def _kl_terms(log_q: Array, t: Array, log_targets: bool) -> Array:
     return jnp.sum(jnp.where(keep, terms, zero_term), axis=-1)
 
 
-def _kl_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    ninf = -jnp.inf
-    lq = a([[0.0, ninf, ninf, ninf, ninf], [-1e4, -1e-4, -1e4, -1e4, -1e4]])
-    t = a([[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0]])
-    return [
-        ("zero targets, log(0) predictions", (lq, t), {}),
-        ("zero targets as -inf log targets", (lq, jnp.log(t)), {"log_targets": True}),
-        (
-            "-inf rows dropped by where",
-            (a([[ninf] * 5, [-1.6] * 5]), t),
-            {"where": jnp.array([False, True])},
-        ),
-    ]
-
-
-def _kl_sample(key, batch, dtype=jnp.float32):
-    k1, k2 = jax.random.split(key)
-    shape = (*batch, _samples.NUM_CLASSES)
-    lq = _samples.predictions_of("log_probabilities", k1, shape, dtype, True)
-    t = _samples.targets_of("probabilities", k2, shape, batch, dtype, True)
-    return (lq, t), {}
-
-
 @_builtin(
     task="divergence",
     predictions="log_probabilities",
@@ -65,8 +41,8 @@ def _kl_sample(key, batch, dtype=jnp.float32):
         None, static=True,
         why_static="chooses how targets are read, probabilities or log-probabilities (formula)",
     )},
-    sample=_kl_sample,
-    boundary=_kl_boundary,
+    sample=fixtures.kl_sample,
+    boundary=fixtures.kl_boundary,
     diff_argnums=(0, 1),
     peers={
         "optax": "kl_divergence / kl_divergence_with_log_targets",
@@ -150,19 +126,6 @@ def _js_terms(log_q: Array, t: Array) -> Array:
     return 0.5 * jnp.sum(_xlog_ratio(log_t, log_m) + _xlog_ratio(log_q, log_m), axis=-1)
 
 
-def _js_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    ninf = -jnp.inf
-    lq = a([[0.0, ninf, ninf, ninf, ninf], [-1e4, -1e-4, -1e4, -1e4, -1e4],
-            [ninf, 0.0, ninf, ninf, ninf]])
-    t = a([[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0]])
-    return [
-        ("log(0) predictions, zero targets, disjoint supports", (lq, t), {}),
-        ("-inf rows dropped by where", (a([[ninf] * 5, [-1.6] * 5, [-1.6] * 5]), t),
-         {"where": jnp.array([False, True, True])}),
-    ]
-
-
 @_per_example(
     task="divergence",
     predictions="log_probabilities",
@@ -170,8 +133,8 @@ def _js_boundary(dtype):
     granularity="example",
     bounded=True,
     convex=False,
-    sample=_kl_sample,
-    boundary=_js_boundary,
+    sample=fixtures.kl_sample,
+    boundary=fixtures.js_boundary,
     diff_argnums=(0, 1),
     peers={"scipy": "spatial.distance.jensenshannon (its square root, base e)"},
 )
@@ -209,21 +172,6 @@ def js_divergence(
     return _js_terms(predictions, targets)
 
 
-def _gkl_sample(key, batch, dtype=jnp.float32):
-    k1, k2 = jax.random.split(key)
-    shape = (*batch, _samples.NUM_CLASSES)
-    log_q = jax.random.normal(k1, shape, dtype)
-    t = jnp.exp(jax.random.normal(k2, shape, jnp.float32)).astype(dtype)
-    return (log_q, t), {}
-
-
-def _gkl_boundary(dtype):
-    cases = _kl_boundary(dtype)
-    a = lambda v: jnp.asarray(v, dtype)
-    cases.append(("unnormalised, log q = 10", (a([[10.0, -10.0]]), a([[100.0, 0.0]])), {}))
-    return [c for c in cases if not c[2].get("log_targets")]
-
-
 @_per_example(
     task="divergence",
     predictions="log_probabilities",
@@ -231,8 +179,8 @@ def _gkl_boundary(dtype):
     granularity="example",
     bounded=False,
     convex=True,
-    sample=_gkl_sample,
-    boundary=_gkl_boundary,
+    sample=fixtures.gkl_sample,
+    boundary=fixtures.gkl_boundary,
     diff_argnums=(0, 1),
     peers={"optax": "generalized_kl_divergence / convex_kl_divergence"},
 )
@@ -270,15 +218,6 @@ def generalized_kl_divergence(
     return _kl_terms(predictions, targets, False) + jnp.sum(jnp.exp(predictions) - targets, axis=-1)
 
 
-def _tv_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    e = [[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0]]
-    return [
-        ("identical", (a(e), a(e)), {}),
-        ("disjoint", (a(e), a(e[::-1])), {}),
-    ]
-
-
 @_per_example(
     task="divergence",
     predictions="probabilities",
@@ -288,7 +227,7 @@ def _tv_boundary(dtype):
     convex=True,
     twice_differentiable=False,
     sample=_samples.default_sampler("probabilities", "probabilities", "example"),
-    boundary=_tv_boundary,
+    boundary=fixtures.tv_boundary,
     diff_argnums=(0, 1),
     peers={},
 )

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 
 from lossjax import _core
 from lossjax._core import Array, ArrayLike
+from lossjax._samples import metric_learning as fixtures
 from lossjax.registry import NONNEGATIVE, POSITIVE, Choice, Hyper, Interval, _builtin
 
 # ------------------------------------------------------------------------------ helpers
@@ -88,25 +89,6 @@ def _signed_boundary_check(name, y):
 # ---------------------------------------------------------------------------- contrastive
 
 
-def _pair_sample(key, batch, dtype=jnp.float32):
-    k1, k2, k3 = jax.random.split(key, 3)
-    a = jax.random.normal(k1, (*batch, 4), jnp.float32)
-    b = a + 0.8 * jax.random.normal(k2, (*batch, 4), jnp.float32)
-    y = jax.random.bernoulli(k3, 0.5, batch).astype(dtype)
-    return (a.astype(dtype), b.astype(dtype), y), {}
-
-
-def _pair_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    x = a([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0], [1e4, -1e4, 1e4]])
-    return [
-        ("identical embeddings and zero vectors", (x, x, a([1, 0, 0])), {}),
-        ("far apart", (x, -x, a([1, 0, 1])), {}),
-        ("NaN pair dropped by where", (a([[jnp.nan] * 3, [1, 2, 3]]), a([[0] * 3, [1, 2, 2]]),
-                                       a([0, 1])), {"where": jnp.array([False, True])}),
-    ]
-
-
 @_builtin(
     task="metric_learning",
     predictions="embeddings",
@@ -117,8 +99,8 @@ def _pair_boundary(dtype):
     convex=False,
     twice_differentiable=False,
     hyper={"margin": NONNEGATIVE},
-    sample=_pair_sample,
-    boundary=_pair_boundary,
+    sample=fixtures.pair_sample,
+    boundary=fixtures.pair_boundary,
     diff_argnums=(0, 1),
     batch_argnums=(0, 1, 2),
     peers={},
@@ -183,30 +165,6 @@ def contrastive(
 # -------------------------------------------------------------------------------- triplet
 
 
-def _triplet_sample(key, batch, dtype=jnp.float32):
-    k1, k2, k3 = jax.random.split(key, 3)
-    a = jax.random.normal(k1, (*batch, 4), jnp.float32)
-    p = a + 0.5 * jax.random.normal(k2, (*batch, 4), jnp.float32)
-    n = a + 0.9 * jax.random.normal(k3, (*batch, 4), jnp.float32)
-    return (a.astype(dtype), p.astype(dtype), n.astype(dtype)), {}
-
-
-def _triplet_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    x = a([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0], [1e4, -1e4, 1e4]])
-    z = jnp.zeros_like(x)
-    return [
-        ("identical embeddings", (x, x, x), {}),
-        ("zero vectors", (z, z, z), {"eps": 0.0}),
-        ("identical, eps=0, swap", (x, x, x), {"eps": 0.0, "swap": True}),
-        ("far negatives", (x, x, -x), {"p": 1.0}),
-        ("large p", (x, x + 1, x - 1), {"p": 7.0}),
-        ("NaN triplet dropped by where", (a([[jnp.nan] * 3, [1, 2, 3]]), a([[0] * 3, [1, 2, 2]]),
-                                          a([[0] * 3, [0, 2, 2]])),
-         {"where": jnp.array([False, True])}),
-    ]
-
-
 @_builtin(
     aliases=("triplet",),
     task="metric_learning",
@@ -226,8 +184,8 @@ def _triplet_boundary(dtype):
         "distance": Hyper(None, static=True, optional=True,
                            why_static="a Python callable (code, not a number)"),
     },
-    sample=_triplet_sample,
-    boundary=_triplet_boundary,
+    sample=fixtures.triplet_sample,
+    boundary=fixtures.triplet_boundary,
     diff_argnums=(0, 1, 2),
     batch_argnums=(0, 1, 2),
     peers={
@@ -321,23 +279,6 @@ def triplet_margin(
 # ------------------------------------------------------------------- margin / hinge on scores
 
 
-def _score_triple_sample(key, batch, dtype=jnp.float32):
-    k1, k2, k3 = jax.random.split(key, 3)
-    x1 = jax.random.normal(k1, batch, jnp.float32).astype(dtype)
-    x2 = jax.random.normal(k2, batch, jnp.float32).astype(dtype)
-    y = (2.0 * jax.random.bernoulli(k3, 0.5, batch) - 1.0).astype(dtype)
-    return (x1, x2, y), {"margin": 0.25}
-
-
-def _score_triple_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    return [
-        ("huge scores", (a([1e4, -1e4, 1e4, 0.0]), a([-1e4, 1e4, 1e4, 0.0]), a([1, 1, -1, -1])),
-         {}),
-        ("on the margin", (a([1.0, 0.0]), a([0.0, 1.0]), a([1, -1])), {"margin": 1.0}),
-    ]
-
-
 @_builtin(
     task="metric_learning",
     predictions="scores",
@@ -347,8 +288,8 @@ def _score_triple_boundary(dtype):
     convex=True,
     twice_differentiable=False,
     hyper={"margin": Interval()},
-    sample=_score_triple_sample,
-    boundary=_score_triple_boundary,
+    sample=fixtures.score_triple_sample,
+    boundary=fixtures.score_triple_boundary,
     diff_argnums=(0, 1),
     batch_argnums=(0, 1, 2),
     peers={"torch": "margin_ranking_loss"},
@@ -400,21 +341,6 @@ def margin_ranking(
     return _finish(name, jax.nn.relu(margin - y * (a - b)), mask, w, reduction)
 
 
-def _hinge_emb_sample(key, batch, dtype=jnp.float32):
-    k1, k2 = jax.random.split(key)
-    x = jax.random.uniform(k1, batch, jnp.float32, 0.0, 2.0).astype(dtype)
-    y = (2.0 * jax.random.bernoulli(k2, 0.5, batch) - 1.0).astype(dtype)
-    return (x, y), {}
-
-
-def _hinge_emb_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    return [
-        ("zero and huge distances", (a([0.0, 0.0, 1e4, 1e4]), a([1, -1, 1, -1])), {}),
-        ("on the margin", (a([1.0, 1.0]), a([1, -1])), {}),
-    ]
-
-
 @_builtin(
     task="metric_learning",
     predictions="values",
@@ -424,8 +350,8 @@ def _hinge_emb_boundary(dtype):
     convex=True,
     twice_differentiable=False,
     hyper={"margin": Interval()},
-    sample=_hinge_emb_sample,
-    boundary=_hinge_emb_boundary,
+    sample=fixtures.hinge_emb_sample,
+    boundary=fixtures.hinge_emb_boundary,
     peers={"torch": "hinge_embedding_loss"},
 )
 def hinge_embedding(
@@ -474,21 +400,6 @@ def hinge_embedding(
 # -------------------------------------------------------------------------- cosine embedding
 
 
-def _cosine_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    x = a([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0], [1e4, -1e4, 1e4], [1.0, 0.0, 0.0]])
-    y = a([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1e4, -1e4, 1e4], [-1.0, 0.0, 0.0]])
-    return [
-        ("zero vectors, parallel and antiparallel", (x, y, a([1, -1, 1, -1])), {}),
-        ("zero vectors, dissimilar", (x, y, a([-1, -1, -1, 1])), {"margin": -0.5}),
-    ]
-
-
-def _cosine_sample(key, batch, dtype=jnp.float32):
-    (a, b, y), _ = _pair_sample(key, batch, dtype)
-    return (a, b, (2.0 * y - 1.0).astype(dtype)), {"margin": 0.1}
-
-
 @_builtin(
     task="metric_learning",
     predictions="embeddings",
@@ -499,8 +410,8 @@ def _cosine_sample(key, batch, dtype=jnp.float32):
     convex=False,
     twice_differentiable=False,
     hyper={"margin": Interval(-1.0, 1.0)},
-    sample=_cosine_sample,
-    boundary=_cosine_boundary,
+    sample=fixtures.cosine_sample,
+    boundary=fixtures.cosine_boundary,
     diff_argnums=(0, 1),
     batch_argnums=(0, 1, 2),
     peers={"torch": "cosine_embedding_loss"},
@@ -575,38 +486,6 @@ def cosine_embedding(
 
 # ------------------------------------------------------------------------------- set losses
 
-_SET_SIZE = 6
-
-
-def _set_sample(key, batch, dtype=jnp.float32, n=_SET_SIZE, d=3, classes=3):
-    k1, k2 = jax.random.split(key)
-    x = jax.random.normal(k1, (*batch, n, d), jnp.float32).astype(dtype)
-    labels = jax.random.randint(k2, (*batch, n), 0, classes)
-    return (x, labels), {}
-
-
-def _set_boundary(extra=None):
-    def boundary(dtype):
-        a = lambda v: jnp.asarray(v, dtype)
-        same = a([[[1.0, 2.0]] * 4])
-        zeros = a([[[0.0, 0.0]] * 4])
-        mixed = a([[[1e4, 0.0], [0.0, 0.0], [-1e4, 1e4], [1e4, 1e-4]]])
-        labels = jnp.array([[0, 0, 1, 1]])
-        cases = [
-            ("identical embeddings", (same, labels), {}),
-            ("zero vectors", (zeros, labels), {}),
-            ("huge and zero vectors", (mixed, labels), {}),
-            ("no positive pair", (mixed, jnp.array([[0, 1, 2, 3]])), {}),
-            ("no negative", (mixed, jnp.array([[5, 5, 5, 5]])), {}),
-            ("a set of one", (a([[[1.0, 2.0]]]), jnp.array([[0]])), {}),
-            ("NaN set dropped by where", (jnp.concatenate([a([[[jnp.nan] * 2] * 4]), same]),
-                                          jnp.concatenate([labels, labels])),
-             {"where": jnp.array([False, True])}),
-        ]
-        return cases + (extra(dtype) if extra else [])
-
-    return boundary
-
 
 def _set_inputs(name, embeddings, labels, weights, where):
     x = _core.float_input("embeddings", embeddings, name)
@@ -636,8 +515,8 @@ _SET = dict(
     units=("set", "``[...]``"),
     bounded=False,
     convex=False,
-    sample=_set_sample,
-    boundary=_set_boundary(),
+    sample=fixtures.set_sample,
+    boundary=fixtures.set_boundary(),
 )
 
 
@@ -753,19 +632,6 @@ def supervised_contrastive(
     return _finish(name, loss, mask, w, reduction)
 
 
-def _circle_sample(key, batch, dtype=jnp.float32):
-    args, _ = _set_sample(key, batch, dtype)
-    return args, {"gamma": 8.0, "margin": 0.25}
-
-
-def _circle_ref_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    x = a([[[1e4, 0.0], [0.0, 0.0], [-1e4, 1e4], [1e4, 1e-4]]])
-    ref = a([[[1.0, 2.0], [0.0, 0.0], [1e4, 1e-4]]])
-    return [("reference set with zero and huge vectors",
-             (x, jnp.array([[0, 0, 1, 1]]), ref, jnp.array([[0, 1, 1]])), {})]
-
-
 def _ref_inputs(name, x, labels, ref_embeddings, ref_labels, mask):
     """The reference set of :func:`circle`: ``ref [..., M, D]`` (safe where ``mask`` drops a
     set), positives and negatives ``[..., N, M]`` and the common dtype."""
@@ -795,7 +661,8 @@ def _ref_inputs(name, x, labels, ref_embeddings, ref_labels, mask):
     peers={"keras": "Circle (Keras's mean is over the anchors with a non-zero loss, lossjax's "
                     "over all anchors: an anchor without a positive or a negative counts as 0)"},
     twice_differentiable=False,
-    **{**_SET, "sample": _circle_sample, "boundary": _set_boundary(_circle_ref_boundary)},
+    **{**_SET, "sample": fixtures.circle_sample,
+       "boundary": fixtures.set_boundary(fixtures.circle_ref_boundary)},
 )
 def circle(
     embeddings: ArrayLike,

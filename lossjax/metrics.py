@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from lossjax import _core, _samples
 from lossjax._classes import class_inputs, finish
 from lossjax._core import Array, ArrayLike, Reduction
+from lossjax._samples import metrics as fixtures
 from lossjax.registry import Interval, _builtin
 
 
@@ -51,21 +52,11 @@ def _correct(name, predictions, targets, threshold, axis, weights, where, reduct
     )
 
 
-def _metric_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    ninf = -jnp.inf
-    return [
-        ("huge logits", (a([[1e4, -1e4, 0, 0, 0], [-1e4, 1e4, 0, 0, 0]]), jnp.array([0, 0])), {}),
-        ("-inf rows dropped by where", (a([[ninf] * 5, [0, 1, 2, 3, 4]]), jnp.array([0, 4])),
-         {"where": jnp.array([False, True])}),
-    ]
-
-
 _METRIC = dict(
     task="metric", predictions="scores", targets="labels or binary", granularity="example",
     units=("unit", "``predictions.shape`` without the class axis (binary scores: "
                    "``predictions.shape``)"),
-    differentiable=False, convex=False, boundary=_metric_boundary,
+    differentiable=False, convex=False, boundary=fixtures.metric_boundary,
     sample=_samples.default_sampler("logits", "labels", "example"),
 )
 

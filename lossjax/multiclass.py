@@ -29,51 +29,10 @@ from lossjax._classes import (
     targets_dense,
 )
 from lossjax._core import Array, ArrayLike
+from lossjax._samples import multiclass as fixtures
 from lossjax.registry import NONNEGATIVE, UNIT_RIGHT_OPEN, Choice, Hyper, Interval, _builtin
 
 _LOG_FLOOR = -100.0
-
-
-def _class_boundary(kind: str, smoothing: bool = True):
-    """Boundary cases for a classification loss whose predictions are of ``kind``."""
-
-    def boundary(dtype):
-        cases = _cases(dtype)
-        return [c for c in cases if smoothing or "label_smoothing" not in c[2]]
-
-    def _cases(dtype):
-        a = lambda v: jnp.asarray(v, dtype)
-        labels = jnp.array([0, 1, 2])
-        ninf = -jnp.inf
-        if kind == "logits":
-            m = _samples.finfo_max(dtype)
-            x = [[1e4, -1e4, 0, 0, 0], [1e4, -1e4, 0, 0, 0], [0, 0, 0, 0, 0]]
-            masked = [[0, 1, 2, 3, 4], [ninf] * 5, [ninf, 0, ninf, 1, 2]]
-            return [
-                ("huge logits", (a(x), labels), {}),
-                ("huge logits, smoothed", (a(x), labels), {"label_smoothing": 0.1}),
-                ("dtype max on the label", (a([[m, -m, 0, 0, 0]]), jnp.array([0])), {}),
-                ("-inf rows dropped by where", (a(masked), labels),
-                 {"where": jnp.array([True, False, False])}),
-                ("-inf rows at ignore_index", (a(masked), jnp.array([0, -100, -100])), {}),
-                ("-inf off the label", (a([[0, ninf, ninf, 1, 2]]), jnp.array([0])), {}),
-            ]
-        if kind == "log_probabilities":
-            lp = [[0, ninf, ninf, ninf, ninf], [-1e4, 0, -1e4, -1e4, -1e4], [-1.6] * 5]
-            return [
-                ("log(0) and log(1)", (a(lp), labels), {}),
-                ("-inf rows dropped by where", (a([[ninf] * 5] * 3), labels),
-                 {"where": jnp.array([False, False, False])}),
-            ]
-        if kind == "probabilities":
-            pr = [[1, 0, 0, 0, 0], [1, 0, 0, 0, 0], [0.2] * 5]
-            return [
-                ("exact 0 and 1", (a(pr), labels), {}),
-                ("exact 0 and 1, smoothed", (a(pr), labels), {"label_smoothing": 0.1}),
-            ]
-        return []
-
-    return boundary
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,7 +213,7 @@ _MULTICLASS = dict(task="multiclass", granularity="example", checks=label_checks
     convex=True,
     hyper=_CE_HYPERS,
     sample=_samples.default_sampler("logits", "labels", "example"),
-    boundary=_class_boundary("logits"),
+    boundary=fixtures.class_boundary("logits"),
     peers={
         "optax": "softmax_cross_entropy / softmax_cross_entropy_with_integer_labels / "
         "safe_softmax_cross_entropy / smooth_labels (as label_smoothing)",
@@ -355,7 +314,7 @@ def softmax_cross_entropy(
     convex=True,
     hyper=_CE_HYPERS,
     sample=_samples.default_sampler("log_probabilities", "labels", "example"),
-    boundary=_class_boundary("log_probabilities"),
+    boundary=fixtures.class_boundary("log_probabilities"),
     peers={"torch": "nll_loss"},
     **_MULTICLASS,
 )
@@ -427,7 +386,7 @@ def _clamped_log_jvp(eps, primals, tangents):
     convex=True,
     hyper=_CE_HYPERS,
     sample=_samples.default_sampler("probabilities", "probabilities", "example"),
-    boundary=_class_boundary("probabilities"),
+    boundary=fixtures.class_boundary("probabilities"),
     peers={"keras": "CategoricalCrossentropy / SparseCategoricalCrossentropy"},
     **_MULTICLASS,
 )
@@ -494,7 +453,7 @@ def categorical_cross_entropy(
         "margin": Interval(0.0, float("inf")),
     },
     sample=_samples.default_sampler("scores", "labels", "example"),
-    boundary=_class_boundary("logits", smoothing=False),
+    boundary=fixtures.class_boundary("logits", smoothing=False),
     peers={"optax": "multiclass_hinge_loss"},
     **_MULTICLASS,
 )
@@ -548,7 +507,6 @@ def multiclass_hinge(
     return finish(ci, loss, reduction, name)
 
 
-
 # --------------------------------------------------------------------------------------------
 # More multiclass losses (issue 5). Shared pieces first.
 
@@ -562,7 +520,7 @@ _LOGIT_LABELS = dict(
 _SCORE_LABELS = dict(
     predictions="scores", targets="labels or one-hot",
     sample=_samples.default_sampler("scores", "labels", "example"),
-    boundary=_class_boundary("logits", smoothing=False), **_MULTICLASS,
+    boundary=fixtures.class_boundary("logits", smoothing=False), **_MULTICLASS,
 )
 
 _ARGS_CLASS = """
@@ -592,7 +550,7 @@ def _brier_checks(predictions, targets, *, axis=-1, ignore_index=-100, **_):
     convex=True,
     hyper=_LABEL_HYPERS,
     sample=_samples.default_sampler("probabilities", "probabilities", "example"),
-    boundary=_class_boundary("probabilities", smoothing=False),
+    boundary=fixtures.class_boundary("probabilities", smoothing=False),
     peers={"sklearn": "brier_score_loss (multiclass, scale_by_half=False)"},
     **{**_MULTICLASS, "checks": _brier_checks},
 )
@@ -651,7 +609,7 @@ def brier(
     bounded=False,
     convex=False,
     hyper={**_CE_HYPERS, "epsilon": Interval(-1.0, float("inf"))},
-    boundary=_class_boundary("logits"),
+    boundary=fixtures.class_boundary("logits"),
     peers={"optax": "poly_loss_cross_entropy"},
     **_LOGIT_LABELS,
 )
@@ -722,15 +680,6 @@ def _one_minus_p_pow(log_p: Array, gamma: float) -> Array:
     return jnp.exp(gamma * jnp.log(one_minus))
 
 
-def _focal_boundary(dtype):
-    cases = _class_boundary("logits")(dtype)
-    extra = []
-    for label, args, kw in cases:
-        extra.append((label + ", gamma=0.5, alpha", args,
-                      {**kw, "gamma": 0.5, "alpha": jnp.full((5,), 0.25, dtype)}))
-    return cases + extra
-
-
 @_builtin(
     bounded=False,
     convex=False,
@@ -740,7 +689,7 @@ def _focal_boundary(dtype):
         "label_smoothing": _CE_HYPERS["label_smoothing"],
         "ignore_index": _CE_HYPERS["ignore_index"],
     },
-    boundary=_focal_boundary,
+    boundary=fixtures.focal_boundary,
     peers={"keras": "CategoricalFocalCrossentropy(from_logits=True)"},
     **_LOGIT_LABELS,
 )
@@ -836,7 +785,7 @@ def softmax_focal(
     bounded=True,
     convex=False,
     hyper={**_LABEL_HYPERS, "q": Interval(0.0, 1.0, low_open=True)},
-    boundary=_class_boundary("logits", smoothing=False),
+    boundary=fixtures.class_boundary("logits", smoothing=False),
     peers={"keras": "CategoricalGeneralizedCrossEntropy (on softmax probabilities)"},
     **_LOGIT_LABELS,
 )
@@ -905,7 +854,7 @@ def generalized_cross_entropy(
         "beta": NONNEGATIVE,
         "A": Interval(-float("inf"), 0.0, high_open=True),
     },
-    boundary=_class_boundary("logits", smoothing=False),
+    boundary=fixtures.class_boundary("logits", smoothing=False),
     peers={},
     **_LOGIT_LABELS,
 )
@@ -1177,7 +1126,7 @@ def _tempered_log_softmax(a: Array, t: float | Array, num_iters: int) -> Array:
         "num_iters": Hyper(Interval(1.0, 100.0), static=True,
                            why_static="the number of unrolled fixed-point iterations (a loop)"),
     },
-    boundary=_class_boundary("logits", smoothing=False),
+    boundary=fixtures.class_boundary("logits", smoothing=False),
     peers={"google-research": "bi_tempered_loss"},
     **_LOGIT_LABELS,
 )
@@ -1325,7 +1274,7 @@ def sparsemax_probabilities(z: Array) -> Array:
     convex=True,
     twice_differentiable=False,
     hyper=_LABEL_HYPERS,
-    boundary=_class_boundary("logits", smoothing=False),
+    boundary=fixtures.class_boundary("logits", smoothing=False),
     peers={
         "optax": "multiclass_sparsemax_loss / make_fenchel_young_loss (Fenchel-Young losses: "
         "sparsemax here, softmax_cross_entropy for the softmax)",
@@ -1394,18 +1343,6 @@ def sparsemax(
 # Multi-label margin losses (PyTorch's)
 
 
-def _multilabel_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    m = _samples.finfo_max(dtype)
-    y = a([[1, 0, 1, 0, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]])
-    return [
-        ("huge logits", (a([[1e4, -1e4, -1e4, 1e4, 0]] * 3), y), {}),
-        ("dtype max, right side", (a([[m, -m, m, -m, -m]]), a([[1, 0, 1, 0, 0]])), {}),
-        ("NaN rows dropped by where", (a([[jnp.nan] * 5, [0] * 5, [1] * 5]), y),
-         {"where": jnp.array([False, True, True])}),
-    ]
-
-
 @_builtin(
     diff_argnums=(0, 1),  # soft targets are real-valued
     task="multilabel",
@@ -1416,7 +1353,7 @@ def _multilabel_boundary(dtype):
     convex=True,
     hyper={"class_weights": _CE_HYPERS["class_weights"]},
     sample=_samples.default_sampler("logits", "binary", "example"),
-    boundary=_multilabel_boundary,
+    boundary=fixtures.multilabel_boundary,
     peers={"torch": "multilabel_soft_margin_loss"},
 )
 def multilabel_soft_margin(
@@ -1475,26 +1412,6 @@ def multilabel_soft_margin(
     )
 
 
-def _label_list_sample(key, batch, dtype=jnp.float32):
-    k1, k2, k3 = jax.random.split(key, 3)
-    k = _samples.NUM_CLASSES
-    x = (2.0 * jax.random.normal(k1, (*batch, k), jnp.float32)).astype(dtype)
-    perm = jnp.argsort(jax.random.uniform(k2, (*batch, k)), axis=-1)
-    n = jax.random.randint(k3, (*batch, 1), 0, k + 1)
-    return (x, jnp.where(jnp.arange(k) < n, perm, -1).astype(jnp.int32)), {}
-
-
-def _label_list_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    t = jnp.array([[3, 0, -1, 1, 2], [-1, 0, 1, 2, 3], [0, 1, 2, 3, 4], [4, -1, -1, -1, -1]])
-    return [
-        ("huge scores", (a([[1e4, -1e4, 0, 0, 1e4]] * 4), t), {}),
-        ("equal scores", (a([[0.0] * 5] * 4), t), {}),
-        ("-inf off the labels",
-         (a([[0, -jnp.inf, 1, -jnp.inf, 2]]), jnp.array([[0, 2, 4, -1, -1]])), {}),
-    ]
-
-
 def _label_list_checks(predictions, targets, *, axis=-1, **_):
     p, t = jnp.asarray(predictions), jnp.moveaxis(jnp.asarray(targets), axis, -1)
     k = p.shape[axis]
@@ -1510,8 +1427,8 @@ def _label_list_checks(predictions, targets, *, axis=-1, **_):
     bounded=False,
     convex=True,
     twice_differentiable=False,
-    sample=_label_list_sample,
-    boundary=_label_list_boundary,
+    sample=fixtures.label_list_sample,
+    boundary=fixtures.label_list_boundary,
     checks=_label_list_checks,
     peers={"torch": "multilabel_margin_loss"},
 )

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from lossjax import _core
 from lossjax._core import Array, ArrayLike, Reduction
+from lossjax._samples import ranking as fixtures
 from lossjax.registry import _builtin
 
 
@@ -71,32 +72,6 @@ def _pair_mean(per_pair, pair, s, y):
     return jnp.where(jnp.any(jnp.isnan(s) | jnp.isnan(y), axis=-1), jnp.nan, loss)
 
 
-def _list_sample(key, batch, dtype=jnp.float32, length=5):
-    k1, k2, k3 = jax.random.split(key, 3)
-    s = 2.0 * jax.random.normal(k1, (*batch, length), jnp.float32)
-    y = jax.random.randint(k2, (*batch, length), 0, 4).astype(dtype)
-    m = jax.random.bernoulli(k3, 0.8, (*batch, length))
-    return (s.astype(dtype), y, m), {}
-
-
-def _list_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    nan, ninf = jnp.nan, -jnp.inf
-    return [
-        ("huge scores", (a([[1e4, -1e4, 0.0, 1e4]]), a([[0, 3, 1, 1]]),
-                         jnp.ones((1, 4), bool)), {}),
-        ("padded items hold NaN and -inf", (a([[1.0, nan, ninf, 2.0]]), a([[1, 2, 5, 0]]),
-                                            jnp.array([[True, False, False, True]])), {}),
-        ("every item padded", (a([[nan, ninf, 0.0, 1.0]]), a([[1, 2, 0, 0]]),
-                               jnp.zeros((1, 4), bool)), {}),
-        ("all labels equal (no pair)", (a([[1.0, 2.0, 3.0, 4.0]]), a([[2, 2, 2, 2]]),
-                                        jnp.ones((1, 4), bool)), {}),
-        ("all labels zero", (a([[1.0, 2.0, 3.0, 4.0]]), a([[0, 0, 0, 0]]), None), {}),
-        ("NaN list dropped by where", (a([[nan] * 4, [1, 2, 3, 4]]), a([[1, 0, 0, 0]] * 2),
-                                       None), {"where": jnp.array([False, True])}),
-    ]
-
-
 _RANKING = dict(
     task="ranking",
     predictions="scores",
@@ -105,8 +80,8 @@ _RANKING = dict(
     units=("list", "``[...]``"),
     bounded=False,
     convex=True,
-    sample=_list_sample,
-    boundary=_list_boundary,
+    sample=fixtures.list_sample,
+    boundary=fixtures.list_boundary,
     batch_argnums=(0, 1, 2),
 )
 

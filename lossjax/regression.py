@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from lossjax import _core, _samples
 from lossjax._core import Array, ArrayLike, Contract, Reduction
 from lossjax._hyper import NONNEGATIVE, POSITIVE, UNIT, Choice, Hyper, Interval
+from lossjax._samples import regression as fixtures
 from lossjax.registry import _builtin, _elementwise, per_unit
 
 # targets are real values: differentiated too (issue 11, deliver 2b)
@@ -474,29 +475,13 @@ def _eps_for(x: ArrayLike, eps: ArrayLike, scale: float = 1.0) -> Array:
     return jnp.maximum(eps, scale * _core.grad_floor(dtype))
 
 
-def _positive_sample(key, batch, dtype=jnp.float32):
-    k1, k2 = jax.random.split(key)
-    p = jnp.exp(jax.random.normal(k1, batch, jnp.float32)).astype(dtype)
-    t = jnp.exp(jax.random.normal(k2, batch, jnp.float32)).astype(dtype)
-    return (p, t), {}
-
-
-def _mape_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    return [
-        ("zero targets", (a([0.0, 1.0, -1.0]), a([0.0, 0.0, 0.0])), {}),
-        ("zero residual", (a([2.0, -3.0]), a([2.0, -3.0])), {}),
-        ("large values", (a([1e4, -1e4]), a([-1e4, 1e-3])), {}),
-    ]
-
-
 @_builtin(
     aliases=("mape",),
     bounded=False,
     convex=True,
     twice_differentiable=False,
     hyper={"epsilon": POSITIVE},
-    boundary=_mape_boundary,
+    boundary=fixtures.mape_boundary,
     peers={"keras": "MeanAbsolutePercentageError"},
     **_REGRESSION,
 )
@@ -567,24 +552,13 @@ def _msle_slope(p: Array, t: Array) -> Array:
                      0.0)
 
 
-
-
-def _msle_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    return [
-        ("zeros", (a([0.0, 0.0, 1.0]), a([0.0, 1.0, 0.0])), {}),
-        ("negative predictions (clamped)", (a([-1.0, -1e4]), a([1.0, 0.0])), {}),
-        ("large values", (a([1e4, 0.0]), a([0.0, 1e4])), {}),
-    ]
-
-
 @_elementwise(
     slope=_msle_slope,
     aliases=("msle",),
     bounded=False,
     convex=False,
-    sample=_positive_sample,
-    boundary=_msle_boundary,
+    sample=fixtures.positive_sample,
+    boundary=fixtures.msle_boundary,
     peers={"keras": "MeanSquaredLogarithmicError"},
     **_REGRESSION,
 )
@@ -624,25 +598,6 @@ def mean_squared_logarithmic_error(
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def _count_sample(key, batch, dtype=jnp.float32):
-    k1, k2 = jax.random.split(key)
-    p = jax.random.normal(k1, batch, dtype)
-    t = jax.random.poisson(k2, 2.0, batch).astype(dtype)
-    return (p, t), {}
-
-
-def _poisson_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    counts = a([0.0, 1.0, 3.0])
-    return [
-        ("very negative log rates", (a([-1e4, -1e4, -1e4]), counts), {}),
-        ("log rate 10", (a([10.0, 10.0, 10.0]), counts), {}),
-        ("log rates, full", (a([0.0, -3.0, 2.0]), counts), {"full": True}),
-        ("zero rates", (a([0.0, 0.0]), a([0.0, 1.0])), {"log_input": False}),
-        ("zero rates, full", (a([0.0, 1.0, 0.5]), counts), {"log_input": False, "full": True}),
-    ]
-
-
 def _poisson(p, t, log_input, full, eps):
     if log_input:
         loss = jnp.exp(p) - t * p
@@ -666,8 +621,8 @@ def _poisson(p, t, log_input, full, eps):
                       why_static="a flag that chooses the formula (different code)"),
         "eps": POSITIVE,
     },
-    sample=_count_sample,
-    boundary=_poisson_boundary,
+    sample=fixtures.count_sample,
+    boundary=fixtures.poisson_boundary,
     peers={"torch": "poisson_nll_loss", "keras": "Poisson (log_input=False, eps=1e-7)"},
     **_REGRESSION,
 )
@@ -720,35 +675,14 @@ def poisson_nll(
     )
 
 
-def _gaussian_sample(key, batch, dtype=jnp.float32):
-    k1, k2, k3 = jax.random.split(key, 3)
-    mu = jax.random.normal(k1, batch, dtype)
-    t = jax.random.normal(k2, batch, dtype)
-    var = jax.random.uniform(k3, batch, jnp.float32, 0.2, 2.0).astype(dtype)
-    return (mu, t, var), {}
-
-
-def _gaussian_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    cases = [
-        ("zero variance, zero residual", (a([1.0, 0.0]), a([1.0, 0.0]), a([0.0, 0.0])), {}),
-        ("large residual, large variance", (a([1e4, -1e4]), a([-1e4, 1e4]), a([1e4, 4e4])), {}),
-        ("large variance", (a([0.0, 1.0]), a([1.0, 0.0]), a([1e4, 1e4])), {"full": True}),
-    ]
-    if jnp.finfo(dtype).bits >= 32:
-        # A float16 gradient cannot hold 0.5 * e**2 / var**2 for var near 0.
-        cases.append(("zero variance", (a([1.0, 0.0]), a([0.0, 1.0]), a([0.0, 0.0])), {}))
-    return cases
-
-
 @_builtin(
     bounded=False,
     convex=False,
     hyper={"full": Hyper(Choice((True, False)), static=True,
                          why_static="a flag that chooses the formula (different code)"),
            "eps": POSITIVE},
-    sample=_gaussian_sample,
-    boundary=_gaussian_boundary,
+    sample=fixtures.gaussian_sample,
+    boundary=fixtures.gaussian_boundary,
     batch_argnums=(0, 1, 2),
     peers={"torch": "gaussian_nll_loss"},
     **{**_REGRESSION, "diff_argnums": (0, 1, 2)},
@@ -822,17 +756,6 @@ def gaussian_nll(
     return _core.reduce(loss, weights=w, where=mask, reduction=reduction, loss_name=name)
 
 
-def _tweedie_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    counts = a([0.0, 1.0, 3.0])
-    return [
-        ("very negative log means, zero targets", (a([-1e4, -1e4]), a([0.0, 0.0])), {}),
-        ("log means +-10", (a([10.0, -10.0, 10.0]), counts), {}),
-        ("power near 1", (a([0.0, 1.0, -1.0]), counts), {"power": 1.01}),
-        ("power near 2", (a([0.0, 1.0, -1.0]), counts), {"power": 1.99}),
-    ]
-
-
 def _tweedie(s, y, power):
     a, b = 1.0 - power, 2.0 - power
     # only y = 0 takes the limit; a NaN or negative target goes through the y terms and makes
@@ -850,8 +773,8 @@ def _tweedie(s, y, power):
     bounded=False,
     convex=True,
     hyper={"power": Interval(1.0, 2.0, low_open=True, high_open=True)},
-    sample=_count_sample,
-    boundary=_tweedie_boundary,
+    sample=fixtures.count_sample,
+    boundary=fixtures.tweedie_boundary,
     peers={
         "sklearn": "mean_tweedie_deviance (of exp(predictions))",
         "lightgbm": "objective='tweedie' (same gradient, up to a factor 2)",
@@ -916,32 +839,6 @@ def _positive_check(predictions, targets, **_):
     return [(t > 0, "targets must be positive")]
 
 
-def _log_mean_sample(key, batch, dtype=jnp.float32):
-    k1, k2 = jax.random.split(key)
-    p = jax.random.normal(k1, batch, dtype)
-    t = jnp.exp(jax.random.normal(k2, batch, jnp.float32)).astype(dtype)
-    return (p, t), {}
-
-
-def _poisson_deviance_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    counts = a([0.0, 1.0, 3.0])
-    return [
-        ("very negative log means, zero targets", (a([-1e4, -1e4]), a([0.0, 0.0])), {}),
-        ("log means +-10", (a([10.0, -10.0, 10.0]), counts), {}),
-        ("exact fit", (a([0.0, 1.0]), jnp.exp(a([0.0, 1.0]))), {}),
-    ]
-
-
-def _gamma_deviance_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    return [
-        ("log means +-10", (a([10.0, -10.0, 10.0]), a([1.0, 1.0, 3.0])), {}),
-        ("tiny and large targets", (a([0.0, 0.0]), a([1e-3, 1e3])), {}),
-        ("exact fit", (a([0.0, 1.0]), jnp.exp(a([0.0, 1.0]))), {}),
-    ]
-
-
 def _poisson_deviance(s, y):
     # 2 (y log(y / mu) - y + mu); the y term is 0 at y = 0 (its limit), where log(y) is -inf.
     # A negative target goes through log and gives NaN; so does a NaN target.
@@ -961,8 +858,8 @@ def _gamma_deviance(s, y):
 @_elementwise(
     bounded=False,
     convex=True,
-    sample=_count_sample,
-    boundary=_poisson_deviance_boundary,
+    sample=fixtures.count_sample,
+    boundary=fixtures.poisson_deviance_boundary,
     checks=_count_check,
     peers={"sklearn": "mean_poisson_deviance (of exp(predictions))"},
     # not the targets: d/dy = 2 (log y - s) is -inf at y = 0, a count they often hold
@@ -1007,8 +904,8 @@ def poisson_deviance(
 @_elementwise(
     bounded=False,
     convex=True,
-    sample=_log_mean_sample,
-    boundary=_gamma_deviance_boundary,
+    sample=fixtures.log_mean_sample,
+    boundary=fixtures.gamma_deviance_boundary,
     checks=_positive_check,
     peers={"sklearn": "mean_gamma_deviance (of exp(predictions))"},
     **_REGRESSION,  # positive real targets: differentiable
@@ -1051,18 +948,6 @@ def gamma_deviance(
     return _gamma_deviance(predictions, targets)
 
 
-def _cosine_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    return [
-        ("zero vectors", (a([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]),
-                          a([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])), {}),
-        ("identical and opposite", (a([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]),
-                                    a([[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]])), {}),
-        ("large vectors", (a([[1e4, -1e4, 1e4]]), a([[1e4, 1e4, 1e4]])), {}),
-        ("tiny vectors", (a([[1e-3, 0.0, 0.0]]), a([[1e-3, 1e-3, 0.0]])), {}),
-    ]
-
-
 def _cosine(p, t, eps):
     dot = jnp.sum(p * t, axis=-1)
     return 1.0 - dot / (jnp.maximum(_safe_norm(p), eps) * jnp.maximum(_safe_norm(t), eps))
@@ -1082,7 +967,7 @@ def _safe_norm(x: Array) -> Array:
     convex=False,
     hyper={"epsilon": POSITIVE},
     sample=_samples.default_sampler("values", "values", "example"),
-    boundary=_cosine_boundary,
+    boundary=fixtures.cosine_boundary,
     peers={
         "optax": "cosine_distance / cosine_similarity (1 - it)",
         "torch": "cosine_embedding_loss (y=1) / cosine_similarity (1 - it)",

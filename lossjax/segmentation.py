@@ -43,6 +43,7 @@ import jax.numpy as jnp
 
 from lossjax import _core
 from lossjax._core import Array, ArrayLike
+from lossjax._samples import segmentation as fixtures
 from lossjax.registry import NONNEGATIVE, POSITIVE, Choice, Hyper, Interval, _builtin
 
 MODES = ("binary", "multiclass", "multilabel")
@@ -201,75 +202,6 @@ def _finish(name: str, s: _Seg, loss: Array, reduction: str) -> Array:
 # ------------------------------------------------------------------------- samples, boundary
 
 
-def _seg_sample(mode, kwargs=None, h=3, w=3, classes=3, with_mode=True):
-    kwargs = dict(kwargs or {})
-
-    def sample(key, batch, dtype=jnp.float32):
-        # images of h x w pixels (and `classes` channels) for any batch shape, e.g. (3, 5)
-        k1, k2 = jax.random.split(key)
-        img = (*batch, h, w)
-        if mode == "binary":
-            x = 2.0 * jax.random.normal(k1, img, jnp.float32)
-            t = jax.random.bernoulli(k2, 0.4, img).astype(dtype)
-            if kwargs.get("integer_targets"):
-                t = jax.random.randint(k2, img, 0, 2)
-                t = t.at[..., 0, 0].set(-100)
-            out = {k: v for k, v in kwargs.items() if k != "integer_targets"}
-            if len(batch) != 1:  # several (or no) batch axes: the pixel axes must be named
-                out.setdefault("spatial_dims", 2)
-            return (x.astype(dtype), t), out
-        x = 2.0 * jax.random.normal(k1, (*img, classes), jnp.float32)
-        if mode == "multilabel":
-            t = jax.random.bernoulli(k2, 0.4, (*img, classes)).astype(dtype)
-        else:
-            t = jax.random.randint(k2, img, 0, classes).at[..., 0, 0].set(-100)
-        if not kwargs.get("from_logits", True):
-            x = jax.nn.softmax(x, -1) if mode == "multiclass" else jax.nn.sigmoid(x)
-        return (x.astype(dtype), t), ({"mode": mode} if with_mode else {}) | kwargs
-
-    return sample
-
-
-def _seg_boundary(kind="region"):
-    """Few cases, each a batch of edge images (every case compiles anew)."""
-
-    def boundary(dtype):
-        a = lambda v: jnp.asarray(v, dtype)
-        big, nan = 1e4, jnp.nan
-        x0 = [[big, -big], [-big, big]]
-        # perfect, all wrong, empty targets, every pixel ignored, NaN dropped by `where`
-        xb = a([x0, [[-big, big], [big, -big]], [[0, 0], [0, 0]], x0, [[nan, nan], [nan, nan]]])
-        tb = jnp.array([[[1, 0], [0, 1]]] * 2 + [[[0, 0], [0, 0]]] + [[[-100] * 2] * 2] * 2)
-        keep = jnp.array([True, True, True, True, False])
-        cases = [
-            ("binary edge images", (xb, tb), {"where": keep}),
-            ("binary edge images, per batch", (xb, tb), {"where": keep, "per_image": False}),
-        ]
-        # huge logits with an ignored pixel, every label ignored, NaN dropped by `where`
-        xm = a([[[[big, -big, 0], [-big, big, 0]], [[0, 0, big], [0, 0, 0]]]] * 2
-               + [[[[nan] * 3] * 2] * 2])
-        lab = jnp.array([[[0, 1], [2, -100]], [[-100, -100], [-100, -100]], [[0, 0], [0, 0]]])
-        multi = ("multiclass edge images", (xm, lab), {"where": jnp.array([True, True, False])})
-        if kind == "lovasz_softmax":
-            probs = jax.nn.softmax(a([[[[big, -big, 0], [-big, big, 0]]]]).astype(jnp.float32),
-                                   -1).astype(dtype)
-            return [multi, ("exact probabilities, every class", (probs, lab[:1, :1]),
-                            {"from_logits": False, "classes": "all"})]
-        if kind == "region":
-            probs = a([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]]])
-            perfect = a([[[1, 0], [0, 1]], [[0, 0], [0, 0]]])
-            cases += [
-                (multi[0], multi[1], {"mode": "multiclass", **multi[2]}),
-                ("exact probabilities, empty image, smooth 0", (probs, perfect),
-                 {"from_logits": False, "smooth": 0.0}),
-                ("multilabel, huge logits", (xm[:2], (xm[:2] > 0).astype(dtype)),
-                 {"mode": "multilabel", "ignore_background": True}),
-            ]
-        return cases
-
-    return boundary
-
-
 _COMMON_HYPERS = {
     "mode": Hyper(Choice(MODES), static=True,
                   why_static=("chooses how predictions and targets are laid out and read (shapes "
@@ -325,8 +257,8 @@ def _doc(fn):
            "class_weighting": Hyper(Choice((None, "generalized")), static=True,
                                     why_static="chooses the formula of the class weights"),
            "class_weights": Hyper(NONNEGATIVE, optional=True)},
-    sample=_seg_sample("multiclass"),
-    boundary=_seg_boundary(),
+    sample=fixtures.seg_sample("multiclass"),
+    boundary=fixtures.seg_boundary(),
     peers={
         "optax": "dice_loss / binary_dice_loss / multiclass_generalized_dice_loss (a mean of "
         "per-class Dice losses weighted by batch-wide normalized 1/T_c**2, not the paper's "
@@ -444,8 +376,8 @@ def _tversky_index(tp, ps, ts, alpha, beta, smooth):
     diff_argnums=(0, 1),  # soft targets are real-valued
     bounded=True,
     hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE},
-    sample=_seg_sample("binary", {"alpha": 0.3, "beta": 0.7}),
-    boundary=_seg_boundary(),
+    sample=fixtures.seg_sample("binary", {"alpha": 0.3, "beta": 0.7}),
+    boundary=fixtures.seg_boundary(),
     peers={
         "keras": "Tversky (its alpha weighs false negatives and beta false positives, in every "
         "release up to 3.15.1: lossjax's tversky(alpha=a, beta=b) is Tversky(alpha=b, beta=a); "
@@ -521,8 +453,8 @@ def tversky(
     diff_argnums=(0, 1),  # soft targets are real-valued
     bounded=True,
     hyper={**_COMMON_HYPERS, "alpha": NONNEGATIVE, "beta": NONNEGATIVE, "gamma": POSITIVE},
-    sample=_seg_sample("multilabel", {"alpha": 0.3, "beta": 0.7}),
-    boundary=_seg_boundary(),
+    sample=fixtures.seg_sample("multilabel", {"alpha": 0.3, "beta": 0.7}),
+    boundary=fixtures.seg_boundary(),
     peers={},
     **_SEG,
 )
@@ -594,8 +526,8 @@ def focal_tversky(
     aliases=("soft_iou", "soft_jaccard"),
     bounded=True,
     hyper=_COMMON_HYPERS,
-    sample=_seg_sample("multiclass", {"from_logits": False}),
-    boundary=_seg_boundary(),
+    sample=fixtures.seg_sample("multiclass", {"from_logits": False}),
+    boundary=fixtures.seg_boundary(),
     peers={},
     **_SEG,
 )
@@ -698,8 +630,8 @@ def _pool(x: Array, per_image: bool) -> Array:
         "spatial_dims": Hyper(Interval(1, math.inf), static=True, optional=True,
                           why_static="the number of spatial axes (shapes)"),
     },
-    sample=_seg_sample("binary", {"integer_targets": True}),
-    boundary=_seg_boundary("lovasz_hinge"),
+    sample=fixtures.seg_sample("binary", {"integer_targets": True}),
+    boundary=fixtures.seg_boundary("lovasz_hinge"),
     peers={},
 )
 def lovasz_hinge(
@@ -770,8 +702,8 @@ def lovasz_hinge(
         "spatial_dims": Hyper(Interval(1, math.inf), static=True,
                               why_static="the number of spatial axes (shapes)"),
     },
-    sample=_seg_sample("multiclass", with_mode=False),
-    boundary=_seg_boundary("lovasz_softmax"),
+    sample=fixtures.seg_sample("multiclass", with_mode=False),
+    boundary=fixtures.seg_boundary("lovasz_softmax"),
     peers={},
 )
 def lovasz_softmax(

@@ -14,6 +14,7 @@ import optax
 
 from lossjax import _core
 from lossjax._core import Array, ArrayLike
+from lossjax._samples import sequence as fixtures
 from lossjax.registry import Choice, Hyper, _builtin
 
 
@@ -23,34 +24,6 @@ def _lengths(name, arg, value, unit, full):
     n = _core.integer_input(arg, value, name)
     _core.check_shape(arg, n, unit, name, "one length per sequence")
     return jnp.clip(n, 0, full).astype(jnp.int32)
-
-
-def _ctc_sample(key, batch, dtype=jnp.float32, t=6, k=4, u=3):
-    k1, k2, k3, k4 = jax.random.split(key, 4)
-    logits = 2.0 * jax.random.normal(k1, (*batch, t, k), jnp.float32)
-    labels = jax.random.randint(k2, (*batch, u), 1, k)
-    logit_lengths = jax.random.randint(k3, batch, 4, t + 1)
-    label_lengths = jax.random.randint(k4, batch, 0, u + 1)
-    return (logits.astype(dtype), labels, logit_lengths, label_lengths), {}
-
-
-def _ctc_boundary(dtype):
-    a = lambda v: jnp.asarray(v, dtype)
-    big = 1e4
-    onehot = a([[[big, -big, -big], [-big, big, -big], [big, -big, -big], [-big, -big, big]]])
-    lab = jnp.array([[1, 2]])
-    return [
-        ("huge logits, the right path", (onehot, lab, jnp.array([4]), jnp.array([2])), {}),
-        ("huge logits, the wrong path", (-onehot, lab, jnp.array([4]), jnp.array([2])), {}),
-        ("empty label", (onehot, lab, jnp.array([4]), jnp.array([0])), {}),
-        ("impossible alignment, zero_infinity", (onehot, jnp.array([[1, 1]]), jnp.array([2]),
-                                                 jnp.array([2])), {"zero_infinity": True}),
-        ("repeated label, just enough frames", (onehot * 0, jnp.array([[1, 1]]),
-                                                jnp.array([3]), jnp.array([2])), {}),
-        ("NaN sequence dropped by where",
-         (jnp.concatenate([a(jnp.full((1, 4, 3), jnp.nan)), onehot]), jnp.array([[1, 2]] * 2),
-          jnp.array([4, 4]), jnp.array([2, 2])), {"where": jnp.array([False, True])}),
-    ]
 
 
 def _ctc_forward(name, logits, labels, logit_lengths, label_lengths, *, blank_id, zero_infinity,
@@ -139,8 +112,8 @@ def _ctc_forward(name, logits, labels, logit_lengths, label_lengths, *, blank_id
         "zero_infinity": Hyper(Choice((False, True)), static=True,
                               why_static="a flag that chooses the formula (different code)"),
     },
-    sample=_ctc_sample,
-    boundary=_ctc_boundary,
+    sample=fixtures.ctc_sample,
+    boundary=fixtures.ctc_boundary,
     batch_argnums=(0, 1, 2, 3),
     peers={
         "optax": "ctc_loss / ctc_loss_with_forward_probs (the forward variables: "
