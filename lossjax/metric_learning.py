@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import metric_learning as fixtures
 from lossjax.registry import NONNEGATIVE, POSITIVE, Choice, Hyper, Interval, _builtin
 
@@ -113,7 +113,7 @@ def contrastive(
     margin: float = 1.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Contrastive pair loss: ``y d**2 / 2 + (1 - y) max(0, margin - d)**2 / 2``.
 
@@ -205,7 +205,7 @@ def triplet_margin(
     distance: Callable[[Array, Array], Array] | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Triplet margin loss: ``max(d(a, p) - d(a, n) + margin, 0)``.
 
@@ -302,7 +302,7 @@ def margin_ranking(
     margin: float = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Margin ranking loss: ``max(0, -y (a - b) + margin)``, element-wise.
 
@@ -361,7 +361,7 @@ def hinge_embedding(
     margin: float = 1.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Hinge embedding loss: ``x`` for ``y = 1`` and ``max(0, margin - x)`` for ``y = -1``.
 
@@ -424,7 +424,7 @@ def cosine_embedding(
     margin: float = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Cosine embedding loss: ``1 - cos(a, b)`` for ``y = 1``, ``max(0, cos(a, b) - margin)``
     for ``y = -1``.
@@ -533,7 +533,7 @@ def ntxent(
     temperature: float = 0.07,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """NT-Xent (normalized temperature-scaled cross-entropy; InfoNCE with in-set negatives).
 
@@ -592,7 +592,7 @@ def supervised_contrastive(
     temperature: float = 0.1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Supervised contrastive loss (SupCon, ``L_out``).
 
@@ -674,7 +674,7 @@ def circle(
     margin: float = 0.4,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Circle loss on the cosine similarities within a set.
 

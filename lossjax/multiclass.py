@@ -28,7 +28,7 @@ from lossjax._classes import (
     smoothing,
     targets_dense,
 )
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import multiclass as fixtures
 from lossjax.registry import NONNEGATIVE, UNIT_RIGHT_OPEN, Choice, Hyper, Interval, _builtin
 
@@ -232,7 +232,7 @@ def softmax_cross_entropy(
     axis: int | tuple[int, ...] = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Softmax cross-entropy on logits: ``logsumexp(x) - x[y]``, with log-softmax inside.
 
@@ -328,7 +328,7 @@ def nll(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Negative log-likelihood of log-probabilities: ``-log_probs[y]``.
 
@@ -400,7 +400,7 @@ def categorical_cross_entropy(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Cross-entropy of predicted probabilities: ``-sum_c y_c log p_c``.
 
@@ -467,7 +467,7 @@ def multiclass_hinge(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Multiclass hinge loss (Crammer–Singer): ``max_k (s_k + margin [k != y]) - s_y``.
 
@@ -564,7 +564,7 @@ def brier(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Multiclass Brier score: ``sum_c (p_c - y_c)**2`` per example.
 
@@ -625,7 +625,7 @@ def poly1_cross_entropy(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Poly-1 cross-entropy: ``CE + epsilon * (1 - p_t)``.
 
@@ -704,7 +704,7 @@ def softmax_focal(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Softmax focal loss: ``-sum_c alpha_c y_c (1 - p_c)**gamma log p_c``, ``p = softmax(x)``.
 
@@ -800,7 +800,7 @@ def generalized_cross_entropy(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Generalized cross-entropy (L_q loss): ``(1 - p_y**q) / q`` with ``p = softmax(x)``.
 
@@ -871,7 +871,7 @@ def symmetric_cross_entropy(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Symmetric cross-entropy: ``alpha * CE(y, p) + beta * RCE(y, p)``, ``p = softmax(x)``.
 
@@ -1143,7 +1143,7 @@ def bi_tempered_logistic(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Bi-tempered logistic loss: bounded (``t1 < 1``), on a heavy-tailed softmax (``t2 > 1``).
 
@@ -1291,7 +1291,7 @@ def sparsemax(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Sparsemax loss: the Fenchel-Young loss of sparsemax (Gini entropy).
 
@@ -1364,7 +1364,7 @@ def multilabel_soft_margin(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Multi-label soft margin loss: the sigmoid cross-entropy averaged over the labels.
 
@@ -1439,7 +1439,7 @@ def multilabel_margin(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Multi-label margin (ranking hinge) loss, as PyTorch's ``multilabel_margin_loss``.
 
@@ -1527,7 +1527,7 @@ def multi_margin(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Multi-class margin loss (Weston–Watkins), as PyTorch's ``multi_margin_loss``.
 
@@ -1591,7 +1591,7 @@ def categorical_hinge(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Keras's categorical hinge, ``max(0, 1 + max_c((1 - y_c) x_c) - sum_c y_c x_c)``.
 
@@ -1647,7 +1647,7 @@ def multiclass_perceptron(
     axis: int = -1,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Multiclass perceptron loss, ``max_c x_c - x_y``.
 

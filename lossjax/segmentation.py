@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 
 from lossjax import _core
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import segmentation as fixtures
 from lossjax.registry import NONNEGATIVE, POSITIVE, Choice, Hyper, Interval, _builtin
 
@@ -284,7 +284,7 @@ def dice(
     class_weights: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Soft Dice loss: ``1 - (2 TP_c + smooth) / (P_c + T_c + smooth)``, mean over classes.
 
@@ -403,7 +403,7 @@ def tversky(
     beta: float = 0.5,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Tversky loss: ``1 - (TP + smooth) / (TP + alpha FP + beta FN + smooth)``, class mean.
 
@@ -476,7 +476,7 @@ def focal_tversky(
     gamma: float = 0.75,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Focal Tversky loss: ``(1 - TI_c) ** gamma``, mean over classes.
 
@@ -546,7 +546,7 @@ def jaccard(
     per_class: bool = False,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Soft Jaccard (IoU) loss: ``1 - (TP_c + smooth) / (P_c + T_c - TP_c + smooth)``.
 
@@ -643,7 +643,7 @@ def lovasz_hinge(
     spatial_dims: int | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Lovász hinge loss: the Lovász extension of the Jaccard loss applied to hinge errors.
 
@@ -717,7 +717,7 @@ def lovasz_softmax(
     spatial_dims: int = 2,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """Lovász-softmax loss: the Lovász extension of the per-class Jaccard loss.
 

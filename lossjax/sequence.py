@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import optax
 
 from lossjax import _core
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import sequence as fixtures
 from lossjax.registry import Choice, Hyper, _builtin
 
@@ -132,7 +132,7 @@ def ctc(
     zero_infinity: bool = False,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Array:
     """CTC loss: ``-log sum_{a in B^-1(y)} prod_t softmax(x_t)[a_t]`` per sequence.
 
@@ -193,7 +193,7 @@ def ctc_with_forward_probabilities(
     zero_infinity: bool = False,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "none",
+    reduction: Reduction = "none",
 ) -> tuple[Array, Array, Array]:
     """:func:`ctc` together with its log forward variables (optax's
     ``ctc_loss_with_forward_probs``).
