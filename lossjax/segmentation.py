@@ -37,6 +37,7 @@ A ratio ``0 / 0`` (``smooth=0``, nothing predicted, nothing present) counts as a
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -46,7 +47,8 @@ from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import segmentation as fixtures
 from lossjax.registry import NONNEGATIVE, POSITIVE, Choice, Hyper, Interval, _builtin
 
-MODES = ("binary", "multiclass", "multilabel")
+Mode = Literal["binary", "multiclass", "multilabel"]
+MODES: tuple[Mode, ...] = ("binary", "multiclass", "multilabel")
 
 
 class _Seg:
@@ -272,7 +274,7 @@ def dice(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
-    mode: str = "binary",
+    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     ignore_index: int | None = -100,
@@ -391,7 +393,7 @@ def tversky(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
-    mode: str = "binary",
+    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     ignore_index: int | None = -100,
@@ -463,7 +465,7 @@ def focal_tversky(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
-    mode: str = "binary",
+    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     ignore_index: int | None = -100,
@@ -536,7 +538,7 @@ def jaccard(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
-    mode: str = "binary",
+    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     ignore_index: int | None = -100,
