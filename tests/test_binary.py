@@ -65,14 +65,8 @@ def test_soft_margin_matches_torch():
 
 # sklearn.linear_model._sgd_fast.ModifiedHuber().py_loss(f, y) / .py_dloss(f, y)
 MOD_F = [-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 0.3]
-
-
 MOD_Y = [1.0, 1.0, 1.0, -1.0, -1.0, 1.0, -1.0, -1.0]
-
-
 MOD_HUBER = [12.0, 4.0, 2.25, 1.0, 2.25, 0.0, 8.0, 1.6900000000000002]
-
-
 MOD_HUBER_DLOSS = [-4.0, -4.0, -3.0, 2.0, 3.0, 0.0, 4.0, 2.6]
 
 
