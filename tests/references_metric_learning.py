@@ -22,6 +22,7 @@ def _lse(values):
 
 
 def contrastive(a, b, y, margin=1.0):
+    # Hadsell, Chopra and LeCun (2006), eq. 4
     a, b, y = _f(a), _f(b), _f(y)
     d = np.sqrt(np.sum((a - b) ** 2, axis=-1))
     return 0.5 * (y * d**2 + (1 - y) * np.maximum(margin - d, 0.0) ** 2)
@@ -29,6 +30,7 @@ def contrastive(a, b, y, margin=1.0):
 
 def triplet_margin(a, p, n, margin=1.0, p_norm=None, eps=1e-6, swap=False, distance=None,
                    **kw):
+    # Balntas et al. (2016); Schroff et al. (2015); eps and swap as torch's triplet_margin_loss
     deg = kw.get("p", 2.0) if p_norm is None else p_norm
     a, p, n = _f(a), _f(p), _f(n)
     dist = lambda x, y: np.sum(np.abs(x - y + eps) ** deg, axis=-1) ** (1.0 / deg)
@@ -39,11 +41,13 @@ def triplet_margin(a, p, n, margin=1.0, p_norm=None, eps=1e-6, swap=False, dista
 
 
 def margin_ranking(a, b, y, margin=0.0):
+    # Herbrich, Graepel and Obermayer (2000); torch's margin_ranking_loss
     a, b, y = _f(a), _f(b), _f(y)
     return np.maximum(0.0, -y * (a - b) + margin)
 
 
 def hinge_embedding(x, y, margin=1.0):
+    # the definition of torch.nn.HingeEmbeddingLoss (PyTorch documentation)
     x, y = _f(x), _f(y)
     out = np.zeros_like(x)
     for i in np.ndindex(*x.shape):
@@ -52,6 +56,7 @@ def hinge_embedding(x, y, margin=1.0):
 
 
 def cosine_embedding(a, b, y, margin=0.0):
+    # the definition of torch.nn.CosineEmbeddingLoss (PyTorch documentation)
     a, b, y = _f(a), _f(b), _f(y)
     out = np.zeros(a.shape[:-1])
     for i in np.ndindex(*out.shape):
@@ -67,6 +72,7 @@ def _cos(x):
 
 
 def ntxent(x, labels, temperature=0.07):
+    # Chen et al. (2020), SimCLR; van den Oord, Li and Vinyals (2018)
     x = _f(x)
     out = np.zeros(x.shape[:-2])
     for idx in np.ndindex(*out.shape):
@@ -84,6 +90,7 @@ def ntxent(x, labels, temperature=0.07):
 
 
 def supervised_contrastive(x, labels, temperature=0.1):
+    # Khosla et al. (2020), eq. 2
     x = _f(x)
     out = np.zeros(x.shape[:-2])
     for idx in np.ndindex(*out.shape):
@@ -102,6 +109,7 @@ def supervised_contrastive(x, labels, temperature=0.1):
 
 
 def circle(x, labels, gamma=80.0, margin=0.4):
+    # Sun et al. (2020), eqs. 4-6
     x = _f(x)
     out = np.zeros(x.shape[:-2])
     for idx in np.ndindex(*out.shape):

@@ -18,6 +18,7 @@ def _lists(s, y, m):
 
 
 def ranking_softmax(s, y, m=None):
+    # Cao et al. (2007), ListNet; Bruch et al. (2019)
     out = np.zeros(np.shape(s)[:-1])
     for idx, sl, yl in _lists(s, y, m):
         if len(sl):
@@ -35,10 +36,12 @@ def _pairwise(per_pair, s, y, m):
 
 
 def pairwise_hinge(s, y, m=None):
+    # Herbrich, Graepel and Obermayer (2000); TF-Ranking's PairwiseHingeLoss
     return _pairwise(lambda d: max(0.0, 1.0 - d), s, y, m)
 
 
 def pairwise_logistic(s, y, m=None):
+    # Burges et al. (2005), RankNet; TF-Ranking's PairwiseLogisticLoss
     return _pairwise(lambda d: np.logaddexp(0.0, -d), s, y, m)
 
 

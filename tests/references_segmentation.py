@@ -86,6 +86,7 @@ def _region(ratio_fn, x, t, mode, from_logits, per_image, ignore_index, ignore_b
 def dice(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-100,
          ignore_background=False, smooth=1.0, class_weighting=None, spatial_dims=2,
          per_class=False):
+    # Milletari, Navab and Ahmadi (2016), V-Net; Sudre et al. (2017)
     if class_weighting != "generalized":
         return _region(lambda tp, ps, ts, s: (2 * tp + s, ps + ts + s), x, t, mode, from_logits,
                        per_image, ignore_index, ignore_background, smooth,
@@ -108,6 +109,7 @@ def dice(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-10
 def tversky(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-100,
             ignore_background=False, smooth=1.0, alpha=0.5, beta=0.5, spatial_dims=2,
             per_class=False):
+    # Salehi, Erdogmus and Gholipour (2017)
     return _region(lambda tp, ps, ts, s: (tp + s, tp + alpha * (ps - tp) + beta * (ts - tp) + s),
                    x, t, mode, from_logits, per_image, ignore_index, ignore_background, smooth,
                    spatial_dims=spatial_dims, keep_classes=per_class)
@@ -116,6 +118,7 @@ def tversky(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=
 def focal_tversky(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-100,
                   ignore_background=False, smooth=1.0, alpha=0.3, beta=0.7, gamma=0.75,
                   spatial_dims=2, per_class=False):
+    # Abraham and Khan (2019), eq. 4
     return _region(lambda tp, ps, ts, s: (tp + s, tp + alpha * (ps - tp) + beta * (ts - tp) + s),
                    x, t, mode, from_logits, per_image, ignore_index, ignore_background, smooth,
                    post=lambda r: max(1.0 - r, 0.0) ** gamma, spatial_dims=spatial_dims,
@@ -124,6 +127,7 @@ def focal_tversky(x, t, mode="binary", from_logits=True, per_image=True, ignore_
 
 def jaccard(x, t, mode="binary", from_logits=True, per_image=True, ignore_index=-100,
             ignore_background=False, smooth=1.0, spatial_dims=2, per_class=False):
+    # Rahman and Wang (2016)
     return _region(lambda tp, ps, ts, s: (tp + s, ps + ts - tp + s), x, t, mode, from_logits,
                    per_image, ignore_index, ignore_background, smooth,
                    spatial_dims=spatial_dims, keep_classes=per_class)
@@ -145,6 +149,7 @@ def _lovasz_extension(errors, gt):
 
 
 def lovasz_hinge(x, t, per_image=True, ignore_index=-100, spatial_dims=2):
+    # Berman, Rannen Triki and Blaschko (2018), sec. 3.1 and Alg. 1
     losses = []
     for p, y, v in _units(x, t, "binary", False, ignore_index, per_image, spatial_dims):
         keep = v[:, 0]
@@ -156,6 +161,7 @@ def lovasz_hinge(x, t, per_image=True, ignore_index=-100, spatial_dims=2):
 
 def lovasz_softmax(x, t, from_logits=True, per_image=True, ignore_index=-100, classes="present",
                    spatial_dims=2):
+    # Berman, Rannen Triki and Blaschko (2018), sec. 3.2 and Alg. 1
     losses = []
     for p, y, v in _units(x, t, "multiclass", from_logits, ignore_index, per_image,
                              spatial_dims):

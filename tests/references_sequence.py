@@ -62,6 +62,7 @@ def ctc_forward_variables(logits, labels, blank):
 
 def ctc(logits, labels, logit_lengths=None, label_lengths=None, blank_id=0,
         zero_infinity=False):
+    # Graves et al. (2006), eqs. 6-8 (the forward algorithm of _ctc_one)
     logits = np.asarray(logits, np.float64)
     labels = np.asarray(labels)
     unit = logits.shape[:-2]

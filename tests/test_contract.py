@@ -50,7 +50,7 @@ DIFF_SPECS = [s for s in SPECS if s.differentiable]
 FD_SPECS = [s for s in DIFF_SPECS if s.exact_gradient]
 # The root mean squared error is the one loss whose "sum"/"mean" are not sums of its
 # per-element values: they are sqrt(sum w e^2) and sqrt(sum w e^2 / sum w) (see its docstring
-# and test_founding.py). The linear identities below are checked on its square instead.
+# and test_regression.py). The linear identities below are checked on its square instead.
 ROOT_REDUCED = {"root_mean_squared_error"}
 BATCH = (6,)
 REDUCTIONS = ("none", "sum", "mean")
@@ -375,7 +375,7 @@ def _vdot(xs, ys):
 
 FD_EPS = 1e-6
 LOW = (jnp.float32, jnp.bfloat16, jnp.float16)
-# The three dtypes the foundation issue names. bfloat16 shares float32's exponent range, but
+# The three low-precision dtypes. bfloat16 shares float32's exponent range, but
 # its 8-bit significand rounds boundary inputs differently (1 - 1e-3 becomes 1, a logit gap
 # of 1e-3 becomes 0), so it gets its own cases.
 BOUNDARY_DTYPES = (jnp.float32, jnp.bfloat16, jnp.float16)

@@ -1,4 +1,4 @@
-"""lossjax holds the union of the well-known libraries' losses (issue 5).
+"""lossjax holds the union of the well-known libraries' losses.
 
 Every loss of the lists below must be named as a peer of some registered lossjax loss
 (`LossSpec.peers`, several names separated by " / ", an optional remark in parentheses). The
@@ -48,8 +48,8 @@ KERAS = [
     "Tversky",
 ]
 
-# The lists of issue 5 beyond the peers (canonical names, aliases in the second column).
-ZOO = {
+# Losses beyond the peers' lists (canonical names, aliases in the second column).
+BEYOND_PEERS = {
     "poly1_cross_entropy": [], "softmax_focal": [], "generalized_cross_entropy": [],
     "symmetric_cross_entropy": [], "bi_tempered_logistic": [], "multilabel_soft_margin": [],
     "multi_margin": [], "categorical_hinge": [], "perceptron": [], "multiclass_perceptron": [],
@@ -85,11 +85,11 @@ def test_every_peer_loss_has_a_lossjax_counterpart(library, wanted):
     assert not missing, f"{library} losses without a lossjax counterpart: {missing}"
 
 
-@pytest.mark.parametrize("name", sorted(ZOO))
-def test_zoo_names_resolve(name):
+@pytest.mark.parametrize("name", sorted(BEYOND_PEERS))
+def test_losses_beyond_the_peers_resolve(name):
     fn = lossjax.get(name)
     assert lossjax.spec(name).builtin
-    for alias in ZOO[name]:
+    for alias in BEYOND_PEERS[name]:
         assert lossjax.get(alias) is fn
 
 
@@ -101,7 +101,7 @@ def test_pairwise_ranking_losses_exist():
 
 
 # --------------------------------------------------------------------------------------------
-# Every optax peer entry is checked against optax itself (issue 11, Deliver 2(e)).
+# Every optax peer entry is checked against optax itself.
 #
 # For each loss with an `optax` peer entry and each name in it, OPTAX_CHECKS maps
 # (loss, optax name) to a function of the loss's own sampled inputs (its registry `sample`,

@@ -353,7 +353,7 @@ def test_onset_errors():
 
 
 # --------------------------------------------------------------------------------------------
-# issue 11: item 4 (chance baseline of integer labels) and item 15 (named outliers, short curves)
+# the chance baseline of integer labels; named outliers; short curves
 
 
 def test_chance_baseline_infers_the_classes_of_integer_labels():
@@ -420,7 +420,7 @@ def test_describe_names_the_outliers():
 
 
 def test_onset_defaults_fit_a_short_curve():
-    # 8 epochs that clearly turn at epoch 3 (issue 11): the fixed defaults patience=5 and
+    # 8 epochs that clearly turn at epoch 3: the fixed defaults patience=5 and
     # smoothing=5 could not see it; the defaults from the length (patience 2, no smoothing) do.
     val = np.array([1.0, 0.8, 0.65, 0.6, 0.62, 0.7, 0.8, 0.9])
     r = diagnostics.overfitting_onset(np.zeros(8), val)

@@ -1,8 +1,8 @@
-"""Issue 11: gradients with respect to targets, second derivatives, rank promotion, edges.
+"""Gradients with respect to targets, second derivatives, rank promotion, edges, errors.
 
-Each test names the item of issue 11 it covers and where its reference numbers come from
-(central finite differences in float64, a closed form, optax called directly, or a PyTorch /
-torchvision value quoted from the issue).
+Each test says what it guards and where its reference numbers come from (central finite
+differences in float64, a closed form, optax called directly, or a PyTorch 2.13 /
+torchvision value stored in the test).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ def central_differences(f, y):
     return out
 
 
-# ------------------------------------------------------ item 6: gradient w.r.t. targets
+# ------------------------------------------------------------- gradient w.r.t. targets
 
-# logits and probability targets with zeros, float64 (rows: the issue's example; a soft row)
+# logits and probability targets with zeros, float64 (rows: a one-hot row; a soft row)
 LOGITS = [[10.0, 1.0, -2.0], [0.5, -1.0, 2.0]]
 TARGETS = [[0.0, 1.0, 0.0], [0.3, 0.0, 0.7]]
 
@@ -61,7 +61,7 @@ TARGET_LINEAR = {
 
 
 def check_ruled_out_class(name):
-    """Issue 11, item 6 (keep the boundary): a -inf logit on a zero target leaves the value and
+    """At the boundary: a -inf logit on a zero target leaves the value and
     the prediction gradient as for the one-hot row's integer label, and the target gradient
     there is 0 (documented in multiclass.dense_dot; for generalized_cross_entropy the term
     is finite there, 1 / q, and so is its true derivative), elsewhere finite."""
@@ -78,7 +78,7 @@ def check_ruled_out_class(name):
 
 @pytest.mark.parametrize("name", sorted(TARGET_LINEAR))
 def test_target_gradient_at_zero_targets_matches_finite_differences(name):
-    # Issue 11, item 6: the gradient w.r.t. probability targets was 0 wherever a target was 0.
+    # The gradient w.r.t. probability targets is not 0 where a target is 0.
     # Reference: central finite differences (float64, step 1e-6) of the same loss.
     fn = lossjax.get(name)
     x = TARGET_LINEAR[name](a64(LOGITS))
@@ -95,9 +95,9 @@ def test_target_gradient_at_zero_targets_matches_finite_differences(name):
         check_ruled_out_class(name)
 
 
-def test_softmax_cross_entropy_target_gradient_is_optax_and_the_issue_numbers():
-    # Issue 11, item 6. References: the issue's [0.00013, 9.00013, 12.00013] (optax, torch and
-    # finite differences), and optax.softmax_cross_entropy's own gradient, called directly.
+def test_softmax_cross_entropy_target_gradient_matches_optax_and_torch():
+    # References: [0.00013, 9.00013, 12.00013] (optax, PyTorch 2.13 and finite differences
+    # agree), and optax.softmax_cross_entropy's own gradient, called directly.
     x, y = a64([10.0, 1.0, -2.0]), a64([0.0, 1.0, 0.0])
     g = jax.grad(lambda t: lossjax.softmax_cross_entropy(x, t))(y)
     np.testing.assert_allclose(np.asarray(g), [0.00013, 9.00013, 12.00013], atol=1e-5)
@@ -106,7 +106,7 @@ def test_softmax_cross_entropy_target_gradient_is_optax_and_the_issue_numbers():
 
 
 def test_bi_tempered_target_gradient_at_zero_targets_is_the_closed_form():
-    # Issue 11, item 6. d loss / d y_c = log_t1(y_c) - log_t1(y_hat_c) (differentiate
+    # d loss / d y_c = log_t1(y_c) - log_t1(y_hat_c) (differentiate
     # sum_c [y_c (log_t1 y_c - log_t1 y_hat_c) - (y_c**(2-t1) - y_hat_c**(2-t1)) / (2-t1)]),
     # with log_t1(0) = -1 / (1 - t1): finite for t1 < 1. y_hat (the tempered softmax) comes
     # from lossjax; the closed form is checked against finite differences at positive targets.
@@ -123,12 +123,12 @@ def test_bi_tempered_target_gradient_at_zero_targets_is_the_closed_form():
     check_ruled_out_class("bi_tempered_logistic")
 
 
-# ------------------------------------------------------- item 7: absolute error at a tie
+# -------------------------------------------------------------- absolute error at a tie
 
 
 def test_absolute_error_gradient_at_zero_residual_is_zero_for_both_arguments():
-    # Issue 11, item 7: d/dtargets was -1 at a zero residual. Reference: torch.nn.functional.
-    # l1_loss gives 0 and 0 there (quoted from the issue); elsewhere -+1/n (closed form).
+    # d/dtargets is 0 at a zero residual, not -1. Reference: torch.nn.functional.l1_loss
+    # (PyTorch 2.13) gives 0 and 0 there; elsewhere -+1/n (closed form).
     p, t = a64([1.0, 2.0, 3.0]), a64([1.0, 0.0, 5.0])
     gp, gt = jax.grad(lossjax.absolute_error, argnums=(0, 1))(p, t)
     np.testing.assert_array_equal(np.asarray(gp), [0.0, 1 / 3, -1 / 3])
@@ -140,13 +140,13 @@ def test_absolute_error_gradient_at_zero_residual_is_zero_for_both_arguments():
     np.testing.assert_array_equal(np.diag(np.asarray(jp)), [0.0, 1.0, -1.0])
 
 
-# ------------------------------------------------------ item 8: sigmoid_focal's Hessian
+# ------------------------------------------------------------- sigmoid_focal's Hessian
 
 
 @pytest.mark.parametrize("gamma", [0.5, 1.0, 2.0, 3.0])
 def test_sigmoid_focal_hessian_is_finite_for_confident_logits_in_float32(gamma):
-    # Issue 11, item 8: jax.hessian was NaN for x in [44, 87] with y = 1 (every x >= 44 for
-    # gamma = 0.5). Reference: optax and torchvision give 0 there (quoted from the issue); the
+    # jax.hessian must not be NaN for x in [44, 87] with y = 1 (every x >= 44 for gamma =
+    # 0.5). Reference: optax and torchvision (with PyTorch 2.13) give 0 there; the
     # exact second derivative scales as exp(-(gamma + 1) x): below 1e-27 for x >= 44.
     xs = jnp.concatenate([jnp.linspace(-120.0, 120.0, 961, dtype=jnp.float32),
                           jnp.array([1e4, -1e4, 3e38, -3e38], jnp.float32)])
@@ -171,7 +171,7 @@ def test_sigmoid_focal_hessian_is_finite_for_confident_logits_in_float32(gamma):
         np.testing.assert_allclose(h[i, moderate], want, rtol=2e-4, atol=1e-6)
 
 
-# ---------------------------------------------- item 10: jax.numpy_rank_promotion("raise")
+# ------------------------------------------------------ jax.numpy_rank_promotion("raise")
 
 SPECS = [registry.spec(n) for n in lossjax.names()]
 
@@ -183,7 +183,7 @@ def params(specs):
 
 @pytest.mark.parametrize("spec", params(SPECS))
 def test_every_loss_runs_under_rank_promotion_raise(spec):
-    # Issue 11, item 10: huber, pseudo_huber, sparsemax, multilabel_margin, ctc, ntxent,
+    # huber, pseudo_huber, sparsemax, multilabel_margin, ctc, ntxent,
     # supervised_contrastive and circle broadcast implicitly across ranks inside lossjax and
     # failed under jax.numpy_rank_promotion("raise"). Every registered loss: its own sampled
     # inputs, with weights and a mask, value and gradient (one compiled program per loss).
@@ -207,7 +207,7 @@ def test_every_loss_runs_under_rank_promotion_raise(spec):
         assert np.all(np.isfinite(np.asarray(g)))
 
 
-# -------------------------------------------- item 12: errors that name what went wrong
+# ---------------------------------------------------- errors that name what went wrong
 
 NUMERIC_HYPERS = [
     (s, h) for s in SPECS for h, hyp in s.hyperparameters.items()
@@ -220,7 +220,7 @@ NUMERIC_HYPERS = [
 @pytest.mark.parametrize("spec,hyper", NUMERIC_HYPERS,
                          ids=[f"{s.name}-{h}" for s, h in NUMERIC_HYPERS])
 def test_a_string_for_a_numeric_hyperparameter_raises_naming_it(spec, hyper):
-    # Issue 11, item 12: softmax_cross_entropy(label_smoothing="abc") and softmax_focal(
+    # softmax_cross_entropy(label_smoothing="abc") and softmax_focal(
     # gamma="abc") raised messages that did not name the hyperparameter, and
     # label_smoothing="0.1" was silently accepted. Every numeric hyperparameter of every loss
     # (Hyper.check in the registry, before anything is traced).
@@ -232,8 +232,8 @@ def test_a_string_for_a_numeric_hyperparameter_raises_naming_it(spec, hyper):
             spec.fn(*args, **{**kwargs, hyper: bad})
 
 
-def test_the_issue_examples_of_string_hyperparameters():
-    # Issue 11, item 12: the three calls the issue quotes.
+def test_string_hyperparameters_of_cross_entropy_and_focal_raise():
+    # Three calls that a user may write.
     x, y = jnp.zeros((2, 3)), jnp.array([0, 1])
     with pytest.raises(TypeError, match="`label_smoothing`"):
         lossjax.softmax_cross_entropy(x, y, label_smoothing="abc")
@@ -248,7 +248,7 @@ def test_the_issue_examples_of_string_hyperparameters():
 
 
 def test_names_with_an_unknown_task_raises_naming_the_valid_tasks():
-    # Issue 11, item 12: names(task="regresion") returned [] silently.
+    # names(task="regresion") must not return [] silently.
     with pytest.raises(ValueError, match="`task` must be one of regression, binary.*"
                                          "Did you mean 'regression'"):
         lossjax.names(task="regresion")
@@ -257,7 +257,7 @@ def test_names_with_an_unknown_task_raises_naming_the_valid_tasks():
 
 @pytest.mark.parametrize("spec", params(SPECS))
 def test_every_sampler_accepts_a_two_dimensional_batch(spec):
-    # Issue 11, item 12: the segmentation specs' sample(key, (3, 5)) raised although the losses
+    # The segmentation specs' sample(key, (3, 5)) once raised although the losses
     # accept that batch. Every loss: the sample's per-unit loss has the batch's shape (traced
     # abstractly: nothing compiles but the sampler's random numbers).
     args, kwargs = spec.sample(jax.random.PRNGKey(1), (3, 5), jnp.float32)
@@ -265,15 +265,15 @@ def test_every_sampler_accepts_a_two_dimensional_batch(spec):
     assert out.shape == (3, 5)
 
 
-# ------------------------------------ item 11: bi_tempered_logistic's t2, exponential's range
+# -------------------------------------------- bi_tempered_logistic's t2, exponential's range
 
 
 def test_bi_tempered_is_finite_and_exact_for_large_t2():
-    # Issue 11, item 11: NaN for t2 >= ~60 (inside the domain [1, inf)). References: the float64
-    # Brent-method reference of tests/references_zoo_a.py (while its normaliser, ~5**(t2-1),
+    # Finite (not NaN) for t2 >= ~60, inside the domain [1, inf). References: the float64
+    # Brent-method reference of tests/references_multiclass.py (while its normaliser, ~5**(t2-1),
     # fits float64), and for t2 -> inf the closed form with a uniform y_hat = 1/K:
     # -log_t1(1/K) - 1/(2-t1) + K (1/K)**(2-t1) / (2-t1).
-    from tests import references_zoo_a as refs
+    import references_multiclass as refs
 
     x = 2.0 * jax.random.normal(jax.random.PRNGKey(11), (4, 5), jnp.float32)
     y = jnp.array([0, 1, 2, 3])
@@ -294,7 +294,7 @@ def test_bi_tempered_is_finite_and_exact_for_large_t2():
 
 
 def test_bi_tempered_log_space_normaliser_matches_finite_differences():
-    # Issue 11, item 11: the log-space tempered softmax (used where (t2 - 1) log K > 20) and its
+    # The log-space tempered softmax (used where (t2 - 1) log K > 20) and its
     # implicit-function-theorem derivative. At those t2 the softmax is uniform to ~K**-(t2-1),
     # below what finite differences resolve, so the log-space function is checked directly at
     # t2 = 3 and 5: against the fixed-point path (its values), and central finite differences
@@ -316,7 +316,7 @@ def test_bi_tempered_log_space_normaliser_matches_finite_differences():
 
 
 def test_exponential_is_finite_exactly_where_its_value_fits_the_dtype():
-    # Issue 11, item 11: the README promised finite values for every finite input; exp(-y f)
+    # The README once promised finite values for every finite input; exp(-y f)
     # exceeds float32 below a margin of -log(finfo(float32).max) = -88.72 (closed form). The
     # README and the docstring now state that range; this is what they say.
     for dtype in (jnp.float32, F64):
@@ -332,7 +332,7 @@ def test_exponential_is_finite_exactly_where_its_value_fits_the_dtype():
     assert "below about -88 in float32" in readme and "`exponential`" in readme
 
 
-# ------------------------------------- deliver 2(b): every differentiable argument is declared
+# --------------------------------------------------- every differentiable argument is declared
 
 # Target kinds whose values are discrete by definition (a sign, a pair's label, a relevance
 # grade): the one floating argument a spec may leave out of diff_argnums is such a target.
@@ -351,7 +351,7 @@ NOT_DIFFERENTIATED = {
 
 @pytest.mark.parametrize("spec", params(SPECS))
 def test_every_floating_argument_is_declared_differentiable(spec):
-    # Issue 11, deliver 2(b): each spec declares every differentiable argument (predictions,
+    # Each spec declares every differentiable argument (predictions,
     # real-valued targets, variances, embeddings) in diff_argnums, which the finite-difference
     # battery of tests/test_contract.py then checks in float64. Before, regression targets,
     # target boxes and soft targets were left out (diff_argnums=(0,)).

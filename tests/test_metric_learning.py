@@ -1,7 +1,8 @@
 """Peer comparisons for lossjax.metric_learning (values and gradients).
 
-PyTorch numbers were produced by ``/tmp/zoob/torch_refs.py`` (reproduced in the comments of
-each test) with PyTorch 2.13.0 CPU in float64 on 2026-11-23; optax is called directly.
+PyTorch numbers are stored: PyTorch 2.13.0 (CPU, float64, run on 2026-11-23), by the calls
+quoted in the comment of each test (``torch.nn.functional`` losses and autograd for their
+gradients); optax is called directly.
 """
 
 from __future__ import annotations

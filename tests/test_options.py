@@ -1,4 +1,4 @@
-"""Options the peers have (issue 11, Deliver 3), against the peers' own numbers.
+"""Options the peers have, against the peers' own numbers.
 
 Every expected number below comes from a peer called here (scikit-learn 1.9.1 and optax 0.2.8,
 installed with the tests) or from a closed form written out in the test; the registry-driven

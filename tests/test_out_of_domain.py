@@ -1,4 +1,4 @@
-"""The README's table of what out-of-domain inputs give is true as written (issue 11, Deliver 4).
+"""The README's table of what out-of-domain inputs give is true as written.
 
 The table lives in one place, README.md, between the "out-of-domain table" markers. Each row's
 Example column is evaluated as written (the names of `lossjax.__all__`, `jnp`, `nan`, `inf`)
@@ -50,7 +50,7 @@ NAMESPACE = {
 }
 
 
-def test_the_table_lists_the_kinds_the_issue_names():
+def test_the_table_lists_every_kind_of_out_of_domain_input():
     kinds = " ".join(k for k, _, _ in ROWS)
     for needed in ("NaN at a kept position", "Integer label outside", "Probability prediction",
                    "Hinge target", "x2 < x1", "kl_divergence", "exponential", "Checked mode"):

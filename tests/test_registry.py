@@ -16,8 +16,8 @@ from lossjax import _readme, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The names the foundation issue promises, canonical name -> aliases.
-FOUNDING = {
+# The core losses' canonical names -> aliases.
+CORE_NAMES = {
     "squared_error": ["mse"],
     "absolute_error": ["mae", "l1"],
     "root_mean_squared_error": ["rmse"],
@@ -45,12 +45,12 @@ FOUNDING = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(FOUNDING))
-def test_founding_names_and_aliases_resolve(name):
+@pytest.mark.parametrize("name", sorted(CORE_NAMES))
+def test_core_names_and_aliases_resolve(name):
     fn = lossjax.get(name)
     assert fn is getattr(lossjax, name)
     assert name in lossjax.names()
-    for alias in FOUNDING[name]:
+    for alias in CORE_NAMES[name]:
         assert lossjax.get(alias) is fn
         assert lossjax.aliases()[alias] == name
 

@@ -128,14 +128,14 @@ def test_lovasz_hinge_is_zero_beyond_the_margin_and_matches_a_hand_value():
         float(lossjax.lovasz_hinge(jnp.array([[2.0, -1.0, 0.5, -3.0]], F64), t)), 0.75)
 
 
-# ------------------------------------------------------------------------------- issue 11
+# ------------------------------------------------ NaN, ignored pixels, empty batches, layout
 
 REGION = ["dice", "jaccard", "tversky", "focal_tversky"]
 
 
 @pytest.mark.parametrize("name", REGION)
 def test_a_nan_prediction_or_target_makes_the_image_nan(name):
-    # issue 11, item 1: an image with a NaN prediction or target scored 0.0 (perfect)
+    # An image with a NaN prediction or target scored 0.0 (perfect)
     fn = lossjax.get(name)
     got = fn(X.at[1, 2, 3, 0].set(jnp.nan), LABELS, mode="multiclass", reduction="none")
     assert np.isnan(got[1]) and np.all(np.isfinite(got[jnp.array([0, 2])]))
@@ -151,7 +151,7 @@ def test_a_nan_prediction_or_target_makes_the_image_nan(name):
 
 @pytest.mark.parametrize("name", [*REGION, "lovasz_softmax"])
 def test_minus_inf_logits_at_ignored_pixels_change_nothing(name):
-    # issue 11, item 2: -inf logits at ignore_index pixels changed the multiclass region
+    # -inf logits at ignore_index pixels changed the multiclass region
     # losses' value (dice 0.3665 -> 0.0) and gave NaN gradients (lovasz_softmax too)
     fn = lossjax.get(name)
     kw = {} if name == "lovasz_softmax" else {"mode": "multiclass"}
@@ -176,7 +176,7 @@ def test_minus_inf_logits_at_ignored_pixels_change_nothing(name):
 
 @pytest.mark.parametrize("name", ["dice", "jaccard", "lovasz_softmax"])
 def test_an_empty_batch_gives_zero(name):
-    # issue 11, item 9: an empty batch raised ZeroDivisionError (integer modulo by zero)
+    # An empty batch raised ZeroDivisionError (integer modulo by zero)
     fn = lossjax.get(name)
     kw = {} if name == "lovasz_softmax" else {"mode": "multiclass"}
     x, labels = X[:0], LABELS[:0]
@@ -190,7 +190,7 @@ def test_an_empty_batch_gives_zero(name):
 
 @pytest.mark.parametrize("name", [*REGION, "lovasz_hinge"])
 def test_binary_mode_refuses_a_channel_axis_unless_spatial_dims_is_given(name):
-    # issue 11, item 5: binary mode (the default) took [B, H, W, C] as a batch (B, H) of
+    # Binary mode (the default) took [B, H, W, C] as a batch (B, H) of
     # W x C images, silently
     fn = lossjax.get(name)
     t = ONEHOT if name != "lovasz_hinge" else ONEHOT.astype(jnp.int32)
