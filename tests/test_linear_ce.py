@@ -22,7 +22,9 @@ import pytest
 from scipy import special
 
 import lossjax
-from lossjax import _core, linear_ce
+from lossjax import linear_ce
+from lossjax.linear_ce import api
+from lossjax.linear_ce.reference import naive_linear_cross_entropy
 
 N, D, V = 37, 16, 101
 SMALL = {"chunk_size": 8, "vocab_block_size": 32}
@@ -44,40 +46,7 @@ def _inputs(dtype=jnp.float64, seed=0, n=N, d=D, v=V):
     return h, w, b, y, extras
 
 
-def naive(h, w, y, *, bias=None, ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
-          logit_softcap=None, class_weights=None, weights=None, where=None, reduction="mean",
-          **_):
-    """The naive path: materialised logits, then lossjax.softmax_cross_entropy (+ z-loss)."""
-    x = h @ w.T
-    if bias is not None:
-        x = x + bias
-    if logit_softcap is not None:
-        x = logit_softcap * jnp.tanh(x / logit_softcap)
-    if not z_loss:
-        return lossjax.softmax_cross_entropy(
-            x, y, label_smoothing=label_smoothing, ignore_index=ignore_index,
-            class_weights=class_weights, weights=weights, where=where, reduction=reduction)
-    # With z-loss: the weighted per-token cross-entropy plus z * lse**2 weighted as the
-    # label's term (token weight times the label's class weight, the mean's denominator).
-    ce = lossjax.softmax_cross_entropy(x, y, label_smoothing=label_smoothing,
-                                       ignore_index=ignore_index, class_weights=class_weights,
-                                       weights=weights, where=where, reduction="none")
-    mask = jnp.ones(y.shape, bool) if ignore_index is None else y != ignore_index
-    if where is not None:
-        mask = mask & where
-    wts = weights
-    if class_weights is not None:
-        cw = class_weights[jnp.where(mask, y, 0)]
-        wts = cw if wts is None else wts * cw
-    z = _core.reduce(z_loss * jax.nn.logsumexp(x, axis=-1) ** 2, weights=wts, where=mask,
-                     reduction="none")
-    per_token = ce + z
-    if reduction == "none":
-        return per_token
-    if reduction == "sum":
-        return jnp.sum(per_token)
-    den = _core.reduce(jnp.ones(y.shape, x.dtype), weights=wts, where=mask, reduction="sum")
-    return _core.safe_divide(jnp.sum(per_token), den)
+naive = naive_linear_cross_entropy
 
 
 OPTIONS = {
@@ -580,7 +549,7 @@ def test_traced_hyperparameters_compile_once():
         fn(h, w, y, label_smoothing=eps, z_loss=zl + 1e-4, logit_softcap=cap, **SMALL)
     assert fn.jitted._cache_size() == before
     # linear_cross_entropy_with_lse likewise
-    lse_fn = linear_ce._with_lse_jit
+    lse_fn = api._jitted
     lossjax.linear_cross_entropy_with_lse(h, w, y, label_smoothing=0.3, z_loss=0.2)
     before = lse_fn._cache_size()
     for eps in (0.1, 0.2, 0.4):
