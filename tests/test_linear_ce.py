@@ -12,8 +12,9 @@ naive_linear_cross_entropy``): materialise the logits ``hidden @ weight.T + bias
 (soft-capped as Gemma 2 does), then ``lossjax.softmax_cross_entropy`` with the same options,
 plus the PaLM z-loss ``z_loss * logsumexp(logits)**2`` per token where it is on; and, for the
 plain case, ``optax.softmax_cross_entropy_with_integer_labels`` and an independent
-NumPy/SciPy float64 formula. Shapes are small (N = 37 tokens, D = 16, V = 101 classes, chunks of 8 tokens and
-vocabulary blocks of 32 rows) so that both loops and both remainders run.
+NumPy/SciPy float64 formula. Shapes are small (N = 37 tokens, D = 16, V = 101 classes,
+chunks of 8 tokens and vocabulary blocks of 32 rows) so that both loops and both remainders
+run.
 """
 
 from __future__ import annotations
