@@ -440,7 +440,7 @@ def linear_cross_entropy(
     ``ignore_index``, ``label_smoothing`` and ``class_weights`` semantics) plus the z-loss.
     The ``[..., V]`` logits are never materialised, forward or backward: the tokens are
     processed in chunks of ``chunk_size``, and the gradients of the mean or sum are formed
-    in the same sweep as the value (see the module docstring).
+    in the same sweep as the value (see :mod:`lossjax.linear_ce`).
 
     Out-of-range labels that are not ``ignore_index`` give a NaN loss, as in
     :func:`lossjax.softmax_cross_entropy`; :func:`lossjax.checked` turns them into errors.
@@ -497,7 +497,7 @@ def linear_cross_entropy(
       Gemma Team, "Gemma 2" (2024) for logit soft-capping; Szegedy et al. (2016) for label
       smoothing.
     """
-    given = locals()
+    given = locals()  # the arguments: the hyperparameters are passed on by name, not re-listed
     loss, _ = loss_and_lse(NAME, hidden, weight, labels, weights=weights, where=where,
                            reduction=reduction, **{k: given[k] for k in _HYPERS})
     return loss
