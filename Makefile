@@ -27,6 +27,7 @@ demo: $(VENV)/.demo-installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check lossjax tests experiments
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup --durations=20 tests \
 	  --ignore=tests/test_quick_every_loss.py
 	$(MAKE) test-floors
@@ -48,6 +49,7 @@ test-floors: $(FLOORS)/.installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check lossjax tests experiments
+	$(BIN)/mypy
 
 readme: $(VENV)/.dev-installed
 	$(BIN)/python -m lossjax._readme --update README.md

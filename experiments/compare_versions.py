@@ -10,7 +10,9 @@ round and reported as the median with its interquartile range. Values and gradie
 two versions must agree before timing.
 
 ``python -m experiments.compare_versions --old f715a84 --losses huber,softmax_cross_entropy``
-prints a markdown table (and writes it with the JSON under ``--out``).
+prints a markdown table (and writes it with the JSON under ``--out``);
+``--losses linear_cross_entropy --lce_shapes 1024x32768x512`` times the linear
+cross-entropy (hidden ``[N, D]``, weight ``[V, D]``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import lossjax
@@ -58,15 +61,38 @@ def _vag(fn: Callable[..., Any], case: benchmark.Case) -> Callable[[], Any]:
     return lambda: compiled(*case.args)
 
 
+def linear_ce_cases(shapes: Sequence[tuple[int, int, int]]) -> list[benchmark.Case]:
+    """``linear_cross_entropy`` rows: hidden ``[N, D]``, weight ``[V, D]``, labels ``[N]``
+    (float32, seeded), the mean at defaults ("plain") and with every term on ("all": bias,
+    label smoothing, z-loss, soft cap); differentiated in hidden and weight."""
+    cases = []
+    for n, v, d in shapes:
+        k = jax.random.split(jax.random.key(0), 4)
+        h = jax.random.normal(k[0], (n, d), jnp.float32)
+        w = 0.05 * jax.random.normal(k[1], (v, d), jnp.float32)
+        y = jax.random.randint(k[2], (n,), 0, v)
+        b = 0.1 * jax.random.normal(k[3], (v,), jnp.float32)
+        options = {"plain": {}, "all": {"bias": b, "label_smoothing": 0.1, "z_loss": 1e-4,
+                                        "logit_softcap": 30.0}}
+        for variant, kwargs in options.items():
+            cases.append(benchmark.Case("linear_cross_entropy", f"{n}x{v}x{d}", n * v,
+                                        (h, w, y), kwargs, (0, 1), variant))
+    return cases
+
+
 def compare(old: Any, names: Sequence[str], sizes: Sequence[int],
             class_shapes: Sequence[tuple[int, int]], repeats: int, warmup: int,
-            inner: int) -> list[dict[str, Any]]:
+            inner: int, lce_shapes: Sequence[tuple[int, int, int]] = ()) -> list[dict[str, Any]]:
     rows = []
     for name in names:
         if name not in old.registry.names():
             continue
-        for case in benchmark.make_cases(name, sizes, class_shapes=class_shapes,
-                                         ce_cases=("plain",)):
+        if name == "linear_cross_entropy":
+            cases = linear_ce_cases(lce_shapes)
+        else:
+            cases = benchmark.make_cases(name, sizes, class_shapes=class_shapes,
+                                         ce_cases=("plain",))
+        for case in cases:
             fns = {"new": _vag(registry.get(name), case),
                    "old": _vag(old.registry.get(name), case)}
             (v1, g1), (v0, g0) = fns["new"](), fns["old"]()
@@ -75,7 +101,8 @@ def compare(old: Any, names: Sequence[str], sizes: Sequence[int],
                 np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
             times = benchmark.time_round_robin(fns, repeats, warmup, inner)
             st = benchmark.ratio_stats(times["new"], times["old"])
-            rows.append({"loss": name, "shape": case.shape,
+            label = f"{name} ({case.variant})" if name == "linear_cross_entropy" else name
+            rows.append({"loss": label, "shape": case.shape,
                          "new_ms": 1e3 * float(np.median(times["new"])),
                          "old_ms": 1e3 * float(np.median(times["old"])), **st})
     return rows
@@ -100,8 +127,9 @@ def main(argv: Sequence[str]) -> None:
     shapes = [tuple(int(v) for v in s.split("x")) for s in F.class_shapes]
     with tempfile.TemporaryDirectory() as tmp:
         old = import_old(F.old, Path(tmp))
+        lce = [tuple(int(v) for v in s.split("x")) for s in F.lce_shapes]
         rows = compare(old, names, [int(s) for s in F.sizes], shapes, F.repeats, F.warmup,
-                       F.inner)
+                       F.inner, lce)
     command = "python -m experiments.compare_versions " + " ".join(sys.argv[1:])
     md = markdown(rows, F.old, command)
     out = Path(F.out)
@@ -120,6 +148,8 @@ def define_flags() -> None:
     flags.DEFINE_list("losses", list(DEFAULT_LOSSES), "Registry names, or 'all'.")
     flags.DEFINE_list("sizes", ["4194304"], "Element counts of element-wise losses.")
     flags.DEFINE_list("class_shapes", ["4096x8192"], "NxK shapes of classification losses.")
+    flags.DEFINE_list("lce_shapes", ["1024x32768x512"],
+                      "NxVxD shapes of linear_cross_entropy (when it is among --losses).")
     flags.DEFINE_integer("repeats", 15, "Timed rounds (both versions in each).")
     flags.DEFINE_integer("warmup", 2, "Untimed rounds first.")
     flags.DEFINE_integer("inner", 3, "Calls per version and round; the fastest is kept.")

@@ -29,18 +29,17 @@ the same on one host and many (see the README).
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from lossjax import _core, linear_ce
-from lossjax._core import Array, ArrayLike
+from lossjax._core import Array, ArrayLike, Reduction
+from lossjax.linear_ce import api as linear_ce_api
 
 AxisNames = str | Sequence[str] | None
 
@@ -94,20 +93,6 @@ def replicate(tree: Any, mesh: Mesh) -> Any:
     return jax.tree.map(lambda x: jax.device_put(x, NamedSharding(mesh, P())), tree)
 
 
-# label_smoothing, z_loss and logit_softcap are traced (a Python 0 / None compiled as its own
-# case through the registry's Hyper.specialize), as in lossjax.linear_cross_entropy.
-_STATIC = ("mesh", "batch_axes", "vocab_axis", "reduction", "ignore_index", "chunk_size",
-           "vocab_block_size")
-
-
-@functools.partial(jax.jit, static_argnames=_STATIC)
-def _sharded(hidden, weight, labels, *, mesh, batch_axes, vocab_axis, **kwargs):
-    return linear_ce.linear_ce(
-        "sharded_linear_cross_entropy", hidden, weight, labels, mesh=mesh,
-        batch_axes=batch_axes, vocab_axis=vocab_axis, **kwargs,
-    )
-
-
 def _explicitly_sharded(x: Any) -> bool:
     """Whether ``x``'s type carries a mesh with ``Explicit`` axes."""
     try:
@@ -143,18 +128,11 @@ def sharded_linear_cross_entropy(
     mesh: Mesh,
     batch_axis: AxisNames = None,
     vocab_axis: str | None = None,
-    bias: ArrayLike | None = None,
-    ignore_index: int | None = -100,
-    label_smoothing: float = 0.0,
-    z_loss: float = 0.0,
-    logit_softcap: float | None = None,
-    class_weights: ArrayLike | None = None,
-    chunk_size: int | None = None,
-    vocab_block_size: int | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     return_lse: bool = False,
+    **hyperparameters: Unpack[linear_ce_api.Hyperparameters],
 ) -> Array | tuple[Array, Array]:
     """:func:`lossjax.linear_cross_entropy` on a mesh: tokens and/or vocabulary sharded.
 
@@ -214,20 +192,18 @@ def sharded_linear_cross_entropy(
                 f"{k} shards of mesh axis {vaxis!r}; pad the weight (and give the padding rows "
                 f"a -inf bias)."
             )
-    spec = linear_ce._REGISTRY_SPEC()
-    given = dict(bias=bias, ignore_index=ignore_index, label_smoothing=label_smoothing,
-                 z_loss=z_loss, logit_softcap=logit_softcap, class_weights=class_weights,
-                 chunk_size=chunk_size, vocab_block_size=vocab_block_size)
-    for name, value in given.items():
-        spec.hyperparameters[name].check(name, value, fn)
-    _core.check_reduction(reduction, fn)
     if not isinstance(return_lse, bool):
         raise TypeError(f"{fn}: `return_lse` must be a bool; got {return_lse!r}.")
-    run_mesh = _kernel_mesh(mesh, hidden, weight, labels, bias, class_weights, weights, where)
-    loss, lse = _sharded(hidden, weight, labels, mesh=run_mesh, batch_axes=batch_axes,
-                         vocab_axis=vaxis, weights=weights, where=where, reduction=reduction,
-                         **linear_ce._specialized(spec, given))
+    run_mesh = _kernel_mesh(mesh, hidden, weight, labels, hyperparameters.get("bias"),
+                            hyperparameters.get("class_weights"), weights, where)
+    loss, lse = linear_ce_api.checked_loss_and_lse(
+        fn, hidden, weight, labels, weights=weights, where=where, reduction=reduction,
+        hyperparameters=dict(hyperparameters), mesh=run_mesh, batch_axes=batch_axes,
+        vocab_axis=vaxis)
     return (loss, lse) if return_lse else loss
+
+
+linear_ce_api.show_hyperparameters(sharded_linear_cross_entropy)
 
 
 def vocab_parallel_linear_cross_entropy(

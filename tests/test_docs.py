@@ -82,7 +82,7 @@ def test_block_extraction_handles_indented_and_illustrative_blocks():
 RUN_DOCTESTS = """
 import doctest, importlib, pkgutil
 import lossjax
-names = ["lossjax"] + sorted("lossjax." + m.name for m in pkgutil.iter_modules(lossjax.__path__))
+names = ["lossjax"] + sorted(m.name for m in pkgutil.walk_packages(lossjax.__path__, "lossjax."))
 finder = doctest.DocTestFinder()
 runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
 with_examples = 0
