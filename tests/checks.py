@@ -3,7 +3,17 @@
 ``close12`` and ``close10`` are ``np.testing.assert_allclose`` with the default tolerance in
 their name (relative 1e-12 or 1e-10, absolute 1e-12), so that a call site shows how close it
 asks for; a call that needs another tolerance passes it. ``random_logits`` draws the seeded
-float64 logits several families share.
+float64 logits several families share; ``LOGITS`` five fixed rows of four classes.
+
+The per-family references (``references_<family>.py``) follow one convention: each takes the
+loss's positional arguments as float64 NumPy arrays (integer labels stay integer) and its
+hyperparameters as keyword arguments, and returns the per-unit loss of ``reduction="none"``
+(no weights or masks). Each names the paper or documentation it is written from (the
+registry's ``reference`` for that loss, or the peer whose definition lossjax follows); they are
+plain loops or direct formulas, with SciPy for special functions, not derived from lossjax's
+code. ``REFERENCES`` in each maps a canonical loss name to its reference; test_contract.py
+checks every registered loss against it (a built-in without one fails
+``test_every_builtin_has_a_reference``).
 """
 
 from __future__ import annotations
@@ -13,6 +23,23 @@ import jax.numpy as jnp
 import numpy as np
 
 F64 = jnp.float64
+
+# Five rows of four classes, shared by the multiclass, divergence and metric tests.
+LOGITS = jnp.array(
+    [
+        [2.0, 0.5, -1.0, 0.0],
+        [0.1, 0.2, 3.0, -2.0],
+        [-1.0, 4.0, 0.5, 1.5],
+        [0.3, -0.7, 0.0, 2.2],
+        [1.0, 1.0, 1.0, 1.0],
+    ],
+    F64,
+)
+
+
+def f64(x):
+    """``x`` as a float64 NumPy array (what the references compute in)."""
+    return np.asarray(x, np.float64)
 
 
 def a64(x):

@@ -1,23 +1,13 @@
 """Float64 NumPy/SciPy references for lossjax.binary, written from each loss's formula.
 
-Each reference takes the loss's positional arguments as float64 NumPy arrays (integer labels
-stay integer) and its hyperparameters as keyword arguments, and returns the per-unit loss of
-``reduction="none"`` (no weights or masks). Each names the paper or documentation it is written
-from (the registry's ``reference`` for that loss, or the peer whose definition lossjax follows);
-they are plain loops or direct formulas, with SciPy for special functions, not derived from
-lossjax's code. ``REFERENCES`` maps a canonical loss name to its reference; test_contract.py
-checks every registered loss against it (a built-in without one fails
-``test_every_builtin_has_a_reference``).
+The conventions all references follow are in ``checks.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from checks import f64
 from scipy import special
-
-
-def _f(x):
-    return np.asarray(x, np.float64)
 
 
 def _keras_smoothing(t, eps):
@@ -67,12 +57,12 @@ def squared_hinge(f, y):
 
 def perceptron(f, y):
     # Rosenblatt (1958): loss is -y f for a wrong sign, 0 otherwise
-    return np.maximum(0.0, -_f(y) * _f(f))
+    return np.maximum(0.0, -f64(y) * f64(f))
 
 
 def modified_huber(f, y):
     # Zhang (2004), eq. in sec. 3: (max(0, 1 - z))^2 for z >= -1, -4 z otherwise
-    z = _f(y) * _f(f)
+    z = f64(y) * f64(f)
     out = np.empty_like(z)
     for i, v in np.ndenumerate(z):
         out[i] = max(0.0, 1.0 - v) ** 2 if v >= -1 else -4.0 * v
@@ -81,19 +71,19 @@ def modified_huber(f, y):
 
 def exponential(f, y):
     # exp(-y f) (Freund and Schapire 1997; Friedman, Hastie and Tibshirani 2000)
-    return np.exp(-_f(y) * _f(f))
+    return np.exp(-f64(y) * f64(f))
 
 
 def soft_margin(f, y):
     # log(1 + exp(-y f)), via logaddexp(0, .) to stay exact for large margins
-    return np.logaddexp(0.0, -_f(y) * _f(f))
+    return np.logaddexp(0.0, -f64(y) * f64(f))
 
 
 def binary_sparsemax(x, y):
     # Fenchel-Young loss L(x; y) = Omega*(x) + Omega(y) - x y with Omega(p) = p^2 - p on [0, 1]
     # (Blondel et al. 2020, sec. 4.4); Omega*(x) = max_{p in [0,1]} p x - p^2 + p, solved by
     # bounded scalar minimisation instead of the closed form.
-    x, y = _f(x), _f(y)
+    x, y = f64(x), f64(y)
     out = np.empty_like(x)
     for i in np.ndindex(*x.shape):
         p = min(1.0, max(0.0, (x[i] + 1.0) / 2.0))  # argmax of the concave quadratic

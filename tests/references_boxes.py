@@ -1,13 +1,6 @@
 """Float64 NumPy/SciPy references for lossjax.boxes, written from each loss's formula.
 
-Each reference takes the loss's positional arguments as float64 NumPy arrays (integer labels
-stay integer) and its hyperparameters as keyword arguments, and returns the per-unit loss of
-``reduction="none"`` (no weights or masks). Each names the paper or documentation it is written
-from (the registry's ``reference`` for that loss, or the peer whose definition lossjax follows);
-they are plain loops or direct formulas, with SciPy for special functions, not derived from
-lossjax's code. ``REFERENCES`` maps a canonical loss name to its reference; test_contract.py
-checks every registered loss against it (a built-in without one fails
-``test_every_builtin_has_a_reference``).
+The conventions all references follow are in ``checks.py``.
 """
 
 from __future__ import annotations

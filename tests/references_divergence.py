@@ -1,23 +1,13 @@
 """Float64 NumPy/SciPy references for lossjax.divergence, written from each loss's formula.
 
-Each reference takes the loss's positional arguments as float64 NumPy arrays (integer labels
-stay integer) and its hyperparameters as keyword arguments, and returns the per-unit loss of
-``reduction="none"`` (no weights or masks). Each names the paper or documentation it is written
-from (the registry's ``reference`` for that loss, or the peer whose definition lossjax follows);
-they are plain loops or direct formulas, with SciPy for special functions, not derived from
-lossjax's code. ``REFERENCES`` maps a canonical loss name to its reference; test_contract.py
-checks every registered loss against it (a built-in without one fails
-``test_every_builtin_has_a_reference``).
+The conventions all references follow are in ``checks.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from checks import f64
 from scipy import special
-
-
-def _f(x):
-    return np.asarray(x, np.float64)
 
 
 def _rows(x, t, axis):
@@ -37,7 +27,7 @@ def kl_divergence(logq, t, log_targets=False, axis=-1):
 
 
 def _dists(logq, t, axis):
-    return np.moveaxis(np.exp(_f(logq)), axis, -1), np.moveaxis(_f(t), axis, -1)
+    return np.moveaxis(np.exp(f64(logq)), axis, -1), np.moveaxis(f64(t), axis, -1)
 
 
 def js_divergence(logq, t, axis=-1):
@@ -56,7 +46,7 @@ def generalized_kl_divergence(logq, t, axis=-1):
 
 def total_variation(p, t, axis=-1):
     # (1/2) sum |p - t| (Tsybakov 2009, definition 2.4)
-    p, t = np.moveaxis(_f(p), axis, -1), np.moveaxis(_f(t), axis, -1)
+    p, t = np.moveaxis(f64(p), axis, -1), np.moveaxis(f64(t), axis, -1)
     return 0.5 * np.sum(np.abs(p - t), axis=-1)
 
 

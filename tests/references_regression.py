@@ -1,13 +1,6 @@
 """Float64 NumPy/SciPy references for lossjax.regression, written from each loss's formula.
 
-Each reference takes the loss's positional arguments as float64 NumPy arrays (integer labels
-stay integer) and its hyperparameters as keyword arguments, and returns the per-unit loss of
-``reduction="none"`` (no weights or masks). Each names the paper or documentation it is written
-from (the registry's ``reference`` for that loss, or the peer whose definition lossjax follows);
-they are plain loops or direct formulas, with SciPy for special functions, not derived from
-lossjax's code. ``REFERENCES`` maps a canonical loss name to its reference; test_contract.py
-checks every registered loss against it (a built-in without one fails
-``test_every_builtin_has_a_reference``).
+The conventions all references follow are in ``checks.py``.
 """
 
 from __future__ import annotations
@@ -15,15 +8,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from checks import f64
 from scipy import integrate
 
 
 def _e(p, t):
     return np.asarray(p, np.float64) - np.asarray(t, np.float64)
 
-
-def _f(x):
-    return np.asarray(x, np.float64)
 
 
 def squared_error(p, t):
@@ -67,7 +58,7 @@ def log_cosh(p, t):
 
 def smooth_l1(p, t, beta=1.0):
     # Girshick (2015), eq. 3, with PyTorch's beta: 0.5 e^2 / beta if |e| < beta else |e| - beta/2
-    e = np.abs(_f(p) - _f(t))
+    e = np.abs(f64(p) - f64(t))
     if beta == 0:
         return e
     return np.where(e < beta, 0.5 * e**2 / beta, e - 0.5 * beta)
@@ -75,25 +66,25 @@ def smooth_l1(p, t, beta=1.0):
 
 def quantile(p, t, tau=0.5):
     # Koenker & Bassett (1978): rho_tau(u) = u (tau - 1[u < 0]), u = t - p
-    u = _f(t) - _f(p)
+    u = f64(t) - f64(p)
     return u * (tau - (u < 0).astype(np.float64))
 
 
 def mean_absolute_percentage_error(p, t, epsilon=1e-7):
     # Keras docs: 100 * |y_true - y_pred| / max(|y_true|, epsilon)
-    p, t = _f(p), _f(t)
+    p, t = f64(p), f64(t)
     return 100.0 * np.abs(t - p) / np.maximum(np.abs(t), epsilon)
 
 
 def mean_squared_logarithmic_error(p, t):
     # Keras docs: (log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2, eps = 1e-7
-    p, t = _f(p), _f(t)
+    p, t = f64(p), f64(t)
     return (np.log(np.maximum(p, 1e-7) + 1.0) - np.log(np.maximum(t, 1e-7) + 1.0)) ** 2
 
 
 def poisson_nll(p, t, log_input=True, full=False, eps=1e-8):
     # -log Poisson(t; rate) without log(t!): rate - t log(rate); PyTorch docs for the options
-    p, t = _f(p), _f(t)
+    p, t = f64(p), f64(t)
     loss = np.exp(p) - t * p if log_input else p - t * np.log(p + eps)
     if full:
         # Stirling: log(t!) ~ t log t - t + 0.5 log(2 pi t), added for t > 1 (PyTorch docs)
@@ -105,8 +96,8 @@ def poisson_nll(p, t, log_input=True, full=False, eps=1e-8):
 
 def gaussian_nll(mu, t, var, full=False, eps=1e-6):
     # -log N(t; mu, var) up to the constant: 0.5 (log var + (t - mu)^2 / var), var >= eps
-    mu, t = _f(mu), _f(t)
-    v = np.maximum(np.broadcast_to(_f(var), mu.shape), eps)
+    mu, t = f64(mu), f64(t)
+    v = np.maximum(np.broadcast_to(f64(var), mu.shape), eps)
     loss = 0.5 * (np.log(v) + (t - mu) ** 2 / v)
     return loss + (0.5 * math.log(2 * math.pi) if full else 0.0)
 
@@ -114,7 +105,7 @@ def gaussian_nll(mu, t, var, full=False, eps=1e-6):
 def tweedie(s, y, power=1.5):
     # Tweedie unit deviance d(y, mu) = 2 int_mu^y (y - x) / x^p dx (Jorgensen 1997, eq. 4.2),
     # evaluated by quadrature, with mu = exp(s)
-    s, y = _f(s), _f(y)
+    s, y = f64(s), f64(y)
     out = np.empty_like(s)
     for i in np.ndindex(*s.shape):
         mu = math.exp(s[i])
@@ -131,7 +122,7 @@ def tweedie(s, y, power=1.5):
 def _unit_deviance(s, y, power):
     # d(y, mu) = 2 int_mu^y (y - x) / x^p dx (Jorgensen 1997, eq. 4.2) by quadrature, mu = exp(s);
     # at y = 0 (power 1 only) the integral is 2 int_mu^0 -1 dx = 2 mu
-    s, y = _f(s), _f(y)
+    s, y = f64(s), f64(y)
     out = np.empty_like(s)
     for i in np.ndindex(*s.shape):
         mu = math.exp(s[i])
@@ -156,8 +147,8 @@ def gamma_deviance(s, y):
 
 def cosine_distance(p, t, epsilon=1e-8, axis=-1):
     # 1 - <p, t> / (max(|p|, eps) max(|t|, eps)), PyTorch's cosine_similarity docs
-    p = np.moveaxis(_f(p), axis, -1)
-    t = np.moveaxis(_f(t), axis, -1)
+    p = np.moveaxis(f64(p), axis, -1)
+    t = np.moveaxis(f64(t), axis, -1)
     out = np.empty(p.shape[:-1])
     for i in np.ndindex(*out.shape):
         num = float(np.dot(p[i], t[i]))

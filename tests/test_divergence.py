@@ -14,22 +14,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from checks import F64, close10, close12, grad_sum, random_logits
+from checks import F64, LOGITS, close10, close12, grad_sum, random_logits
 
 import lossjax
-
-# Five rows of four classes (the same logits as test_multiclass.py).
-LOGITS = jnp.array(
-    [
-        [2.0, 0.5, -1.0, 0.0],
-        [0.1, 0.2, 3.0, -2.0],
-        [-1.0, 4.0, 0.5, 1.5],
-        [0.3, -0.7, 0.0, 2.2],
-        [1.0, 1.0, 1.0, 1.0],
-    ],
-    jnp.float64,
-)
-
 
 # ----------------------------------------------------------------------- PyTorch 2.13.0
 

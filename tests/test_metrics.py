@@ -9,21 +9,9 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-from checks import close12
+from checks import LOGITS, close12
 
 import lossjax
-
-# Five rows of four classes (the same logits as test_multiclass.py).
-LOGITS = jnp.array(
-    [
-        [2.0, 0.5, -1.0, 0.0],
-        [0.1, 0.2, 3.0, -2.0],
-        [-1.0, 4.0, 0.5, 1.5],
-        [0.3, -0.7, 0.0, 2.2],
-        [1.0, 1.0, 1.0, 1.0],
-    ],
-    jnp.float64,
-)
 
 
 def test_chance_cross_entropy_is_log_k_for_balanced_classes():

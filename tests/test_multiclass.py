@@ -20,23 +20,13 @@ import numpy as np
 import optax
 import pytest
 import references_multiclass as refs
-from checks import F64, a64, close10, close12, grad_sum, random_logits
+from checks import F64, LOGITS, a64, close10, close12, grad_sum, random_logits
 from jax.experimental import checkify
 from jax.test_util import check_grads
 
 import lossjax
 
-# Five rows of four classes; the fourth row's label is ignored (-100).
-LOGITS = jnp.array(
-    [
-        [2.0, 0.5, -1.0, 0.0],
-        [0.1, 0.2, 3.0, -2.0],
-        [-1.0, 4.0, 0.5, 1.5],
-        [0.3, -0.7, 0.0, 2.2],
-        [1.0, 1.0, 1.0, 1.0],
-    ],
-    jnp.float64,
-)
+# Labels of the five rows of LOGITS; the fourth is ignored (-100).
 LABELS = jnp.array([0, 2, 1, -100, 3])
 CLASS_WEIGHTS = jnp.array([1.0, 2.0, 0.5, 3.0], jnp.float64)
 
