@@ -71,7 +71,8 @@ NON_TRANSCENDENTAL = frozenset(
 # metrics are not differentiable.
 SKIP_BY_DEFAULT = frozenset({"linear_cross_entropy"})
 CLASS_LOSSES = frozenset(
-    {"softmax_cross_entropy", "nll", "categorical_cross_entropy", "multiclass_hinge"}
+    {"softmax_cross_entropy", "nll", "categorical_cross_entropy", "multiclass_hinge",
+     "softmax_focal", "poly1_cross_entropy"}
 )
 DEFAULT_SIZES = (1 << 22, 1 << 24)
 DEFAULT_CLASS_SHAPES = ((8192, 1000), (4096, 8192), (2048, 32768))
@@ -147,6 +148,17 @@ def _optax_adapters() -> dict[str, Callable[..., Callable[..., Any] | None]]:
             return None
         return lambda s, y: jnp.mean(L.multiclass_hinge_loss(s, y))
 
+    def poly1(kw):
+        if set(kw) - {"epsilon"}:
+            return None
+        eps = kw.get("epsilon", 2.0)
+
+        def f(x, y):
+            onehot = jax.nn.one_hot(y, x.shape[-1], dtype=x.dtype)
+            return jnp.mean(L.poly_loss_cross_entropy(x, onehot, epsilon=eps))
+
+        return f
+
     def kl(kw):
         if kw.get("log_targets"):
             return lambda lq, lp: jnp.mean(L.kl_divergence_with_log_targets(lq, lp))
@@ -162,6 +174,7 @@ def _optax_adapters() -> dict[str, Callable[..., Callable[..., Any] | None]]:
         "sigmoid_focal": focal,
         "softmax_cross_entropy": softmax_ce,
         "multiclass_hinge": mc_hinge,
+        "poly1_cross_entropy": poly1,
         "kl_divergence": kl,
     }
 
@@ -202,7 +215,40 @@ def _naive_adapters() -> dict[str, Callable[..., Callable[..., Any] | None]]:
 
         return f
 
-    return {"softmax_cross_entropy": softmax_ce}
+    # The losses built on the same integer-label lookup (issue 14, item 3), each as its formula
+    # reads, differentiated by JAX, with their defaults only.
+    def label_log_prob(x, y):
+        return jnp.take_along_axis(jax.nn.log_softmax(x, axis=-1), y[..., None], -1)[..., 0]
+
+    def nll(kw):  # predictions are log-probabilities: -lp[y]
+        if kw:
+            return None
+        return lambda lp, y: -jnp.mean(jnp.take_along_axis(lp, y[..., None], -1)[..., 0])
+
+    def focal(kw):  # -(1 - p_y)**gamma log p_y (Lin et al. 2017, eq. 4, softmax form)
+        if set(kw) - {"gamma"}:
+            return None
+        g = kw.get("gamma", 2.0)
+
+        def f(x, y):
+            lp = label_log_prob(x, y)
+            return jnp.mean(-((1.0 - jnp.exp(lp)) ** g) * lp)
+
+        return f
+
+    def poly1(kw):  # -log p_y + epsilon (1 - p_y) (Leng et al. 2022, eq. 3)
+        if set(kw) - {"epsilon"}:
+            return None
+        eps = kw.get("epsilon", 2.0)
+
+        def f(x, y):
+            lp = label_log_prob(x, y)
+            return jnp.mean(-lp + eps * (1.0 - jnp.exp(lp)))
+
+        return f
+
+    return {"softmax_cross_entropy": softmax_ce, "nll": nll, "softmax_focal": focal,
+            "poly1_cross_entropy": poly1}
 
 
 def torch_module() -> Any | None:
