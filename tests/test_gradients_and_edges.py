@@ -303,16 +303,19 @@ def test_bi_tempered_log_space_normaliser_matches_finite_differences():
     c = jax.random.normal(jax.random.PRNGKey(13), (3, 4), F64)
     v = jnp.asarray(np.random.default_rng(14).standard_normal(x.shape))
     log_space = multiclass._tempered_log_softmax_log_space
+    fixed_point = jax.jit(multiclass._tempered_log_softmax, static_argnums=(1, 2))
+    # each compiled once, t2 an argument (the log-space solver takes it traced)
+    f = jax.jit(lambda x, t2: jnp.sum(c * jnp.exp(log_space(x, t2))))
+    gv = jax.jit(lambda x, t2: jnp.vdot(jax.grad(f)(x, t2), v))
+    hv = jax.jit(lambda x, t2: jax.jvp(lambda x: gv(x, t2), (x,), (v,))[1])
     for t2 in (3.0, 5.0):
-        np.testing.assert_allclose(np.asarray(log_space(x, t2)),
-                                   np.asarray(multiclass._tempered_log_softmax(x, t2, 5)),
-                                   rtol=1e-9, atol=1e-12)
-        f = lambda x, t2=t2: jnp.sum(c * jnp.exp(log_space(x, t2)))
-        fd = (f(x + FD_EPS * v) - f(x - FD_EPS * v)) / (2 * FD_EPS)
-        np.testing.assert_allclose(float(jnp.vdot(jax.grad(f)(x), v)), float(fd), rtol=1e-6)
-        gv = lambda x, f=f: jnp.vdot(jax.grad(f)(x), v)
-        fd2 = (gv(x + FD_EPS * v) - gv(x - FD_EPS * v)) / (2 * FD_EPS)
-        np.testing.assert_allclose(float(jax.jvp(gv, (x,), (v,))[1]), float(fd2), rtol=1e-5)
+        t = jnp.float64(t2)
+        np.testing.assert_allclose(np.asarray(log_space(x, t)),
+                                   np.asarray(fixed_point(x, t2, 5)), rtol=1e-9, atol=1e-12)
+        fd = (f(x + FD_EPS * v, t) - f(x - FD_EPS * v, t)) / (2 * FD_EPS)
+        np.testing.assert_allclose(float(gv(x, t)), float(fd), rtol=1e-6)
+        fd2 = (gv(x + FD_EPS * v, t) - gv(x - FD_EPS * v, t)) / (2 * FD_EPS)
+        np.testing.assert_allclose(float(hv(x, t)), float(fd2), rtol=1e-5)
 
 
 def test_exponential_is_finite_exactly_where_its_value_fits_the_dtype():

@@ -266,20 +266,22 @@ def test_bi_tempered_traced_t2_values_and_gradients_match_each_solver():
     x = 2.0 * jax.random.normal(jax.random.key(21), (4, 5), jnp.float64)
     y = jnp.array([0, 1, 2, 3])
     traced = jax.jit(lambda x, t: lossjax.bi_tempered_logistic(x, y, t2=t, reduction="none"))
-    known = lambda x, t: multiclass._tempered_log_softmax(x, t, 5)
-    run = jax.jit(lambda x, t: multiclass._tempered_log_softmax(x, t, 5))
+    # the same normaliser with t2 traced (run) and with t2 a Python number (known: the solver
+    # Python picks; one compile per value); each with its gradient, compiled once
     c = jnp.asarray(np.random.default_rng(3).standard_normal(x.shape))
+    run = jax.jit(lambda x, t: multiclass._tempered_log_softmax(x, t, 5))
+    known = jax.jit(lambda x, t: multiclass._tempered_log_softmax(x, t, 5), static_argnums=1)
+    g_run = jax.jit(jax.grad(lambda x, t: jnp.sum(c * jnp.exp(run(x, t)))))
+    g_known = jax.jit(jax.grad(lambda x, t: jnp.sum(c * jnp.exp(known(x, t)))),
+                      static_argnums=1)
     for t2 in (1.0, 1.0001, 1.2, 2.0, 13.0, 14.0, 60.0, 1e3):  # 14 on: log space (K = 5)
         got = traced(x, jnp.float64(t2))
         if t2 <= 14.0:  # the reference's normaliser ~5**(t2-1) fits float64
             want = refs.bi_tempered_logistic(np.asarray(x), np.asarray(y), t2=t2)
             np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10)
-        np.testing.assert_allclose(run(x, jnp.float64(t2)), known(x, t2), rtol=1e-12,
-                                   atol=1e-300)
         t = jnp.float64(t2)
-        g_traced = jax.grad(lambda x, t=t: jnp.sum(c * jnp.exp(run(x, t))))(x)
-        g_known = jax.grad(lambda x, t2=t2: jnp.sum(c * jnp.exp(known(x, t2))))(x)
-        np.testing.assert_allclose(g_traced, g_known, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(run(x, t), known(x, t2), rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(g_run(x, t), g_known(x, t2), rtol=1e-9, atol=1e-15)
     # outside the domain, traced: NaN (a concrete value raises)
     assert np.isnan(np.asarray(traced(x, jnp.float64(0.5)))).all()
     # a new Python t2 does not compile again
@@ -298,8 +300,9 @@ def test_bi_tempered_t2_derivative_matches_finite_differences():
 
     x = jax.random.normal(jax.random.key(22), (3, 4), jnp.float64)
     y = jnp.array([0, 3, 1])
-    f = lambda t: lossjax.bi_tempered_logistic(x, y, t1=0.7, t2=t)
-    df = jax.grad(f)
+    f = jax.jit(lambda t: lossjax.bi_tempered_logistic(x, y, t1=0.7, t2=t))
+    df = jax.jit(jax.grad(f))
+    d2f = jax.jit(jax.grad(df))
     h = 1e-6
     for t2 in (1.0, 1.001, 1.2, 2.0, 5.0):
         t = jnp.float64(t2)
@@ -308,20 +311,19 @@ def test_bi_tempered_t2_derivative_matches_finite_differences():
         np.testing.assert_allclose(df(t), fd, rtol=1e-6)
         if t2 > 1.0:
             fd2 = (df(t + h) - df(t - h)) / (2 * h)
-            np.testing.assert_allclose(jax.grad(df)(t), fd2, rtol=1e-5)
+            np.testing.assert_allclose(d2f(t), fd2, rtol=1e-5)
     # the log-space solver's own t-derivative (at t = 3 and 5, where it is not uniform)
     c = jnp.asarray(np.random.default_rng(4).standard_normal(x.shape))
-    ls = lambda t: jnp.sum(c * jnp.exp(multiclass._tempered_log_softmax_log_space(x, t)))
+    ls = jax.jit(lambda t: jnp.sum(c * jnp.exp(multiclass._tempered_log_softmax_log_space(x, t))))
+    dls = jax.jit(jax.grad(ls))
     for t2 in (3.0, 5.0):
         t = jnp.float64(t2)
-        np.testing.assert_allclose(jax.grad(ls)(t), (ls(t + h) - ls(t - h)) / (2 * h),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(dls(t), (ls(t + h) - ls(t - h)) / (2 * h), rtol=1e-6)
     # float32 just above t2 = 1 loses no digits (no 0/0 in dG/dt)
     x32 = x.astype(jnp.float32)
+    df32 = jax.jit(jax.grad(lambda t: lossjax.bi_tempered_logistic(x32, y, t1=0.7, t2=t)))
     for t2 in (1.0, 1.0001, 1.01):
-        g32 = jax.grad(lambda t: lossjax.bi_tempered_logistic(x32, y, t1=0.7, t2=t))(
-            jnp.float32(t2))
-        np.testing.assert_allclose(g32, df(jnp.float64(t2)), rtol=2e-5)
+        np.testing.assert_allclose(df32(jnp.float32(t2)), df(jnp.float64(t2)), rtol=2e-5)
 
 
 def test_bi_tempered_t2_vmapped_across_the_solvers():
