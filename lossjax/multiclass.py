@@ -24,6 +24,7 @@ from lossjax._classes import (
     on_label,
     pick,
     scaled,
+    smooth,
     smoothed_nll,
     smoothing,
     targets_dense,
@@ -663,10 +664,12 @@ def poly1_cross_entropy(
     )
     log_probs = jax.nn.log_softmax(ci.x, axis=-1)
     ce, extra = smoothed_nll(log_probs, ci, label_smoothing)
-    p_t = on_label(jnp.exp(log_probs), ci)
+    # with labels, the label's probability alone (one exponential per row, not per logit)
+    p_t = (jnp.exp(pick(log_probs, ci.labels)) if ci.labels is not None
+           else dense_dot(ci.rows, jnp.exp(log_probs)))
     eps, on = smoothing(label_smoothing)
     if on:
-        p_t = (1.0 - eps) * p_t + eps / ci.num_classes
+        p_t = smooth(p_t, eps, ci.num_classes)  # sum_c smooth(y)_c p_c
     return finish(ci, ce + epsilon * (1.0 - p_t), reduction, name, extra)
 
 
@@ -769,7 +772,7 @@ def softmax_focal(
     else:
         y = targets_dense(ci)
         if on:
-            y = (1.0 - eps) * y + eps / ci.num_classes
+            y = smooth(y, eps, ci.num_classes)
         # A zero target leaves out its class's term, even with a -inf logit (log p = -inf),
         # where a non-zero target makes the loss inf. The term is evaluated on a safe log p
         # there (double where), so that the gradient with respect to a zero target elsewhere
