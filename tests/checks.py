@@ -21,6 +21,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 F64 = jnp.float64
 
@@ -40,6 +41,26 @@ LOGITS = jnp.array(
 def f64(x):
     """``x`` as a float64 NumPy array (what the references compute in)."""
     return np.asarray(x, np.float64)
+
+
+def class_rows(x, t, axis):
+    """Predictions with the class ``axis`` last, float64; targets too when they are rows
+    (probabilities), integer labels unchanged."""
+    x = np.moveaxis(np.asarray(x, np.float64), axis, -1)
+    t = np.asarray(t)
+    if t.ndim == x.ndim:
+        t = np.moveaxis(t.astype(np.float64), axis, -1)
+    return x, t
+
+
+def assert_domain_error(name, kwargs):
+    """A value outside a hyperparameter's declared domain raises a ValueError naming it."""
+    import lossjax
+
+    spec = lossjax.spec(name)
+    args, _ = spec.sample(jax.random.PRNGKey(0), (2,), F64)
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        spec.fn(*args, **kwargs)
 
 
 def a64(x):

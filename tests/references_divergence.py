@@ -6,21 +6,13 @@ The conventions all references follow are in ``checks.py``.
 from __future__ import annotations
 
 import numpy as np
-from checks import f64
+from checks import class_rows, f64
 from scipy import special
-
-
-def _rows(x, t, axis):
-    x = np.moveaxis(np.asarray(x, np.float64), axis, -1)
-    t = np.asarray(t)
-    if t.ndim == x.ndim:
-        t = np.moveaxis(t.astype(np.float64), axis, -1)
-    return x, t
 
 
 def kl_divergence(logq, t, log_targets=False, axis=-1):
     # Kullback and Leibler (1951): sum t log(t / q), 0 log 0 = 0 (scipy's rel_entr)
-    logq, t = _rows(logq, t, axis)
+    logq, t = class_rows(logq, t, axis)
     if log_targets:
         t = np.exp(t)
     return np.sum(special.rel_entr(t, np.exp(logq)), axis=-1)

@@ -9,19 +9,8 @@ The conventions all references follow are in ``checks.py``.
 from __future__ import annotations
 
 import numpy as np
+from checks import class_rows, f64
 from scipy import optimize, special
-
-
-def _f(x):
-    return np.asarray(x, np.float64)
-
-
-def _rows(x, t, axis):
-    x = np.moveaxis(np.asarray(x, np.float64), axis, -1)
-    t = np.asarray(t)
-    if t.ndim == x.ndim:
-        t = np.moveaxis(t.astype(np.float64), axis, -1)
-    return x, t
 
 
 def _ce_from_logq(logq, t, label_smoothing, ignore_index, class_weights):
@@ -60,21 +49,21 @@ def _ce_from_logq(logq, t, label_smoothing, ignore_index, class_weights):
 def softmax_cross_entropy(x, t, label_smoothing=0.0, ignore_index=-100, class_weights=None,
                           axis=-1):
     # Bridle (1990); smoothing, class weights, ignore_index: PyTorch's (_ce_from_logq)
-    x, t = _rows(x, t, axis)
+    x, t = class_rows(x, t, axis)
     logq = x - special.logsumexp(x, axis=-1, keepdims=True)
     return _ce_from_logq(logq, t, label_smoothing, ignore_index, class_weights)
 
 
 def nll(lp, t, label_smoothing=0.0, ignore_index=-100, class_weights=None, axis=-1):
     # PyTorch's F.nll_loss on log-probabilities (_ce_from_logq)
-    lp, t = _rows(lp, t, axis)
+    lp, t = class_rows(lp, t, axis)
     return _ce_from_logq(lp, t, label_smoothing, ignore_index, class_weights)
 
 
 def categorical_cross_entropy(p, t, label_smoothing=0.0, ignore_index=-100, class_weights=None,
                               axis=-1):
     # -sum y log p (Goodfellow et al. 2016, 6.2.2.3), logs clamped at -100
-    p, t = _rows(p, t, axis)
+    p, t = class_rows(p, t, axis)
     return _ce_from_logq(np.maximum(np.log(p), -100.0), t, label_smoothing, ignore_index,
                          class_weights)
 
@@ -83,7 +72,7 @@ def brier(p, t, ignore_index=-100, class_weights=None, axis=-1):
     # Brier (1950): sum_c (p_c - y_c)^2, y one-hot for labels; NaN for labels out of range
     # times the example's class weight (cw[label], or cw . y for probability targets), as
     # reduction="none" gives every weighted loss
-    p, t = _rows(p, t, axis)
+    p, t = class_rows(p, t, axis)
     k = p.shape[-1]
     cw = np.ones(k) if class_weights is None else np.asarray(class_weights, np.float64)
     out = np.zeros(p.shape[:-1])
@@ -105,7 +94,7 @@ def brier(p, t, ignore_index=-100, class_weights=None, axis=-1):
 
 def multiclass_hinge(s, t, margin=1.0, ignore_index=-100, class_weights=None, axis=-1):
     # Crammer and Singer (2001): max_k (s_k + margin [k != y]) - s_y
-    s, t = _rows(s, t, axis)
+    s, t = class_rows(s, t, axis)
     out = np.zeros(s.shape[:-1])
     for idx in np.ndindex(*s.shape[:-1]):
         lab = int(t[idx]) if t.ndim == s.ndim - 1 else int(np.argmax(t[idx]))
@@ -140,7 +129,7 @@ def _softmax(x):
 def poly1_cross_entropy(x, t, epsilon=2.0, label_smoothing=0.0, ignore_index=-100,
                         class_weights=None, axis=-1):
     # Leng et al. (2022), eq. 3: -sum y log p + epsilon (1 - sum y p), y smoothed first
-    x, t = _rows(x, t, axis)
+    x, t = class_rows(x, t, axis)
 
     def row(xr, y, lab):
         y = (1 - label_smoothing) * y + label_smoothing / len(xr)
@@ -152,8 +141,8 @@ def poly1_cross_entropy(x, t, epsilon=2.0, label_smoothing=0.0, ignore_index=-10
 
 def softmax_focal(x, t, gamma=2.0, alpha=None, label_smoothing=0.0, ignore_index=-100, axis=-1):
     # Keras CategoricalFocalCrossentropy docs: -sum alpha y (1 - p)^gamma log p
-    x, t = _rows(x, t, axis)
-    a = 1.0 if alpha is None else _f(alpha)
+    x, t = class_rows(x, t, axis)
+    a = 1.0 if alpha is None else f64(alpha)
 
     def row(xr, y, lab):
         y = (1 - label_smoothing) * y + label_smoothing / len(xr)
@@ -165,7 +154,7 @@ def softmax_focal(x, t, gamma=2.0, alpha=None, label_smoothing=0.0, ignore_index
 
 def generalized_cross_entropy(x, t, q=0.7, ignore_index=-100, class_weights=None, axis=-1):
     # Zhang & Sabuncu (2018), eq. 6: (1 - p_y^q) / q, expectation over soft targets
-    x, t = _rows(x, t, axis)
+    x, t = class_rows(x, t, axis)
     return _per_row(x, t, ignore_index, class_weights,
                     lambda xr, y, lab: np.sum(y * (1 - _softmax(xr) ** q) / q))
 
@@ -173,7 +162,7 @@ def generalized_cross_entropy(x, t, q=0.7, ignore_index=-100, class_weights=None
 def symmetric_cross_entropy(x, t, alpha=0.1, beta=1.0, A=-4.0, ignore_index=-100,
                             class_weights=None, axis=-1):
     # Wang et al. (2019), eqs. 4-6: alpha CE + beta RCE, RCE = -sum p log y, log 0 := A
-    x, t = _rows(x, t, axis)
+    x, t = class_rows(x, t, axis)
 
     def row(xr, y, lab):
         p = _softmax(xr)
@@ -196,7 +185,7 @@ def bi_tempered_logistic(x, t, t1=0.8, t2=1.2, num_iters=5, ignore_index=-100,
                          class_weights=None, axis=-1):
     # Amid et al. (2019), eq. 9, with the normaliser lambda found by Brent's method on
     # sum_c exp_t2(x_c - lambda) = 1 (not by the paper's fixed point)
-    x, t = _rows(x, t, axis)
+    x, t = class_rows(x, t, axis)
 
     def row(xr, y, lab):
         g = lambda lam: np.sum(_exp_t(xr - lam, t2)) - 1.0
@@ -222,7 +211,7 @@ def _simplex_projection(z):
 def sparsemax(x, t, ignore_index=-100, class_weights=None, axis=-1):
     # Fenchel-Young loss with Omega(p) = (|p|^2 - 1)/2: <p,z> - |p|^2/2 + |y|^2/2 - <y,z>
     # (Blondel et al. 2020), p = argmax_p <p,z> - Omega(p) = projection of z on the simplex
-    x, t = _rows(x, t, axis)
+    x, t = class_rows(x, t, axis)
 
     def row(z, y, lab):
         p = _simplex_projection(z)
@@ -233,15 +222,15 @@ def sparsemax(x, t, ignore_index=-100, class_weights=None, axis=-1):
 
 def multilabel_soft_margin(x, y, class_weights=None, axis=-1):
     # PyTorch docs: -(1/C) sum_i w_i (y_i log sigma(x_i) + (1 - y_i) log sigma(-x_i))
-    x, y = np.moveaxis(_f(x), axis, -1), np.moveaxis(_f(y), axis, -1)
-    w = 1.0 if class_weights is None else _f(class_weights)
+    x, y = np.moveaxis(f64(x), axis, -1), np.moveaxis(f64(y), axis, -1)
+    w = 1.0 if class_weights is None else f64(class_weights)
     terms = -(y * np.log(special.expit(x)) + (1 - y) * np.log(special.expit(-x)))
     return np.mean(w * terms, axis=-1)
 
 
 def multilabel_margin(x, t, axis=-1):
     # PyTorch docs: sum_ij max(0, 1 - (x[y[j]] - x[i])) / C over listed j, unlisted i
-    x, t = np.moveaxis(_f(x), axis, -1), np.moveaxis(np.asarray(t), axis, -1)
+    x, t = np.moveaxis(f64(x), axis, -1), np.moveaxis(np.asarray(t), axis, -1)
     c = x.shape[-1]
     out = np.zeros(x.shape[:-1])
     for idx in np.ndindex(*out.shape):
@@ -261,7 +250,7 @@ def multilabel_margin(x, t, axis=-1):
 
 def multi_margin(x, t, p=1, margin=1.0, ignore_index=-100, class_weights=None, axis=-1):
     # PyTorch docs: sum_{i != y} max(0, margin - x[y] + x[i])^p / C (times weight[y])
-    x, t = _rows(x, t, axis)
+    x, t = class_rows(x, t, axis)
 
     def row(xr, y, lab):
         lab = int(np.argmax(y))
@@ -273,14 +262,14 @@ def multi_margin(x, t, p=1, margin=1.0, ignore_index=-100, class_weights=None, a
 
 def categorical_hinge(x, t, ignore_index=-100, class_weights=None, axis=-1):
     # Keras docs: pos = sum(y * x), neg = max((1 - y) * x), loss = max(0, neg - pos + 1)
-    x, t = _rows(x, t, axis)
+    x, t = class_rows(x, t, axis)
     return _per_row(x, t, ignore_index, class_weights,
                     lambda xr, y, lab: max(0.0, np.max((1 - y) * xr) - np.sum(y * xr) + 1))
 
 
 def multiclass_perceptron(x, t, ignore_index=-100, class_weights=None, axis=-1):
     # Collins (2002): max_c x_c - x_y
-    x, t = _rows(x, t, axis)
+    x, t = class_rows(x, t, axis)
     return _per_row(x, t, ignore_index, class_weights,
                     lambda xr, y, lab: np.max(xr) - np.sum(y * xr))
 
