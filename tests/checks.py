@@ -84,3 +84,15 @@ def grad_sum(fn, argnums=0):
 def random_logits(k=5, n=4, seed=0):
     """``[n, k]`` float64 logits, 2 * a standard normal draw seeded by ``seed``."""
     return 2.0 * jax.random.normal(jax.random.PRNGKey(seed), (n, k), F64)
+
+
+def assert_matches_reference(refs, name, kwargs):
+    """``reduction="none"`` of loss ``name`` with ``kwargs`` equals the family's float64
+    reference ``refs.REFERENCES[name]`` on the registry's sample inputs (batch ``(3, 2)``)."""
+    import lossjax
+
+    spec = lossjax.spec(name)
+    args, _ = spec.sample(jax.random.PRNGKey(7), (3, 2), F64)
+    got = spec.fn(*args, **kwargs, reduction="none")
+    close10(got, refs.REFERENCES[name](*[np.asarray(a) for a in args], **kwargs), rtol=1e-9,
+            atol=1e-11)
