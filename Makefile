@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 FLOORS := .venv-floors
 JOBS   ?= 2
 
-.PHONY: demo test test-floors lint readme bench bench-check clean
+.PHONY: demo test test-floors lint readme docs bench bench-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test-floors: $(FLOORS)/.installed
 	$(FLOORS)/bin/python -m pip list 2>/dev/null | grep -E "^(jax|jaxlib|numpy|optax|chex|absl-py) "
 	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(FLOORS)/bin/python -m pytest -q \
 	  -p no:cacheprovider tests/test_quick_every_loss.py
+
+# The documentation site: docs/_build/html/index.html (offline; warnings are errors).
+docs: $(VENV)/.dev-installed
+	$(BIN)/python -m sphinx -W --keep-going -b html -j auto docs docs/_build/html
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check lossjax tests experiments
