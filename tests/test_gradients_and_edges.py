@@ -19,7 +19,8 @@ import optax
 import pytest
 
 import lossjax
-from lossjax import multiclass, registry
+from lossjax import registry
+from lossjax.multiclass import _tempered
 
 F64 = jnp.float64
 FD_EPS = 1e-6
@@ -63,7 +64,7 @@ TARGET_LINEAR = {
 def check_ruled_out_class(name):
     """At the boundary: a -inf logit on a zero target leaves the value and
     the prediction gradient as for the one-hot row's integer label, and the target gradient
-    there is 0 (documented in multiclass.dense_dot; for generalized_cross_entropy the term
+    there is 0 (documented in _classes.dense_dot; for generalized_cross_entropy the term
     is finite there, 1 / q, and so is its true derivative), elsewhere finite."""
     fn = lossjax.get(name)
     x = a64([[0.0, -jnp.inf, 1.0, 2.0]])
@@ -115,7 +116,7 @@ def test_bi_tempered_target_gradient_at_zero_targets_is_the_closed_form():
     f = lambda t: lossjax.bi_tempered_logistic(x, t, t1=t1, t2=t2, reduction="sum")
     g = np.asarray(jax.grad(f)(y))
     log_t = lambda v: (v ** (1 - t1) - 1) / (1 - t1)
-    y_hat = np.exp(np.asarray(multiclass._tempered_log_softmax(x, t2, 5)))
+    y_hat = np.exp(np.asarray(_tempered.tempered_log_softmax(x, t2, 5)))
     want = log_t(np.asarray(TARGETS)) - log_t(y_hat)
     np.testing.assert_allclose(g, want, rtol=1e-9)
     pos = np.asarray(TARGETS) > 0
@@ -302,8 +303,8 @@ def test_bi_tempered_log_space_normaliser_matches_finite_differences():
     x = jax.random.normal(jax.random.PRNGKey(12), (3, 4), F64)
     c = jax.random.normal(jax.random.PRNGKey(13), (3, 4), F64)
     v = jnp.asarray(np.random.default_rng(14).standard_normal(x.shape))
-    log_space = multiclass._tempered_log_softmax_log_space
-    fixed_point = jax.jit(multiclass._tempered_log_softmax, static_argnums=(1, 2))
+    log_space = _tempered.tempered_log_softmax_log_space
+    fixed_point = jax.jit(_tempered.tempered_log_softmax, static_argnums=(1, 2))
     # each compiled once, t2 an argument (the log-space solver takes it traced)
     f = jax.jit(lambda x, t2: jnp.sum(c * jnp.exp(log_space(x, t2))))
     gv = jax.jit(lambda x, t2: jnp.vdot(jax.grad(f)(x, t2), v))

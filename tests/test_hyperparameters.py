@@ -261,7 +261,7 @@ def test_bi_tempered_traced_t2_values_and_gradients_match_each_solver():
     gradients in the logits against the known-t2 path."""
     import references_multiclass as refs
 
-    from lossjax import multiclass
+    from lossjax.multiclass import _tempered
 
     x = 2.0 * jax.random.normal(jax.random.key(21), (4, 5), jnp.float64)
     y = jnp.array([0, 1, 2, 3])
@@ -269,8 +269,8 @@ def test_bi_tempered_traced_t2_values_and_gradients_match_each_solver():
     # the same normaliser with t2 traced (run) and with t2 a Python number (known: the solver
     # Python picks; one compile per value); each with its gradient, compiled once
     c = jnp.asarray(np.random.default_rng(3).standard_normal(x.shape))
-    run = jax.jit(lambda x, t: multiclass._tempered_log_softmax(x, t, 5))
-    known = jax.jit(lambda x, t: multiclass._tempered_log_softmax(x, t, 5), static_argnums=1)
+    run = jax.jit(lambda x, t: _tempered.tempered_log_softmax(x, t, 5))
+    known = jax.jit(lambda x, t: _tempered.tempered_log_softmax(x, t, 5), static_argnums=1)
     g_run = jax.jit(jax.grad(lambda x, t: jnp.sum(c * jnp.exp(run(x, t)))))
     g_known = jax.jit(jax.grad(lambda x, t: jnp.sum(c * jnp.exp(known(x, t)))),
                       static_argnums=1)
@@ -296,7 +296,7 @@ def test_bi_tempered_t2_derivative_matches_finite_differences():
     """d/dt2 (implicit function theorem, dG/dt written without cancellation) against central
     differences in float64 (one-sided at the domain's end t2 = 1), and the second derivative
     against differences of the first; float32 near t2 = 1 against the float64 derivative."""
-    from lossjax import multiclass
+    from lossjax.multiclass import _tempered
 
     x = jax.random.normal(jax.random.key(22), (3, 4), jnp.float64)
     y = jnp.array([0, 3, 1])
@@ -314,7 +314,7 @@ def test_bi_tempered_t2_derivative_matches_finite_differences():
             np.testing.assert_allclose(d2f(t), fd2, rtol=1e-5)
     # the log-space solver's own t-derivative (at t = 3 and 5, where it is not uniform)
     c = jnp.asarray(np.random.default_rng(4).standard_normal(x.shape))
-    ls = jax.jit(lambda t: jnp.sum(c * jnp.exp(multiclass._tempered_log_softmax_log_space(x, t))))
+    ls = jax.jit(lambda t: jnp.sum(c * jnp.exp(_tempered.tempered_log_softmax_log_space(x, t))))
     dls = jax.jit(jax.grad(ls))
     for t2 in (3.0, 5.0):
         t = jnp.float64(t2)

@@ -329,7 +329,7 @@ def test_reductions_to_cross_entropy():
 
 
 def test_bi_tempered_normaliser_and_gradients():
-    from lossjax.multiclass import _tempered_log_softmax
+    from lossjax.multiclass._tempered import tempered_log_softmax as _tempered_log_softmax
 
     x = 3.0 * random_logits(k=6, n=5)
     grid = [(t2, iters) for t2 in (1.2, 2.0, 4.0) for iters in (1, 5, 20)]

@@ -125,7 +125,7 @@ def _labels(loss: str, y: Array, vocab: int, *, ignore_index: int | None,
             where: ArrayLike | None, dtype: Any) -> _Labels:
     """``ignore_index``, ``where``, ``weights`` and ``class_weights`` on integer labels.
 
-    The same steps as the integer-label branch of :func:`lossjax.multiclass.class_inputs`
+    The same steps as the integer-label branch of :func:`lossjax._classes.class_inputs`
     (mask, out-of-range labels, safe labels, the label's class weight), which cannot be
     called here: it takes the ``[..., V]`` predictions that this loss never builds (for
     their shape and dtype). The differences: with label smoothing the class weights stay
