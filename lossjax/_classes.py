@@ -257,7 +257,7 @@ def smooth_labels(
       Szegedy et al., "Rethinking the Inception Architecture for Computer Vision", CVPR
       (2016), section 7; optax's ``smooth_labels``.
     """
-    name = "smooth_labels"
+    name = "smooth_labels"  # not a registered loss: no traced name to read
     if isinstance(alpha, (str, bytes)) or not (
         isinstance(alpha, (int, float)) or hasattr(alpha, "dtype")
     ) or isinstance(alpha, bool):

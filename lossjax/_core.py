@@ -23,7 +23,9 @@ trace time, under ``jit`` too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextvars
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypedDict
 
 import jax
@@ -34,6 +36,34 @@ Array = jax.Array
 ArrayLike = Any
 Reduction = Literal["none", "sum", "mean"]
 REDUCTIONS: tuple[str, ...] = ("none", "sum", "mean")
+
+
+# The name of the registered loss being traced: set by the registry around its body, so that a
+# body's errors name the loss without writing its name a second time (:func:`loss_name`).
+_LOSS_NAME: contextvars.ContextVar[str] = contextvars.ContextVar("lossjax_loss", default="loss")
+
+
+def loss_name() -> str:
+    """The name of the loss whose body is being traced (for its error messages).
+
+    Set by :func:`named` (the registry wraps every registered body with it); ``"loss"``
+    outside a registered loss.
+    """
+    return _LOSS_NAME.get()
+
+
+def named(name: str, body: Callable[..., Any]) -> Callable[..., Any]:
+    """``body`` with :func:`loss_name` returning ``name`` while it runs (while it is traced)."""
+
+    @functools.wraps(body)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        token = _LOSS_NAME.set(name)
+        try:
+            return body(*args, **kwargs)
+        finally:
+            _LOSS_NAME.reset(token)
+
+    return call
 
 
 class Contract(TypedDict, total=False):

@@ -133,9 +133,9 @@ def binary_cross_entropy(
     Reference:
       Cox, "The Regression Analysis of Binary Sequences", JRSS B 20 (1958).
     """
-    eps = _core.grad_floor(_core.float_input("predictions", predictions, "bce").dtype)
+    eps = _core.grad_floor(_core.float_input("predictions", predictions, _core.loss_name()).dtype)
     return _core.elementwise(
-        "binary_cross_entropy", lambda p, y: _bce_prob(p, _smoothed(y, label_smoothing), eps),
+        _core.loss_name(), lambda p, y: _bce_prob(p, _smoothed(y, label_smoothing), eps),
         predictions, targets,
         weights=weights, where=where, reduction=reduction, safe=(0.5, 0.0),
     )
@@ -240,7 +240,7 @@ def binary_cross_entropy_with_logits(
     Reference:
       Cox (1958); PyTorch's ``binary_cross_entropy_with_logits`` for ``pos_weight``.
     """
-    name = "binary_cross_entropy_with_logits"
+    name = _core.loss_name()
     pw = None if pos_weight is None else _core.numeric_input("pos_weight", pos_weight, name)
     fn = lambda x, y: _sigmoid_ce(
         x, _smoothed(y, label_smoothing), None if pw is None else pw.astype(x.dtype)
@@ -485,7 +485,7 @@ def sigmoid_focal(
       Lin, Goyal, Girshick, He and Dollár, "Focal Loss for Dense Object Detection", ICCV
       (2017), eq. 5.
     """
-    name = "sigmoid_focal"
+    name = _core.loss_name()
     a = None if alpha is None else _core.numeric_input("alpha", alpha, name)
     to_logits = (lambda x: x) if from_logits else _probability_logits
     return _core.elementwise(

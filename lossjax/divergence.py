@@ -96,7 +96,7 @@ def kl_divergence(
       Statistics 22 (1951).
     """
     return _core.per_example(
-        "kl_divergence", lambda lq, t: _kl_terms(lq, t, log_targets), predictions, targets,
+        _core.loss_name(), lambda lq, t: _kl_terms(lq, t, log_targets), predictions, targets,
         axis=axis, weights=weights, where=where, reduction=reduction,
         safe=(0.0, -jnp.inf if log_targets else 0.0),
     )

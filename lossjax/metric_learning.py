@@ -142,7 +142,7 @@ def contrastive(
       Hadsell, Chopra and LeCun, "Dimensionality Reduction by Learning an Invariant
       Mapping", CVPR (2006), eq. 4.
     """
-    name = "contrastive"
+    name = _core.loss_name()
     a = _embedding(name, "embeddings_a", embeddings_a)
     b = _core.float_input("embeddings_b", embeddings_b, name)
     _core.check_same_shape("embeddings_a", a, "embeddings_b", b, name)
@@ -244,7 +244,7 @@ def triplet_margin(
       triplets and shallow convolutional neural networks", BMVC (2016); Schroff, Kalenichenko
       and Philbin, "FaceNet", CVPR (2015).
     """
-    name = "triplet_margin"
+    name = _core.loss_name()
     a = _embedding(name, "anchors", anchors)
     pos = _core.float_input("positives", positives, name)
     neg = _core.float_input("negatives", negatives, name)
@@ -328,7 +328,7 @@ def margin_ranking(
       Herbrich, Graepel and Obermayer, "Large Margin Rank Boundaries for Ordinal Regression"
       (2000); the same formula as ``torch.nn.functional.margin_ranking_loss``.
     """
-    name = "margin_ranking"
+    name = _core.loss_name()
     a = _core.float_input("scores_a", scores_a, name)
     b = _core.float_input("scores_b", scores_b, name)
     y = _core.numeric_input("targets", targets, name)
@@ -387,7 +387,7 @@ def hinge_embedding(
     Reference:
       The definition of ``torch.nn.HingeEmbeddingLoss`` (PyTorch documentation).
     """
-    name = "hinge_embedding"
+    name = _core.loss_name()
 
     def fn(x, y):
         loss = jnp.where(y != -1, x, 0.0) + jnp.where(y != 1, jax.nn.relu(margin - x), 0.0)
@@ -454,7 +454,7 @@ def cosine_embedding(
     Reference:
       The definition of ``torch.nn.CosineEmbeddingLoss`` (PyTorch documentation).
     """
-    name = "cosine_embedding"
+    name = _core.loss_name()
     a = _embedding(name, "embeddings_a", embeddings_a)
     b = _core.float_input("embeddings_b", embeddings_b, name)
     _core.check_same_shape("embeddings_a", a, "embeddings_b", b, name)
@@ -566,7 +566,7 @@ def ntxent(
       Visual Representations", ICML (2020); van den Oord, Li and Vinyals, "Representation
       Learning with Contrastive Predictive Coding" (2018).
     """
-    name = "ntxent"
+    name = _core.loss_name()
     x, pos, neg, _, mask, w = _set_inputs(name, embeddings, labels, weights, where)
     s = _cosine_matrix(x) / temperature
     neg_lse, _ = _masked_lse(s, neg)  # [..., N]; 0 (unused) where there is no negative
@@ -619,7 +619,7 @@ def supervised_contrastive(
     Reference:
       Khosla et al., "Supervised Contrastive Learning", NeurIPS (2020), eq. 2.
     """
-    name = "supervised_contrastive"
+    name = _core.loss_name()
     x, pos, _, eye, mask, w = _set_inputs(name, embeddings, labels, weights, where)
     s = _cosine_matrix(x) / temperature
     lse, _ = _masked_lse(s, jnp.broadcast_to(~eye, s.shape))
@@ -727,7 +727,7 @@ def circle(
       Sun et al., "Circle Loss: A Unified Perspective of Pair Similarity Optimization",
       CVPR (2020), eqs. 4-6.
     """
-    name = "circle"
+    name = _core.loss_name()
     x, pos, neg, _, mask, w = _set_inputs(name, embeddings, labels, weights, where)
     if ref_embeddings is None and ref_labels is None:
         s = _cosine_matrix(x)

@@ -198,7 +198,7 @@ def chance_cross_entropy(
     Reference:
       Cover and Thomas, *Elements of Information Theory*, 2nd ed. (2006), eq. 2.1.
     """
-    name = "chance_cross_entropy"
+    name = _core.loss_name()
     if _is_multiclass(predictions, targets):
         ci = class_inputs(name, predictions, targets, axis=axis, weights=weights, where=where,
                           ignore_index=None)

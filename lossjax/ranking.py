@@ -132,7 +132,7 @@ def ranking_softmax(
       Cao, Qin, Liu, Tsai and Li, "Learning to Rank: From Pairwise Approach to Listwise
       Approach", ICML (2007); Bruch, Wang, Bendersky and Najork, ICTIR (2019).
     """
-    name = "ranking_softmax"
+    name = _core.loss_name()
     s, y, valid, mask, w = _list_inputs(name, scores, labels, item_mask, weights, where)
     has = jnp.any(valid, axis=-1, keepdims=True)
     m = jnp.max(jnp.where(valid, s, -jnp.inf), axis=-1, keepdims=True)
@@ -177,7 +177,7 @@ def pairwise_hinge(
       Herbrich, Graepel and Obermayer (2000); Joachims, KDD (2002); TF-Ranking
       (Pasumarthi et al., KDD 2019) ``PairwiseHingeLoss``.
     """
-    name = "pairwise_hinge"
+    name = _core.loss_name()
     s, y, valid, mask, w = _list_inputs(name, scores, labels, item_mask, weights, where)
     diff, pair = _pairs(s, y, valid)
     return _finish(name, _pair_mean(jax.nn.relu(1.0 - diff), pair, s, y), mask, w, reduction)
@@ -214,7 +214,7 @@ def pairwise_logistic(
       Burges et al., "Learning to Rank using Gradient Descent", ICML (2005); TF-Ranking
       ``PairwiseLogisticLoss``.
     """
-    name = "pairwise_logistic"
+    name = _core.loss_name()
     s, y, valid, mask, w = _list_inputs(name, scores, labels, item_mask, weights, where)
     diff, pair = _pairs(s, y, valid)
     return _finish(name, _pair_mean(jax.nn.softplus(-diff), pair, s, y), mask, w, reduction)

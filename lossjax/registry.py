@@ -162,7 +162,7 @@ def _public(body: Callable[..., jax.Array], name: str, hypers: Mapping[str, Hype
     sig = inspect.signature(body)
     static = [p for p in ("reduction", "axis") if p in sig.parameters]
     static += [h for h, spec in hypers.items() if spec.static]
-    jitted = jax.jit(body, static_argnames=tuple(static))
+    jitted = jax.jit(_core.named(name, body), static_argnames=tuple(static))
     fast = [h for h, spec in hypers.items() if spec.fast]
 
     @functools.wraps(body)

@@ -338,7 +338,7 @@ def dice(
       Cardoso, "Generalised Dice overlap as a deep learning loss function for highly
       unbalanced segmentations", DLMIA (2017).
     """
-    name = "dice"
+    name = _core.loss_name()
     s = _seg_inputs(name, predictions, targets, mode=mode, from_logits=from_logits,
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
                     where=where, spatial_dims=spatial_dims)
@@ -441,7 +441,7 @@ def tversky(
       Salehi, Erdogmus and Gholipour, "Tversky loss function for image segmentation using 3D
       fully convolutional deep networks", MLMI (2017).
     """
-    name = "tversky"
+    name = _core.loss_name()
     s = _seg_inputs(name, predictions, targets, mode=mode, from_logits=from_logits,
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
                     where=where, spatial_dims=spatial_dims)
@@ -513,7 +513,7 @@ def focal_tversky(
       Abraham and Khan, "A Novel Focal Tversky Loss Function with Improved Attention U-Net
       for Lesion Segmentation", ISBI (2019), eq. 4.
     """
-    name = "focal_tversky"
+    name = _core.loss_name()
     s = _seg_inputs(name, predictions, targets, mode=mode, from_logits=from_logits,
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
                     where=where, spatial_dims=spatial_dims)
@@ -574,7 +574,7 @@ def jaccard(
       Rahman and Wang, "Optimizing Intersection-Over-Union in Deep Neural Networks for Image
       Segmentation", ISVC (2016).
     """
-    name = "jaccard"
+    name = _core.loss_name()
     s = _seg_inputs(name, predictions, targets, mode=mode, from_logits=from_logits,
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
                     where=where, spatial_dims=spatial_dims)
@@ -679,7 +679,7 @@ def lovasz_hinge(
     Reference:
       Berman, Rannen Triki and Blaschko, "The Lovász-Softmax loss", CVPR (2018), sec. 3.1.
     """
-    name = "lovasz_hinge"
+    name = _core.loss_name()
     s = _seg_inputs(name, predictions, targets, mode="binary", from_logits=False,
                     ignore_index=ignore_index, per_image=per_image, weights=weights,
                     where=where, spatial_dims=spatial_dims, binary_only=True)
@@ -752,7 +752,7 @@ def lovasz_softmax(
     Reference:
       Berman, Rannen Triki and Blaschko, "The Lovász-Softmax loss", CVPR (2018), sec. 3.2.
     """
-    name = "lovasz_softmax"
+    name = _core.loss_name()
     pr = _core.float_input("predictions", predictions, name)
     t = _core.numeric_input("targets", targets, name)
     if pr.ndim < 2 or t.shape != pr.shape[:-1]:

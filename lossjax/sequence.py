@@ -175,7 +175,7 @@ def ctc(
       Graves, Fernández, Gomez and Schmidhuber, "Connectionist Temporal Classification:
       Labelling Unsegmented Sequence Data with Recurrent Neural Networks", ICML (2006).
     """
-    name = "ctc"
+    name = _core.loss_name()
     loss, w, mask, _ = _ctc_forward(name, logits, labels, logit_lengths, label_lengths,
                                     blank_id=blank_id, zero_infinity=zero_infinity,
                                     weights=weights, where=where, alphas=False)
@@ -261,7 +261,7 @@ def ctc_with_forward_probabilities(
       Labelling Unsegmented Sequence Data with Recurrent Neural Networks", ICML (2006),
       eqs. 5-8.
     """
-    name = "ctc_with_forward_probabilities"
+    name = "ctc_with_forward_probabilities"  # not a registered loss: no traced name to read
     _core.check_reduction(reduction, name)
     loss, w, mask, (phi, emit) = _ctc_forward(
         name, logits, labels, logit_lengths, label_lengths, blank_id=blank_id,

@@ -116,7 +116,7 @@ def softmax_cross_entropy(
       Bridle (1990); Szegedy et al., "Rethinking the Inception Architecture for Computer
       Vision", CVPR (2016) for label smoothing.
     """
-    name = "softmax_cross_entropy"
+    name = _core.loss_name()
     if isinstance(axis, tuple):
         predictions, targets = merge_class_axes(name, predictions, targets, axis, class_weights)
         axis = -1
@@ -189,7 +189,7 @@ def nll(
     Reference:
       PyTorch's ``nll_loss`` (same semantics for ignore_index and class weights).
     """
-    name = "nll"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,
@@ -263,7 +263,7 @@ def categorical_cross_entropy(
     Reference:
       Goodfellow, Bengio and Courville, *Deep Learning* (2016), section 6.2.2.3.
     """
-    name = "categorical_cross_entropy"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights, safe=1.0,
@@ -335,7 +335,7 @@ def brier(
       Brier, "Verification of forecasts expressed in terms of probability", *Monthly Weather
       Review* 78(1) (1950); scikit-learn's ``brier_score_loss``.
     """
-    name = "brier"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,
@@ -395,7 +395,7 @@ def poly1_cross_entropy(
       Leng, Tan, Liu, Cubuk, Shi, Cheng and Anguelov, "PolyLoss: A Polynomial Expansion
       Perspective of Classification Loss Functions", ICLR (2022), eq. 3.
     """
-    name = "poly1_cross_entropy"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,

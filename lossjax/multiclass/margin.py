@@ -80,7 +80,7 @@ def multiclass_hinge(
     Reference:
       Crammer and Singer, JMLR 2 (2001).
     """
-    name = "multiclass_hinge"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,
@@ -143,7 +143,7 @@ def multilabel_soft_margin(
     Reference:
       PyTorch's ``multilabel_soft_margin_loss``; Cox (1958) for the binary cross-entropy.
     """
-    name = "multilabel_soft_margin"
+    name = _core.loss_name()
     cw = None
     if class_weights is not None:
         p = _core.float_input("predictions", predictions, name)
@@ -220,7 +220,7 @@ def multilabel_margin(
       Crammer and Singer, "A Family of Additive Online Algorithms for Category Ranking", JMLR
       3 (2003); PyTorch's ``multilabel_margin_loss``.
     """
-    name = "multilabel_margin"
+    name = _core.loss_name()
     _core.check_reduction(reduction, name)
     p = _core.float_input("predictions", predictions, name)
     t = _core.integer_input("targets", targets, name)
@@ -309,7 +309,7 @@ def multi_margin(
       Weston and Watkins, "Support Vector Machines for Multi-Class Pattern Recognition",
       ESANN (1999); PyTorch's ``multi_margin_loss``.
     """
-    name = "multi_margin"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,
@@ -369,7 +369,7 @@ def categorical_hinge(
     Reference:
       Keras's ``CategoricalHinge``; Crammer and Singer, JMLR 2 (2001).
     """
-    name = "categorical_hinge"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,
@@ -424,7 +424,7 @@ def multiclass_perceptron(
       Collins, "Discriminative Training Methods for Hidden Markov Models: Theory and
       Experiments with Perceptron Algorithms", EMNLP (2002).
     """
-    name = "multiclass_perceptron"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,

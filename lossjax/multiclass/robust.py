@@ -99,7 +99,7 @@ def softmax_focal(
       Lin, Goyal, Girshick, He and Dollár, "Focal Loss for Dense Object Detection", ICCV
       (2017); Keras's ``CategoricalFocalCrossentropy``.
     """
-    name = "softmax_focal"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index,
@@ -191,7 +191,7 @@ def generalized_cross_entropy(
       Zhang and Sabuncu, "Generalized Cross Entropy Loss for Training Deep Neural Networks
       with Noisy Labels", NeurIPS (2018), eq. 6.
     """
-    name = "generalized_cross_entropy"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,
@@ -263,7 +263,7 @@ def symmetric_cross_entropy(
       Wang, Ma, Chen, Luo, Yi and Bailey, "Symmetric Cross Entropy for Robust Learning with
       Noisy Labels", ICCV (2019), eqs. 4-6.
     """
-    name = "symmetric_cross_entropy"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,
@@ -369,7 +369,7 @@ def bi_tempered_logistic(
       Amid, Warmuth, Anil and Koren, "Robust Bi-Tempered Logistic Loss Based on Bregman
       Divergences", NeurIPS (2019), eq. 9 and Algorithm 1.
     """
-    name = "bi_tempered_logistic"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,

@@ -97,7 +97,7 @@ def sparsemax(
       Multi-Label Classification", ICML (2016), eq. 20; Blondel, Martins and Niculae,
       "Learning with Fenchel-Young Losses", JMLR 21 (2020).
     """
-    name = "sparsemax"
+    name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights,

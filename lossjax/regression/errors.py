@@ -148,7 +148,7 @@ def root_mean_squared_error(
       Hyndman and Koehler, "Another look at measures of forecast accuracy", International
       Journal of Forecasting 22 (2006).
     """
-    name = "root_mean_squared_error"
+    name = _core.loss_name()
     if reduction == "none":
         return _core.elementwise(
             name, per_unit(absolute_error), predictions, targets,
@@ -509,7 +509,7 @@ def mean_absolute_percentage_error(
     """
     eps = eps_for(predictions, epsilon, 100.0)
     return _core.elementwise(
-        "mean_absolute_percentage_error",
+        _core.loss_name(),
         lambda p, t: 100.0 * jnp.abs(t - p) / jnp.maximum(jnp.abs(t), eps.astype(p.dtype)),
         predictions, targets, weights=weights, where=where, reduction=reduction,
     )
@@ -651,6 +651,6 @@ def cosine_distance(
     """
     eps = eps_for(predictions, epsilon)
     return _core.per_example(
-        "cosine_distance", lambda p, t: _cosine(p, t, eps.astype(p.dtype)), predictions,
+        _core.loss_name(), lambda p, t: _cosine(p, t, eps.astype(p.dtype)), predictions,
         targets, axis=axis, weights=weights, where=where, reduction=reduction,
     )

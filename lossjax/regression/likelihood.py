@@ -92,7 +92,7 @@ def poisson_nll(
     """
     e = eps_for(predictions, eps)
     return _core.elementwise(
-        "poisson_nll", lambda p, t: _poisson(p, t, log_input, full, e.astype(p.dtype)),
+        _core.loss_name(), lambda p, t: _poisson(p, t, log_input, full, e.astype(p.dtype)),
         predictions, targets, weights=weights, where=where, reduction=reduction,
     )
 
@@ -152,7 +152,7 @@ def gaussian_nll(
       Nix and Weigend, "Estimating the mean and variance of the target probability
       distribution", ICNN (1994); PyTorch's ``gaussian_nll_loss``.
     """
-    name = "gaussian_nll"
+    name = _core.loss_name()
     p = _core.float_input("predictions", predictions, name)
     t = _core.numeric_input("targets", targets, name)
     v = _core.float_input("variance", variance, name)
