@@ -6,8 +6,9 @@ Directives (usable from MyST as ```` ```{lossjax-properties} ````, etc.):
 
 ``lossjax-properties``
     One table per task (or only ``:task: <task>``) of the registered differentiable losses with
-    the properties that decide a choice: inputs, bounded, convex, twice differentiable (from
-    the registry's :class:`~lossjax.registry.LossSpec`), and three derived columns: *robust*
+    the properties that decide a choice: inputs and which of bounded, convex, twice
+    differentiable hold (the registry's :class:`~lossjax.registry.LossSpec`), and three derived
+    columns: *robust*
     (bounded influence of one bad point), *proper* (a strictly proper scoring rule, so the
     minimiser is the calibrated probability) and *imbalance* (the hyperparameters that weigh
     classes). How each is derived is in :data:`ROBUST`, :data:`PROPER`, :data:`IMBALANCE`.
@@ -42,14 +43,14 @@ from sphinx.util.docutils import SphinxDirective
 #: Label Noise for Deep Neural Networks", AAAI 2017). Every loss the registry marks
 #: ``bounded`` is robust; these unbounded ones are too, for the reason given.
 ROBUST: dict[str, str] = {
-    "absolute_error": "gradient ±1: linear in the residual",
-    "huber": "linear beyond delta",
-    "pseudo_huber": "linear beyond delta",
-    "smooth_l1": "linear beyond beta",
-    "log_cosh": "gradient tanh(r), bounded by 1",
-    "quantile": "gradient tau or tau − 1",
-    "bi_tempered_logistic": "t1 < 1 bounds the loss of a mislabelled example (Amid et al. 2019)",
-    "symmetric_cross_entropy": "its reverse cross-entropy term is bounded (Wang et al. 2019)",
+    "absolute_error": "linear",             # gradient ±1
+    "huber": "linear tails",                # linear beyond delta
+    "pseudo_huber": "linear tails",         # gradient bounded by delta
+    "smooth_l1": "linear tails",            # linear beyond beta
+    "log_cosh": "linear tails",             # gradient tanh(r), bounded by 1
+    "quantile": "linear",                   # gradient tau or tau - 1
+    "bi_tempered_logistic": "t1 < 1",       # bounds a mislabelled example's loss (Amid et al. 2019)
+    "symmetric_cross_entropy": "bounded part",  # its reverse CE term is bounded (Wang et al. 2019)
 }
 
 #: Strictly proper scoring rules: the expected loss is minimised by the true class
@@ -84,12 +85,12 @@ IMBALANCE_BY_FORM: dict[str, str] = {
 
 def robust(spec) -> str:
     if spec.name in ROBUST:
-        return "yes: " + ROBUST[spec.name]
-    return "yes: bounded" if spec.bounded else "no"
+        return f"yes ({ROBUST[spec.name]})"
+    return "yes (bounded)" if spec.bounded else "no"
 
 
 def proper(spec) -> str:
-    return "yes: " + PROPER[spec.name] if spec.name in PROPER else "no"
+    return f"yes ({PROPER[spec.name]})" if spec.name in PROPER else "no"
 
 
 def imbalance(spec) -> str:
@@ -167,8 +168,12 @@ def _row(cells: Sequence[nodes.Node | str]) -> nodes.row:
     return row
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
+def properties(spec) -> str:
+    """The registry's properties that hold: bounded, convex, twice differentiable."""
+    held = [name for name, flag in (("bounded", spec.bounded), ("convex", spec.convex),
+                                    ("twice differentiable", spec.twice_differentiable))
+            if flag]
+    return ", ".join(held) if held else "—"
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,12 +197,11 @@ class PropertiesTable(SphinxDirective):
             if len(tasks) > 1:
                 out.append(nodes.rubric(text=task))
             out.append(table(
-                ["loss", "predictions", "targets", "bounded", "convex", "twice diff.",
-                 "robust to bad points", "calibrated (proper)", "imbalance"],
-                ([loss_ref(s.name), s.predictions, s.targets, _yes(s.bounded),
-                  _yes(s.convex), _yes(s.twice_differentiable), robust(s), proper(s),
-                  imbalance(s)] for s in specs),
-                widths=[14, 9, 10, 5, 5, 5, 16, 10, 12]))
+                ["loss", "predictions → targets", "properties", "robust to bad points",
+                 "calibrated (proper)", "imbalance"],
+                ([loss_ref(s.name), f"{s.predictions} → {s.targets}", properties(s),
+                  robust(s), proper(s), imbalance(s)] for s in specs),
+                widths=[16, 16, 14, 12, 12, 14]))
         return out
 
 
