@@ -117,14 +117,15 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def units(spec) -> tuple[str, str]:
-    """(unit, shape of the per-unit losses in words) from the docstring's ``reduction``."""
+def units(spec, strict: bool = False) -> tuple[str, str] | None:
+    """(unit, shape of the per-unit losses in words), read from the docstring's
+    ``reduction`` (written by :mod:`lossjax._docs`); ``None`` when ``strict`` and absent."""
     import inspect
 
     doc = " ".join((inspect.getdoc(spec.fn) or "").split())
     m = _REDUCTION_TEXT.search(doc)
     if m is None:
-        return ("unit", "the per-unit losses' shape")
+        return None if strict else ("unit", "the per-unit losses' shape")
     return m.group("unit"), m.group("shape")
 
 
@@ -305,16 +306,22 @@ def figure_section(spec, facts: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def public_name(spec) -> str:
+    """The dotted name autodoc documents the loss under: ``lossjax.<name>`` when lossjax
+    exports the function, else where it is defined (a loss registered elsewhere)."""
+    import lossjax
+
+    name = spec.fn.__name__
+    if getattr(lossjax, name, None) is spec.fn:
+        return f"lossjax.{name}"
+    return f"{spec.fn.__module__}.{name}"
+
+
 def render_page(name: str, facts: dict[str, Any] | None = None) -> str:
     registry = _registry()
     spec = registry.spec(name)
     facts = facts or {}
-    public = f"lossjax.{spec.fn.__name__}"
-    import lossjax
-
-    if not hasattr(lossjax, spec.fn.__name__) or getattr(lossjax, spec.fn.__name__) is not \
-            spec.fn:
-        public = f"{spec.fn.__module__}.{spec.fn.__name__}"
+    public = public_name(spec)
     parts = [
         MARK,
         f"({LOSSES}-{name})=",
