@@ -32,7 +32,7 @@ def test_every_registered_loss_has_a_page():
     assert all(doc == f"losses/{name}" for doc, name in pages.items())
     index = lossjax_pages.render_index()
     for name in registry.names():
-        assert f"[{name}]({name}.md)" in index, name
+        assert f"[`{name}`]({name}.md)" in index, name
 
 
 def test_every_public_symbol_has_a_page():
@@ -100,7 +100,7 @@ def test_a_new_loss_gets_its_page_by_being_registered():
         assert "losses/docs_site_quartic" in lossjax_pages.loss_pages()
         page = lossjax_pages.render_page("docs_site_quartic")
         assert "# docs_site_quartic" in page and "| `scale` | `1.0` |" in page
-        assert "[docs_site_quartic](docs_site_quartic.md)" in lossjax_pages.render_index()
+        assert "[`docs_site_quartic`](docs_site_quartic.md)" in lossjax_pages.render_index()
     finally:
         registry.unregister("docs_site_quartic")
     assert "losses/docs_site_quartic" not in lossjax_pages.loss_pages()

@@ -171,8 +171,13 @@ def _case(spec) -> dict[str, Any]:
     def vary(a):
         return lambda z: (a[0].at[index].set(z), *a[1:])
 
+    import inspect
+
+    names = [p.name for p in inspect.signature(spec.fn).parameters.values()
+             if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    names += [f"argument {i}" for i in range(len(names), len(args0))]
     shown = "\n".join(
-        f"argument {i} {tuple(a.shape)}: " + np.array2string(
+        f"{names[i]} {tuple(a.shape)}: " + np.array2string(
             np.asarray(a), precision=3, suppress_small=True, max_line_width=88,
             threshold=80)
         for i, a in enumerate(args0))
@@ -181,10 +186,10 @@ def _case(spec) -> dict[str, Any]:
     if len(variants) > 1:
         shown += "\n(the last argument is replaced by each pair label drawn)"
     where = ", ".join(str(i) for i in index)
-    case.update(grid=grid, xlabel=f"$x$ = predictions[{where}], the rest fixed",
+    case.update(grid=grid, xlabel=f"$x$ = {names[0]}[{where}], the rest fixed",
                 curves=[(label, vary(a)) for label, a in variants], example=shown,
                 caption=f"{spec.name} of the example below as one coordinate of its first "
-                        f"input, `predictions[{where}]` (the one with the largest gradient "
+                        f"input, `{names[0]}[{where}]` (the one with the largest gradient "
                         "there), moves, and its derivative in that coordinate.")
     return case
 

@@ -202,7 +202,8 @@ def hyper_section(spec) -> str:
                                   "`reduction`" + (" and `axis`." if spec.has_axis else ".")])
     lines += ["| name | default | domain | under `jit` |", "|---|---|---|---|"]
     for name, h in spec.hyperparameters.items():
-        domain = "any" if h.domain is None else str(h.domain)
+        domain = str(h.domain) if h.domain is not None else (
+            f"a Python {type(h.default).__name__}" if h.default is not None else "any")
         if h.optional and h.domain is not None:
             domain += ", or `None`"
         jit = f"static: {_md_cell(_rst_inline(h.why_static))}" if h.static else "traced"
@@ -374,7 +375,7 @@ def render_index() -> str:
                   "|---|---|---|---|"]
         for n in group:
             s = registry.spec(n)
-            parts.append(f"| [{n}]({n}.md) | {_md_cell(_rst_inline(s.summary))} | "
+            parts.append(f"| [`{n}`]({n}.md) | {_md_cell(_rst_inline(s.summary))} | "
                          f"{_yes(s.bounded)} | {_yes(s.convex)} |")
         parts.append("")
     parts += ["```{toctree}", ":hidden:", ""] + names + ["```", ""]
@@ -479,10 +480,12 @@ def _loss_list_directive():
                 for i, name in enumerate(names):
                     if i:
                         para += nodes.Text(", ")
+                    # the function's description on its page (code-styled, like any API link)
                     ref = addnodes.pending_xref(
-                        "", refdomain="std", reftype="doc", reftarget=f"/{LOSSES}/{name}",
-                        refexplicit=True, refwarn=True)
-                    ref += nodes.literal(text=name)
+                        "", refdomain="py", reftype="func",
+                        reftarget=public_name(registry.spec(name)), refexplicit=True,
+                        refwarn=True)
+                    ref += nodes.literal(text=name, classes=["xref", "py", "py-func"])
                     para += ref
                 row = nodes.row()
                 row += nodes.entry("", nodes.paragraph(text=title))
