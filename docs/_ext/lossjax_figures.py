@@ -64,6 +64,8 @@ def _case(spec) -> dict[str, Any]:
 
     f32 = jnp.float32
     args0, kw0 = _sample(spec, (1,), concrete=False)
+    if any(isinstance(v, jax.Array) for v in kw0.values()):  # array keywords: their values
+        args0, kw0 = _sample(spec, (1,), concrete=True)
     targets = spec.targets
     kinds = KINDS
     case: dict[str, Any] = {"kwargs": dict(kw0), "example": ""}
@@ -210,16 +212,24 @@ def _sample(spec, batch: tuple[int, ...], *, concrete: bool):
     import jax
     import jax.numpy as jnp
 
-    kw: dict[str, Any] = {}
+    static: dict[str, Any] = {}
 
     def draw_args(key):
-        args, k = spec.sample(key, batch, jnp.float32)
-        kw.update(k)
-        return tuple(jnp.asarray(a) for a in args)
+        try:
+            args, kw = spec.sample(key, batch, jnp.float32)
+        except NotImplementedError as e:
+            raise RuntimeError(f"{spec.name}: no figure rule applies and the registry cannot "
+                               f"sample its inputs ({e}); register it with `sample=`") from e
+        arrays = {k: v for k, v in kw.items() if isinstance(v, jax.Array)}
+        static.update({k: v for k, v in kw.items() if k not in arrays})
+        return tuple(jnp.asarray(a) for a in args), arrays
 
     key = jax.random.PRNGKey(0)
-    args = jax.jit(draw_args)(key) if concrete else jax.eval_shape(draw_args, key)
-    return args, kw
+    if concrete:
+        args, arrays = jax.jit(draw_args)(key)
+        return args, {**static, **arrays}
+    args, arrays = jax.eval_shape(draw_args, key)
+    return args, {**static, **{k: jnp.zeros(v.shape, v.dtype) for k, v in arrays.items()}}
 
 
 def _curve(fn, make, kwargs, differentiable):
