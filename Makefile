@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 FLOORS := .venv-floors
 JOBS   ?= 2
 
-.PHONY: demo test test-floors lint readme docs bench bench-check clean
+.PHONY: demo test test-floors lint readme docs docs-check bench bench-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/python -m experiments.demo --out results
 
 test: $(VENV)/.dev-installed
-	$(BIN)/ruff check lossjax tests experiments
+	$(BIN)/ruff check lossjax tests experiments docs
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup --durations=20 tests \
 	  --ignore=tests/test_quick_every_loss.py
@@ -51,8 +51,16 @@ test-floors: $(FLOORS)/.installed
 docs: $(VENV)/.dev-installed
 	$(BIN)/python -m sphinx -W --keep-going -b html -j auto docs docs/_build/html
 
+# The built site checked (run after `make docs`): links, anchors, images, no network assets,
+# local MathJax; then in headless Chromium (Debian's `chromium`): rendered math, decoded
+# images, screenshots in docs/_build/screenshots/. Without Chromium it fails loudly unless
+# DOCS_CHECK_FLAGS=--no-browser (what .ci/run passes on a machine without it).
+DOCS_CHECK_FLAGS ?=
+docs-check: $(VENV)/.dev-installed
+	$(BIN)/python docs/check_site.py $(DOCS_CHECK_FLAGS)
+
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check lossjax tests experiments
+	$(BIN)/ruff check lossjax tests experiments docs
 	$(BIN)/mypy
 
 readme: $(VENV)/.dev-installed
