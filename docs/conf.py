@@ -44,7 +44,8 @@ mathjax_path = "mathjax/tex-chtml.js"
 
 html_theme = "sphinx_book_theme"
 html_title = "lossjax"
-html_theme_options = {"show_toc_level": 2}
+# one search box (the sidebar's): the header's persistent search button is left out
+html_theme_options = {"show_toc_level": 2, "navbar_persistent": []}
 
 autodoc_typehints = "description"
 napoleon_google_docstring = True
