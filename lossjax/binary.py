@@ -100,7 +100,13 @@ def binary_cross_entropy(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Binary cross-entropy on probabilities, ``-(y log p + (1 - y) log(1 - p))``.
+    r"""Binary cross-entropy on probabilities, ``-(y log p + (1 - y) log(1 - p))``.
+
+    .. math::
+
+       \ell(p, y) = -\bigl(\tilde y \max(\log p, -100)
+         + (1 - \tilde y) \max(\log(1 - p), -100)\bigr),
+       \qquad \tilde y = (1 - \varepsilon)\, y + \varepsilon / 2
 
     Prefer :func:`binary_cross_entropy_with_logits` when you have logits: it is exact where
     this one must clamp. Here, to stay finite at exactly ``p = 0`` and ``p = 1``:
@@ -111,16 +117,15 @@ def binary_cross_entropy(
       the boundary (a custom JVP; autodiff of the clamped value would give 0 or NaN there).
       For float16 predictions the floor is ``2 / 65504`` so the gradient fits the dtype.
 
-    Targets may be soft (any value in ``[0, 1]``). ``label_smoothing = eps`` replaces them by
-    ``y (1 - eps) + eps / 2``, as Keras's ``BinaryCrossentropy(label_smoothing=eps)``
-    (:func:`lossjax.smooth_labels` with two classes). Predictions outside ``[0, 1]`` give NaN
-    (a log of a negative number); use :func:`lossjax.checked` to catch them and targets
-    outside ``[0, 1]``.
+    Targets may be soft (any value in ``[0, 1]``); :math:`\varepsilon` is ``label_smoothing``,
+    as in Keras's ``BinaryCrossentropy(label_smoothing=eps)`` (:func:`lossjax.smooth_labels`
+    with two classes). Predictions outside ``[0, 1]`` give NaN (a log of a negative number);
+    use :func:`lossjax.checked` to catch them and targets outside ``[0, 1]``.
 
     Args:
       predictions: probabilities ``[...]`` in ``[0, 1]``.
       targets: array of the same shape, in ``[0, 1]``.
-      label_smoothing: ``eps`` in ``[0, 1]`` (a number; may be traced).
+      label_smoothing: :math:`\varepsilon` in ``[0, 1]`` (a number; may be traced).
 
     Returns:
       The reduced loss.
@@ -211,13 +216,18 @@ def binary_cross_entropy_with_logits(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Binary cross-entropy on logits, computed in log space.
+    r"""Binary cross-entropy on logits, computed in log space.
 
-    ``-(pos_weight * y * log sigmoid(x) + (1 - y) * log sigmoid(-x))`` with ``x`` the logits
-    and ``y`` the (possibly soft) targets in ``[0, 1]``. ``log sigmoid`` is evaluated as
+    .. math::
+
+       \ell(x, y) = -\bigl(w_+ \tilde y \log \sigma(x) + (1 - \tilde y) \log \sigma(-x)\bigr),
+       \qquad \tilde y = (1 - \varepsilon)\, y + \varepsilon / 2
+
+    where :math:`x` is the logit, :math:`y` the (possibly soft) target in ``[0, 1]``,
+    :math:`\sigma` the sigmoid, :math:`w_+` the ``pos_weight`` (1 when None) and
+    :math:`\varepsilon` the ``label_smoothing``. ``log sigmoid`` is evaluated as
     ``-softplus(-x)``, exact and finite for every finite logit (±1e4, the dtype's maximum);
-    the gradient is ``sigmoid(x) - y`` when ``pos_weight`` is None. ``label_smoothing = eps``
-    replaces the targets by ``y (1 - eps) + eps / 2``, as Keras's
+    the gradient is ``sigmoid(x) - y`` when ``pos_weight`` is None. The smoothing is Keras's
     ``BinaryCrossentropy(from_logits=True, label_smoothing=eps)`` (:func:`lossjax.smooth_labels`
     with two classes).
 
@@ -226,7 +236,7 @@ def binary_cross_entropy_with_logits(
       targets: array of the same shape, in ``[0, 1]``.
       pos_weight: optional non-negative weight of the positive term, broadcastable to
         ``[...]`` (e.g. one per label, ``n_negative / n_positive``), as in PyTorch.
-      label_smoothing: ``eps`` in ``[0, 1]`` (a number; may be traced).
+      label_smoothing: :math:`\varepsilon` in ``[0, 1]`` (a number; may be traced).
 
     Returns:
       The reduced loss.
@@ -434,16 +444,26 @@ def sigmoid_focal(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Sigmoid focal loss: cross-entropy down-weighted on well-classified examples.
+    r"""Sigmoid focal loss: cross-entropy down-weighted on well-classified examples.
 
-    ``alpha_t * (1 - p_t)**gamma * CE(x, y)`` with ``p = sigmoid(x)``,
-    ``p_t = y p + (1 - y)(1 - p)``, ``alpha_t = alpha y + (1 - alpha)(1 - y)`` (no class
-    weighting when ``alpha`` is None) and ``CE`` the binary cross-entropy on logits.
-    ``1 - p_t`` is computed as ``y sigmoid(-x) + (1 - y) sigmoid(x)`` (no ``1 - p``
-    cancellation), and the gradient is a fused kernel written as
-    ``(1 - p_t)**gamma * (gamma * CE * d log(1 - p_t)/dx + p - y)`` (times ``alpha_t``), never
-    with ``(1 - p_t)**(gamma - 1)``, so value and gradient are finite for ``gamma = 0``,
-    fractional ``gamma`` and logits of ±1e4 (where autodiff of ``pow`` gives ``0 * inf``).
+    .. math::
+
+       \begin{aligned}
+       \ell(x, y) &= -\alpha_t\, (1 - p_t)^{\gamma}
+         \bigl(\tilde y \log \sigma(x) + (1 - \tilde y) \log \sigma(-x)\bigr),\\
+       1 - p_t &= \tilde y\, \sigma(-x) + (1 - \tilde y)\, \sigma(x), \qquad
+       \alpha_t = \alpha \tilde y + (1 - \alpha)(1 - \tilde y)
+       \end{aligned}
+
+    where :math:`x` is the logit, :math:`\sigma` the sigmoid, :math:`\tilde y = (1 -
+    \varepsilon) y + \varepsilon / 2` the target smoothed by ``label_smoothing``
+    :math:`\varepsilon`, and :math:`\alpha_t = 1` when ``alpha`` is None (no class
+    weighting). ``1 - p_t`` is computed as written (no ``1 - p`` cancellation), and the
+    gradient is a fused kernel written as
+    ``(1 - p_t)**gamma * (gamma * CE * d log(1 - p_t)/dx + p - y)`` (times ``alpha_t``, with
+    ``CE`` the cross-entropy factor and ``p = sigmoid(x)``), never with
+    ``(1 - p_t)**(gamma - 1)``, so value and gradient are finite for ``gamma = 0``, fractional
+    ``gamma`` and logits of ±1e4 (where autodiff of ``pow`` gives ``0 * inf``).
 
     ``gamma`` is traced: ``jax.jit(sigmoid_focal)(x, y, gamma=g)``, a sweep or a schedule
     reuse one compiled program, and ``vmap``/``grad`` over ``gamma`` apply (its derivative
@@ -455,7 +475,7 @@ def sigmoid_focal(
     ``from_logits=False`` takes probabilities ``p``, as Keras's
     ``BinaryFocalCrossentropy(from_logits=False)``: ``p`` is clipped to ``[1e-7, 1 - 1e-7]``
     (Keras's epsilon; there the gradient in ``p`` is 0, as in Keras) and turned into the logit
-    ``log p - log(1 - p)``, so the loss is the one above with the cross-entropy
+    :math:`x = \log p - \log(1 - p)`, so the loss is the one above with the cross-entropy
     ``-(y log p + (1 - y) log(1 - p))`` (at most about 16 nats, not
     :func:`binary_cross_entropy`'s clamp at 100). Keras clips inside the cross-entropy only,
     not in ``1 - p_t``, so the two differ only where ``p`` is within 1e-7 of 0 or 1: by a
@@ -517,7 +537,11 @@ def hinge(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Hinge loss, ``max(0, 1 - y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
+    r"""Hinge loss, ``max(0, 1 - y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
+
+    .. math::
+
+       \ell(f, y) = \max(0,\, 1 - y f)
 
     The subgradient at the hinge (``y f = 1``) is 0. Targets in {0, 1} are *not* converted:
     a 0 target gives the constant loss 1; use ``2 * y - 1``.
@@ -550,7 +574,11 @@ def squared_hinge(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Squared hinge loss, ``max(0, 1 - y * f)**2`` for targets ``y`` in {-1, +1}.
+    r"""Squared hinge loss, ``max(0, 1 - y * f)**2`` for targets ``y`` in {-1, +1}.
+
+    .. math::
+
+       \ell(f, y) = \max(0,\, 1 - y f)^2
 
     Differentiable everywhere (gradient ``-2 y max(0, 1 - y f)``), unlike the hinge.
 
@@ -587,7 +615,11 @@ def perceptron(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Perceptron loss, ``max(0, -y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
+    r"""Perceptron loss, ``max(0, -y * f)`` for scores ``f`` and targets ``y`` in {-1, +1}.
+
+    .. math::
+
+       \ell(f, y) = \max(0,\, -y f)
 
     A hinge without margin: zero for every correctly signed score. The subgradient at
     ``y f = 0`` is 0.
@@ -628,11 +660,16 @@ def modified_huber(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Modified Huber loss for targets in {-1, +1}: a smoothed, outlier-robust hinge.
+    r"""Modified Huber loss for targets in {-1, +1}: a smoothed, outlier-robust hinge.
 
-    With ``z = y * f``: ``max(0, 1 - z)**2`` if ``z >= -1``, else ``-4 z``. It is the squared
-    hinge near the margin and linear for badly misclassified points; the two pieces meet with
-    matching value (4) and slope (-4) at ``z = -1``, so it is once differentiable everywhere.
+    .. math::
+
+       \ell(f, y) = \begin{cases} \max(0,\, 1 - z)^2 & z \ge -1 \\ -4 z & z < -1 \end{cases},
+       \qquad z = y f
+
+    It is the squared hinge near the margin and linear for badly misclassified points; the two
+    pieces meet with matching value (4) and slope (-4) at ``z = -1``, so it is once
+    differentiable everywhere.
 
     Args:
       predictions: real scores ``[...]``.
@@ -664,7 +701,11 @@ def exponential(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Exponential (AdaBoost) loss, ``exp(-y * f)`` for targets ``y`` in {-1, +1}.
+    r"""Exponential (AdaBoost) loss, ``exp(-y * f)`` for targets ``y`` in {-1, +1}.
+
+    .. math::
+
+       \ell(f, y) = e^{-y f}
 
     Smooth and convex; it grows exponentially with the negative margin, so its true value
     leaves the compute dtype's range: it is ``inf`` (value and gradient) for margins
@@ -702,7 +743,11 @@ def soft_margin(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Soft margin (logistic) loss, ``log(1 + exp(-y * f))`` for targets ``y`` in {-1, +1}.
+    r"""Soft margin (logistic) loss, ``log(1 + exp(-y * f))`` for targets ``y`` in {-1, +1}.
+
+    .. math::
+
+       \ell(f, y) = \log\bigl(1 + e^{-y f}\bigr)
 
     The binary cross-entropy on logits written for signed targets, computed as
     ``softplus(-y f)``: exact and finite for scores of any magnitude.
@@ -757,11 +802,15 @@ def binary_sparsemax(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Binary sparsemax loss: the Fenchel-Young loss of the sparse sigmoid.
+    r"""Binary sparsemax loss: the Fenchel-Young loss of the sparse sigmoid.
 
-    ``sparse_plus(x) - x y + y (y - 1)``, with ``sparse_plus(x)`` equal to 0 for ``x <= -1``,
-    ``(x + 1)**2 / 4`` for ``|x| < 1`` and ``x`` for ``x >= 1``. For ``y = 1`` this is
-    ``sparse_plus(-x)`` and for ``y = 0`` it is ``sparse_plus(x)`` (optax's
+    .. math::
+
+       \ell(x, y) = s(x) - x y + y (y - 1), \qquad
+       s(x) = \begin{cases} 0 & x \le -1 \\ (x + 1)^2 / 4 & |x| < 1 \\ x & x \ge 1 \end{cases}
+
+    where :math:`s` is the sparse plus. For ``y = 1`` this is
+    :math:`s(-x)` and for ``y = 0`` it is :math:`s(x)` (optax's
     ``sparsemax_loss``); soft targets in ``[0, 1]`` are allowed, and the loss is zero exactly
     when the sparse sigmoid ``clip((x + 1) / 2, 0, 1)`` equals ``y``. Its gradient is
     ``sparse_sigmoid(x) - y``.

@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 ILLUSTRATIVE = "<!-- illustrative -->"
 
@@ -105,3 +107,117 @@ def test_docstring_examples_run_as_doctests():
     assert failed == 0, proc.stdout[-6000:]
     # every public loss has an example; a drop in the count means examples stopped running
     assert docstrings >= 80 and attempted >= 240, line
+
+
+# ----------------------------------------------------------------------------- formulas
+
+# Public functions outside the registry whose docstring states their formula too.
+FORMULA_FUNCTIONS = ()
+
+_ENV = re.compile(r"\\(begin|end)\{([a-z]+\*?)\}")
+
+
+def _builtin_specs():
+    import lossjax
+
+    return [s for s in (lossjax.spec(n) for n in lossjax.names()) if s.builtin]
+
+
+def _rendered(doc: str):
+    """The docstring as Sphinx's napoleon turns it into reST, parsed by docutils: ``(doctree,
+    messages)``, the messages being docutils' warnings and errors (Sphinx's cross-reference
+    roles are declared as literals: they resolve only in a Sphinx build)."""
+    import inspect
+    import io
+
+    from docutils import nodes
+    from docutils.core import publish_doctree
+    from sphinx.ext.napoleon.docstring import GoogleDocstring
+
+    roles = "".join(f".. role:: {r}(literal)\n" for r in ("func", "class", "mod", "meth",
+                                                            "attr", "data", "exc", "obj"))
+    rst = roles + "\n" + str(GoogleDocstring(inspect.cleandoc(doc)))
+    stream = io.StringIO()
+    tree = publish_doctree(rst, settings_overrides={
+        "report_level": 2, "halt_level": 5, "warning_stream": stream,
+        "file_insertion_enabled": False, "raw_enabled": False,
+    })
+    messages = [m.astext() for m in tree.findall(nodes.system_message) if m["level"] >= 2]
+    return tree, messages + ([stream.getvalue()] if stream.getvalue() else [])
+
+
+def _tex_problems(tex: str) -> list[str]:
+    """Unbalanced braces, ``\\begin``/``\\end`` or ``\\left``/``\\right`` in ``tex`` (what a
+    TeX typo usually breaks; the MathJax check of the whole set is in BUILD_NOTES.md)."""
+    problems, depth, stack = [], 0, []
+    for i, ch in enumerate(tex):
+        if ch in "{}" and (i == 0 or tex[i - 1] != "\\"):
+            depth += 1 if ch == "{" else -1
+            if depth < 0:
+                problems.append("a } closes nothing")
+                depth = 0
+    if depth:
+        problems.append(f"{depth} unclosed {{")
+    for kind, env in _ENV.findall(tex):
+        if kind == "begin":
+            stack.append(env)
+        elif not stack or stack.pop() != env:
+            problems.append(f"\\end{{{env}}} does not close the open environment")
+    if stack:
+        problems.append(f"unclosed environment(s) {stack}")
+    if len(re.findall(r"\\left\b", tex)) != len(re.findall(r"\\right\b", tex)):
+        problems.append("\\left and \\right do not pair")
+    return problems
+
+
+def _check_formula(name: str, doc: str | None) -> None:
+    from docutils import nodes
+
+    doc = doc or ""
+    assert ".. math::" in doc, f"{name}: the docstring states no formula (a `.. math::` block)"
+    head = doc.split("Args:")[0]
+    assert ".. math::" in head, f"{name}: the formula comes before `Args:`"
+    tree, messages = _rendered(doc)
+    assert not messages, f"{name}: docutils reports {messages}"
+    blocks = [b.astext() for b in tree.findall(nodes.math_block)]
+    inline = [m.astext() for m in tree.findall(nodes.math)]
+    assert blocks and all(b.strip() for b in blocks), f"{name}: an empty math block"
+    for tex in blocks + inline:
+        assert not _tex_problems(tex), f"{name}: {_tex_problems(tex)} in {tex!r}"
+
+
+def test_every_builtin_loss_states_its_formula_and_it_parses():
+    pytest.importorskip("sphinx")
+    specs = _builtin_specs()
+    assert len(specs) >= 70
+    for spec in specs:
+        _check_formula(spec.name, spec.fn.__doc__)
+
+
+def test_public_formula_functions_state_their_formula():
+    pytest.importorskip("sphinx")
+    import lossjax
+
+    for path in FORMULA_FUNCTIONS:
+        obj = lossjax
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        _check_formula(path, obj.__doc__)
+
+
+def test_the_formula_check_catches_what_it_should():
+    pytest.importorskip("sphinx")
+    ok = ("Summary.\n\n.. math::\n\n   \\ell = \\begin{cases} a & b \\\\ c & d \\end{cases}\n\n"
+          "Args:\n  x: ``x``.\n")
+    _check_formula("ok", ok)
+    for bad, why in (
+        ("Summary.\n\nArgs:\n  x: ``x``.\n", "states no formula"),
+        ("Summary.\n\nArgs:\n  x: ``x``.\n\n.. math::\n\n   x\n", "before `Args:`"),
+        ("Summary.\n\n.. math::\n\n   \\frac{1}{2\n\nArgs:\n  x: ``x``.\n", "unclosed"),
+        ("Summary.\n\n.. math::\n\n   \\begin{cases} a \\end{aligned}\n\nArgs:\n  x: ``x``.\n",
+         "does not close"),
+        ("Summary, :maths:`x`.\n\n.. math::\n\n   x\n\nArgs:\n  x: ``x``.\n",
+         "docutils reports"),
+    ):
+        with pytest.raises(AssertionError, match=re.escape(why)):
+            _check_formula("bad", bad)
