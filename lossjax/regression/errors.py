@@ -33,7 +33,11 @@ def squared_error(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Squared error, ``(predictions - targets)**2``.
+    r"""Squared error, ``(predictions - targets)**2``.
+
+    .. math::
+
+       \ell(p, t) = (p - t)^2
 
     With ``reduction="mean"`` this is the mean squared error (MSE).
 
@@ -74,7 +78,11 @@ def absolute_error(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Absolute error, ``|predictions - targets|``.
+    r"""Absolute error, ``|predictions - targets|``.
+
+    .. math::
+
+       \ell(p, t) = |p - t|
 
     With ``reduction="mean"`` this is the mean absolute error (MAE, L1 loss). The gradient at
     a zero residual is 0 with respect to both predictions and targets (the subgradient
@@ -120,13 +128,18 @@ def root_mean_squared_error(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Root of the mean squared error, ``sqrt(sum(w * e**2) / sum(w))`` with ``e = p - t``.
+    r"""Root of the mean squared error, ``sqrt(sum(w * e**2) / sum(w))`` with ``e = p - t``.
 
-    The root is taken *after* the reduction, so the reductions mean:
+    .. math::
 
-    * ``"mean"``: ``sqrt(sum(w * e**2) / sum(w))`` over kept positions (the RMSE);
-    * ``"sum"``: ``sqrt(sum(w * e**2))`` (the weighted Euclidean norm of the residual);
-    * ``"none"``: ``w * |e|`` per element: each element's own root squared error, in the
+       \mathrm{RMSE} = \sqrt{\frac{\sum_i w_i e_i^2}{\sum_i w_i}}, \qquad e_i = p_i - t_i
+
+    over the kept positions :math:`i`, with weights :math:`w_i`. The root is taken *after*
+    the reduction, so the reductions mean:
+
+    * ``"mean"``: the RMSE above;
+    * ``"sum"``: :math:`\sqrt{\sum_i w_i e_i^2}` (the weighted Euclidean norm of the residual);
+    * ``"none"``: :math:`w_i |e_i|` per element: each element's own root squared error, in the
       units of the targets, which is what one histograms to find outliers. These do *not*
       average to the RMSE (the mean of roots is not the root of the mean).
 
@@ -173,7 +186,11 @@ def l2(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Half squared error, ``0.5 * (predictions - targets)**2``.
+    r"""Half squared error, ``0.5 * (predictions - targets)**2``.
+
+    .. math::
+
+       \ell(p, t) = \tfrac{1}{2} (p - t)^2
 
     The factor 1/2 makes the gradient equal to the residual (as optax's ``l2_loss``).
 
@@ -212,10 +229,16 @@ def huber(
     delta: float | ArrayLike = 1.0,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Huber loss: quadratic near zero, linear in the tails.
+    r"""Huber loss: quadratic near zero, linear in the tails.
 
-    ``0.5 * e**2`` if ``|e| <= delta``, else ``delta * (|e| - 0.5 * delta)``, with
-    ``e = predictions - targets``. Its gradient is the residual clipped to ``[-delta, delta]``.
+    .. math::
+
+       \ell(p, t) = \begin{cases} \tfrac{1}{2} e^2 & |e| \le \delta \\
+         \delta \bigl(|e| - \tfrac{1}{2} \delta\bigr) & |e| > \delta \end{cases},
+       \qquad e = p - t
+
+    with :math:`\delta` the ``delta``. Its gradient is the residual clipped to
+    ``[-delta, delta]``.
     ``huber(delta=d) == d * smooth_l1(beta=d)``.
 
     Args:
@@ -275,12 +298,15 @@ def pseudo_huber(
     delta: float | ArrayLike = 1.0,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Pseudo-Huber (Charbonnier) loss, a smooth Huber.
+    r"""Pseudo-Huber (Charbonnier) loss, a smooth Huber.
 
-    ``delta**2 * (sqrt(1 + (e / delta)**2) - 1)`` with ``e = predictions - targets``:
-    about ``e**2 / 2`` for small ``|e|`` and ``delta * |e|`` for large. It is computed as
-    ``e**2 / (1 + sqrt(1 + (e/delta)**2))``, exact for small residuals and free of overflow
-    for large ones. Infinitely differentiable.
+    .. math::
+
+       \ell(p, t) = \delta^2 \Bigl(\sqrt{1 + (e / \delta)^2} - 1\Bigr), \qquad e = p - t
+
+    with :math:`\delta` the ``delta``: about ``e**2 / 2`` for small ``|e|`` and ``delta * |e|``
+    for large. It is computed as ``e**2 / (1 + sqrt(1 + (e/delta)**2))``, exact for small
+    residuals and free of overflow for large ones. Infinitely differentiable.
 
     Args:
       predictions: floating array ``[...]``.
@@ -322,7 +348,11 @@ def log_cosh(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Log-cosh loss, ``log(cosh(predictions - targets))``.
+    r"""Log-cosh loss, ``log(cosh(predictions - targets))``.
+
+    .. math::
+
+       \ell(p, t) = \log \cosh (p - t)
 
     About ``e**2 / 2`` for small residuals and ``|e| - log 2`` for large ones. Computed as
     ``log1p(v**2 / (2 (1 + v)))`` with ``v = expm1(|e|)`` (``cosh - 1`` without cancellation,
@@ -388,9 +418,15 @@ def smooth_l1(
     beta: float | ArrayLike = 1.0,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Smooth L1 loss (Fast R-CNN): ``0.5 e**2 / beta`` if ``|e| < beta``, else ``|e| - beta/2``.
+    r"""Smooth L1 loss (Fast R-CNN): ``0.5 e**2 / beta`` if ``|e| < beta``, else ``|e| - beta/2``.
 
-    ``e = predictions - targets``. It is the Huber loss divided by its threshold,
+    .. math::
+
+       \ell(p, t) = \begin{cases} \tfrac{1}{2} e^2 / \beta & |e| < \beta \\
+         |e| - \tfrac{1}{2} \beta & |e| \ge \beta \end{cases},
+       \qquad e = p - t
+
+    with :math:`\beta` the ``beta``. It is the Huber loss divided by its threshold,
     ``smooth_l1(beta=b) == huber(delta=b) / b``, so its slope in the tails is 1 whatever
     ``beta`` (Huber's is ``delta``); ``beta = 0`` gives the absolute error.
 
@@ -432,11 +468,15 @@ def quantile(
     tau: float | ArrayLike = 0.5,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Quantile (pinball) loss, ``max(tau * e, (tau - 1) * e)`` with ``e = targets - predictions``.
+    r"""Quantile (pinball) loss, ``max(tau * e, (tau - 1) * e)`` with ``e = targets - predictions``.
 
-    Its minimiser over a constant prediction is the ``tau``-quantile of the targets;
-    ``tau = 0.5`` gives half the absolute error. Under-prediction costs ``tau`` per unit,
-    over-prediction ``1 - tau``.
+    .. math::
+
+       \ell(p, t) = \max\bigl(\tau e,\, (\tau - 1) e\bigr), \qquad e = t - p
+
+    with :math:`\tau` the ``tau``. Its minimiser over a constant prediction is the
+    ``tau``-quantile of the targets; ``tau = 0.5`` gives half the absolute error.
+    Under-prediction costs ``tau`` per unit, over-prediction ``1 - tau``.
 
     Args:
       predictions: floating array ``[...]``.
@@ -482,12 +522,17 @@ def mean_absolute_percentage_error(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Absolute percentage error, ``100 * |targets - predictions| / max(|targets|, epsilon)``.
+    r"""Absolute percentage error, ``100 * |targets - predictions| / max(|targets|, epsilon)``.
 
-    With ``reduction="mean"`` this is the MAPE, in percent, as Keras computes it (same
-    ``epsilon = 1e-7`` clamp of the denominator). A target of 0 makes the error huge (divided
-    by ``epsilon``) but finite. For float16 inputs the clamp is raised to ``200 / 65504``
-    (about 3e-3) so that the gradient ``100 / max(|t|, epsilon)`` fits the dtype.
+    .. math::
+
+       \ell(p, t) = 100\, \frac{|t - p|}{\max(|t|, \epsilon)}
+
+    with :math:`\epsilon` the ``epsilon``. With ``reduction="mean"`` this is the MAPE, in
+    percent, as Keras computes it (same ``epsilon = 1e-7`` clamp of the denominator). A target
+    of 0 makes the error huge (divided by ``epsilon``) but finite. For float16 inputs the clamp
+    is raised to ``200 / 65504`` (about 3e-3) so that the gradient ``100 / max(|t|, epsilon)``
+    fits the dtype.
 
     Args:
       predictions: floating array ``[...]``.
@@ -555,7 +600,12 @@ def mean_squared_logarithmic_error(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Squared logarithmic error, ``(log1p(max(p, eps)) - log1p(max(t, eps)))**2``.
+    r"""Squared logarithmic error, ``(log1p(max(p, eps)) - log1p(max(t, eps)))**2``.
+
+    .. math::
+
+       \ell(p, t) = \bigl(\log(1 + \max(p, \epsilon)) - \log(1 + \max(t, \epsilon))\bigr)^2,
+       \qquad \epsilon = 10^{-7}
 
     For non-negative predictions and targets (counts, prices): it penalises ratios rather
     than differences. As in Keras, both arguments are clamped below at ``eps = 1e-7``, so a
@@ -620,15 +670,21 @@ def cosine_distance(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Cosine distance, ``1 - <p, t> / (max(|p|, eps) * max(|t|, eps))`` along ``axis``.
+    r"""Cosine distance, ``1 - <p, t> / (max(|p|, eps) * max(|t|, eps))`` along ``axis``.
 
-    In ``[0, 2]``: 0 for vectors pointing the same way, 2 for opposite ones. Each norm is
-    clamped below at ``epsilon`` as in PyTorch's ``cosine_similarity``, so a zero vector
+    .. math::
+
+       \ell(p, t) = 1 - \frac{\langle p, t \rangle}{\max(\lVert p \rVert, \epsilon)\,
+         \max(\lVert t \rVert, \epsilon)}
+
+    for the vectors :math:`p` and :math:`t` along ``axis``, with :math:`\epsilon` the
+    ``epsilon``. In ``[0, 2]``: 0 for vectors pointing the same way, 2 for opposite ones. Each
+    norm is clamped below at ``epsilon`` as in PyTorch's ``cosine_similarity``, so a zero vector
     gives distance 1 with a finite gradient (optax's default ``epsilon=0`` gives NaN there;
     optax clamps the *squared* norm). For float16 inputs the clamp is raised to at least
     ``2 / 65504`` so that the gradient fits the dtype. The cosine similarity that optax's
-    ``cosine_similarity`` returns is ``1 - cosine_distance``; Keras's ``CosineSimilarity``
-    loss is ``-similarity = cosine_distance - 1``.
+    ``cosine_similarity`` returns is ``1 - cosine_distance``; Keras's ``CosineSimilarity`` loss
+    is ``-similarity = cosine_distance - 1``.
 
     Args:
       predictions: vectors ``[..., D, ...]`` along ``axis``.

@@ -59,12 +59,19 @@ def poisson_nll(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Poisson negative log-likelihood of counts ``t`` under rate ``lambda``.
+    r"""Poisson negative log-likelihood of counts ``t`` under rate ``lambda``.
 
-    With ``log_input=True`` (default) predictions are log-rates ``s`` and the loss is
-    ``exp(s) - t s``; with ``log_input=False`` they are rates and the loss is
-    ``lambda - t log(lambda + eps)``. These drop the ``log(t!)`` term; ``full=True`` adds its
-    Stirling approximation ``t log t - t + 0.5 log(2 pi t)`` for ``t > 1`` (as PyTorch).
+    .. math::
+
+       \ell = \begin{cases} e^{s} - t s & \text{log-rates } s \\
+         \lambda - t \log(\lambda + \epsilon) & \text{rates } \lambda \end{cases} \; + \; S(t),
+       \qquad S(t) = \begin{cases} t \log t - t + \tfrac{1}{2} \log(2 \pi t) & \text{full, } t >
+         1 \\ 0 & \text{otherwise} \end{cases}
+
+    with predictions the log-rates :math:`s` (``log_input=True``, the default) or the rates
+    :math:`\lambda` (``log_input=False``), and :math:`\epsilon` the ``eps``. The loss drops the
+    :math:`\log t!` term; ``full=True`` adds its Stirling approximation :math:`S(t)` (as
+    PyTorch).
     Keras's ``Poisson`` is ``log_input=False, eps=1e-7``.
 
     ``exp(s)`` overflows for log-rates above about 88 (float32): keep log-rates in range, or
@@ -120,10 +127,15 @@ def gaussian_nll(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Gaussian negative log-likelihood with a predicted variance.
+    r"""Gaussian negative log-likelihood with a predicted variance.
 
-    ``0.5 * (log v + (mu - t)**2 / v)`` with ``mu`` the predictions and ``v`` the variance
-    clamped below at ``eps``; ``full=True`` adds the constant ``0.5 log(2 pi)``. As in
+    .. math::
+
+       \ell(\mu, t, v) = \frac{1}{2} \Bigl(\log \bar v + \frac{(\mu - t)^2}{\bar v}\Bigr) + c,
+       \qquad \bar v = \max(v, \epsilon)
+
+    with :math:`\mu` the prediction, :math:`v` the ``variance``, :math:`\epsilon` the ``eps``,
+    and the constant :math:`c = \tfrac{1}{2} \log 2\pi` with ``full=True``, else 0. As in
     PyTorch, the clamp passes the gradient straight through to ``variance`` (it is computed
     at the clamped value), so a variance pushed below ``eps`` keeps a gradient. For float16
     variances ``eps`` is raised to at least ``2 / 65504``. The loss is convex in the mean,
@@ -211,17 +223,19 @@ def tweedie(
     power: float | ArrayLike = 1.5,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Tweedie deviance for a compound Poisson-gamma target, with a log link.
+    r"""Tweedie deviance for a compound Poisson-gamma target, with a log link.
 
-    Predictions are log-means ``s`` (raw scores, as LightGBM and XGBoost take them), the mean
-    is ``mu = exp(s)``, and the loss is the unit deviance (what scikit-learn's
-    ``mean_tweedie_deviance(y, mu, power)`` averages), for ``1 < power < 2``:
+    .. math::
 
-    ``2 * (y**(2-p) / ((1-p)(2-p)) - y mu**(1-p) / (1-p) + mu**(2-p) / (2-p))``.
+       \ell(s, y) = 2 \Bigl(\frac{y^{2-p}}{(1-p)(2-p)} - \frac{y \mu^{1-p}}{1-p}
+         + \frac{\mu^{2-p}}{2-p}\Bigr), \qquad \mu = e^{s}
 
-    It is 0 when ``mu = y`` and convex in ``s``. Targets are non-negative (zeros are the
-    point mass of the compound Poisson); a negative target gives NaN. ``exp`` overflows for
-    log-means beyond about ``±88 / (2 - p)`` in float32.
+    with :math:`p` the ``power`` in ``(1, 2)``: predictions are log-means :math:`s` (raw
+    scores, as LightGBM and XGBoost take them), and the loss is the unit deviance (what
+    scikit-learn's ``mean_tweedie_deviance(y, mu, power)`` averages); the terms in :math:`y`
+    are 0 at :math:`y = 0`. It is 0 when ``mu = y`` and convex in ``s``. Targets are
+    non-negative (zeros are the point mass of the compound Poisson); a negative target gives
+    NaN. ``exp`` overflows for log-means beyond about ``±88 / (2 - p)`` in float32.
 
     The limits ``power = 1`` and ``power = 2`` are :func:`poisson_deviance` and
     :func:`gamma_deviance` (same log link).
@@ -292,13 +306,15 @@ def poisson_deviance(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Poisson deviance of counts, with a log link: ``tweedie`` at ``power = 1``.
+    r"""Poisson deviance of counts, with a log link: ``tweedie`` at ``power = 1``.
 
-    Predictions are log-means ``s`` (as :func:`tweedie` takes them), ``mu = exp(s)``, and the
-    per-element loss is the Poisson unit deviance that scikit-learn's
-    ``mean_poisson_deviance(y, mu)`` averages:
+    .. math::
 
-    ``2 * (y * log(y / mu) - y + mu)``, with ``y * log(y / mu) = 0`` at ``y = 0``.
+       \ell(s, y) = 2 \Bigl(y \log \frac{y}{\mu} - y + \mu\Bigr), \qquad \mu = e^{s}
+
+    with predictions the log-means :math:`s` (as :func:`tweedie` takes them) and
+    :math:`y \log(y / \mu) = 0` at :math:`y = 0`: the Poisson unit deviance that
+    scikit-learn's ``mean_poisson_deviance(y, mu)`` averages.
 
     It is ``2 * (poisson_nll(s, y) - (y log y - y))``: the negative log-likelihood shifted to be
     0 at ``mu = y``; convex in ``s``, with gradient ``2 * (mu - y)``. Targets are
@@ -337,19 +353,18 @@ def gamma_deviance(
     targets: ArrayLike,
     **contract: Unpack[Contract],
 ) -> Array:
-    """Gamma deviance of positive targets, with a log link: ``tweedie`` at ``power = 2``.
+    r"""Gamma deviance of positive targets, with a log link: ``tweedie`` at ``power = 2``.
 
-    Predictions are log-means ``s`` (as :func:`tweedie` takes them), ``mu = exp(s)``, and the
-    per-element loss is the gamma unit deviance that scikit-learn's
-    ``mean_gamma_deviance(y, mu)`` averages:
+    .. math::
 
-    ``2 * (log(mu / y) + y / mu - 1)``,
+       \ell(s, y) = 2 \Bigl(\log \frac{\mu}{y} + \frac{y}{\mu} - 1\Bigr), \qquad \mu = e^{s}
 
-    computed as ``2 * (expm1(d) - d)`` with ``d = log(y) - s``. It is 0 at ``mu = y``, depends
-    only on the ratio ``y / mu`` (scale-free), and is convex in ``s`` (gradient
-    ``-2 * expm1(d)``, second derivative ``2 y / mu``; not convex in ``mu``). Targets are
-    positive: ``y = 0`` gives ``inf`` and ``y < 0`` NaN (:func:`lossjax.checked` raises on
-    both).
+    with predictions the log-means :math:`s` (as :func:`tweedie` takes them): the gamma unit
+    deviance that scikit-learn's ``mean_gamma_deviance(y, mu)`` averages, computed as
+    ``2 * (expm1(d) - d)`` with ``d = log(y) - s``. It is 0 at ``mu = y``, depends only on the
+    ratio ``y / mu`` (scale-free), and is convex in ``s`` (gradient ``-2 * expm1(d)``, second
+    derivative ``2 y / mu``; not convex in ``mu``). Targets are positive: ``y = 0`` gives
+    ``inf`` and ``y < 0`` NaN (:func:`lossjax.checked` raises on both).
 
     Args:
       predictions: log-means ``[...]``.
