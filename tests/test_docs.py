@@ -112,7 +112,10 @@ def test_docstring_examples_run_as_doctests():
 # ----------------------------------------------------------------------------- formulas
 
 # Public functions outside the registry whose docstring states their formula too.
-FORMULA_FUNCTIONS = ()
+FORMULA_FUNCTIONS = (
+    "make_fenchel_young_loss",
+    "multiclass.sparsemax_probabilities",
+)
 
 _ENV = re.compile(r"\\(begin|end)\{([a-z]+\*?)\}")
 

@@ -66,15 +66,22 @@ def softmax_cross_entropy(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Softmax cross-entropy on logits: ``logsumexp(x) - x[y]``, with log-softmax inside.
+    r"""Softmax cross-entropy on logits: ``logsumexp(x) - x[y]``, with log-softmax inside.
 
-    For integer labels ``y`` the loss of an example is ``logsumexp_c x_c - x_y``; with
-    ``label_smoothing = eps`` it is ``logsumexp x - (1 - eps) x_y - eps * mean_c x_c`` (the
-    cross-entropy against ``(1 - eps) onehot(y) + eps / K``), computed without a one-hot array.
-    For probability targets it is ``logsumexp x - sum_c y_c x_c`` (a zero target ignores its
-    logit, even ``-inf``). The gradient with respect to probability targets is
-    ``-log_softmax(x)`` (smoothing aside), at zero targets too, as optax and PyTorch give; at
-    a ``-inf`` logit it is 0 rather than ``+inf``.
+    .. math::
+
+       \ell(x, y) = -(1 - \varepsilon)\, w_y \sum_c y_c \log q_c
+         - \frac{\varepsilon}{K} \sum_{c=1}^{K} w_c \log q_c,
+       \qquad q = \operatorname{softmax}(x)
+
+    with :math:`y` the one-hot label (or the probability target), :math:`\varepsilon` the
+    ``label_smoothing`` (the cross-entropy against :math:`(1 - \varepsilon) y + \varepsilon / K`
+    over :math:`K` classes), :math:`w_c` the ``class_weights`` and :math:`w_y = \sum_c w_c y_c`
+    the example's class weight (all 1 without ``class_weights``); the mean divides by the sum
+    of the kept :math:`w_y`. Integer labels are computed without a one-hot array. A zero
+    probability target ignores its logit, even ``-inf``. The gradient with respect to
+    probability targets is ``-log_softmax(x)`` (smoothing aside), at zero targets too, as optax
+    and PyTorch give; at a ``-inf`` logit it is 0 rather than ``+inf``.
 
     ``-inf`` logits are allowed off the label (classes that are impossible); a whole row of
     ``-inf`` is fine when the row is dropped by ``where`` or ``ignore_index``. With label
@@ -82,14 +89,14 @@ def softmax_cross_entropy(
     (unless its class weight is 0).
 
     With ``class_weights`` and ``label_smoothing`` both on, the loss is PyTorch's
-    ``cross_entropy(weight=, label_smoothing=)``: ``(1 - eps) w_y (-log q_y) + eps / K *
-    sum_c w_c (-log q_c)`` per example, the mean divided by ``sum(w_y)`` (module docstring).
+    ``cross_entropy(weight=, label_smoothing=)`` (each class's smoothing term weighted by its
+    own class weight; see the module docstring of ``lossjax._classes``).
 
     Args:
       predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
-      label_smoothing: ``eps`` in ``[0, 1)``; traced (a schedule or a sweep reuses the
+      label_smoothing: :math:`\varepsilon` in ``[0, 1)``; traced (a schedule or a sweep reuses the
         compiled program, and ``vmap``/``grad`` apply); a Python 0 compiles the plain kernel.
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
@@ -162,17 +169,27 @@ def nll(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Negative log-likelihood of log-probabilities: ``-log_probs[y]``.
+    r"""Negative log-likelihood of log-probabilities: ``-log_probs[y]``.
 
-    Predictions are log-probabilities (e.g. from ``jax.nn.log_softmax``); ``log(0) = -inf`` is
-    allowed off the label. For probability targets the loss is ``-sum_c y_c log q_c``.
-    ``label_smoothing`` gives ``-(1 - eps) log q_y - eps * mean_c log q_c``.
+    .. math::
+
+       \ell(z, y) = -(1 - \varepsilon)\, w_y \sum_c y_c z_c
+         - \frac{\varepsilon}{K} \sum_{c=1}^{K} w_c z_c
+
+    with :math:`z` the log-probabilities (e.g. from ``jax.nn.log_softmax``) and the rest as in
+    :func:`softmax_cross_entropy`: :math:`y` the one-hot label (or the probability target),
+    :math:`\varepsilon` the ``label_smoothing`` (the cross-entropy against
+    :math:`(1 - \varepsilon) y + \varepsilon / K` over :math:`K` classes), :math:`w_c` the
+    ``class_weights`` and :math:`w_y = \sum_c w_c y_c` the example's class weight (all 1 without
+    ``class_weights``); the mean divides by the sum of the kept :math:`w_y`. ``log(0) = -inf``
+    is allowed off the label.
 
     Args:
       predictions: log-probabilities ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
-      label_smoothing: ``eps`` in ``[0, 1)`` (traced; a Python 0 compiles the plain path).
+      label_smoothing: :math:`\varepsilon` in ``[0, 1)`` (traced; a Python 0 compiles the plain
+      path).
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
@@ -234,10 +251,16 @@ def categorical_cross_entropy(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Cross-entropy of predicted probabilities: ``-sum_c y_c log p_c``.
+    r"""Cross-entropy of predicted probabilities: ``-sum_c y_c log p_c``.
 
+    .. math::
+
+       \ell(p, y) = -(1 - \varepsilon)\, w_y \sum_c y_c \max(\log p_c, -100)
+         - \frac{\varepsilon}{K} \sum_{c=1}^{K} w_c \max(\log p_c, -100)
+
+    with :math:`y`, :math:`\varepsilon`, :math:`w` as in :func:`softmax_cross_entropy`.
     Predictions are probabilities along ``axis`` (not renormalised: Keras divides by the
-    sum, lossjax trusts the caller). Each ``log p`` is clamped at -100 with derivative
+    sum, lossjax trusts the caller). Each ``log p`` is clamped at -100, with derivative
     ``1 / max(p, 1e-12)`` (``2 / 65504`` for float16 inputs), so a zero probability on the
     label costs 100 nats and has a large finite gradient. Prefer
     :func:`softmax_cross_entropy` on logits where you can.
@@ -246,7 +269,8 @@ def categorical_cross_entropy(
       predictions: probabilities ``[..., K, ...]`` along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
-      label_smoothing: ``eps`` in ``[0, 1)`` (traced; a Python 0 compiles the plain path).
+      label_smoothing: :math:`\varepsilon` in ``[0, 1)`` (traced; a Python 0 compiles the plain
+      path).
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       class_weights: optional non-negative ``[K]`` weights.
       axis: the class axis (static).
@@ -305,16 +329,20 @@ def brier(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Multiclass Brier score: ``sum_c (p_c - y_c)**2`` per example.
+    r"""Multiclass Brier score: ``sum_c (p_c - y_c)**2`` per example.
 
-    Predictions are probabilities along ``axis``; targets are integer labels (``y`` is then
-    one-hot) or probabilities of the same shape. Per example it lies in ``[0, 2]`` and is the
-    squared Euclidean distance between the two distributions: a strictly proper scoring rule,
-    convex in the predictions, quadratic and so smooth everywhere (gradient
+    .. math::
+
+       \ell(p, y) = \sum_{c=1}^{K} (p_c - y_c)^2
+
+    Predictions :math:`p` are probabilities along ``axis``; targets are integer labels
+    (:math:`y` is then one-hot) or probabilities of the same shape. Per example it lies in
+    ``[0, 2]`` and is the squared Euclidean distance between the two distributions: a strictly
+    proper scoring rule, convex in the predictions, quadratic and so smooth everywhere (gradient
     ``2 (p - y)``). With two classes it is twice the binary Brier score ``(p_1 - y_1)**2``
     (scikit-learn's ``brier_score_loss`` halves the multiclass sum only with
-    ``scale_by_half=True``; its default for more than two classes is the unhalved sum, as
-    here). Predictions are not checked to be probabilities (see :func:`lossjax.checked`).
+    ``scale_by_half=True``; its default for more than two classes is the unhalved sum, as here).
+    Predictions are not checked to be probabilities (see :func:`lossjax.checked`).
 
     Args:
       predictions: probabilities ``[..., K, ...]`` along ``axis``.
@@ -366,11 +394,18 @@ def poly1_cross_entropy(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Poly-1 cross-entropy: ``CE + epsilon * (1 - p_t)``.
+    r"""Poly-1 cross-entropy: ``CE + epsilon * (1 - p_t)``.
 
-    ``CE`` is :func:`softmax_cross_entropy` (with its label smoothing) and
-    ``p_t = sum_c y'_c softmax(x)_c`` the probability given to the (smoothed) target
-    ``y'``; for an integer label without smoothing, ``p_t = softmax(x)_y``. ``epsilon = 0``
+    .. math::
+
+       \ell(x, y) = \mathrm{CE}(x, y) + \epsilon\, (1 - p_t),
+       \qquad p_t = \sum_c \tilde y_c \operatorname{softmax}(x)_c
+
+    with :math:`\epsilon` the ``epsilon``, :math:`\mathrm{CE}` the
+    :func:`softmax_cross_entropy` (with its label smoothing) and :math:`p_t` the probability
+    given to the target :math:`\tilde y` (one-hot label or probabilities) smoothed by
+    ``label_smoothing``; for an integer label without smoothing, ``p_t = softmax(x)_y``.
+    ``epsilon = 0``
     is plain cross-entropy; the paper recommends 2 for ImageNet classification (optax's
     default) and -1 for detection. ``epsilon >= -1`` keeps the loss non-negative.
 

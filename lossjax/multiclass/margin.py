@@ -55,10 +55,15 @@ def multiclass_hinge(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Multiclass hinge loss (Crammer–Singer): ``max_k (s_k + margin [k != y]) - s_y``.
+    r"""Multiclass hinge loss (Crammer–Singer): ``max_k (s_k + margin [k != y]) - s_y``.
 
-    Zero when the label's score beats every other score by ``margin``. One-hot targets give
-    the same loss as integer labels (``max_k (s_k + margin (1 - y_k)) - sum_k y_k s_k``).
+    .. math::
+
+       \ell(s, y) = \max_k \bigl(s_k + m (1 - y_k)\bigr) - \sum_k y_k s_k
+
+    with :math:`y` the one-hot label (integer labels and one-hot rows give the same loss) and
+    :math:`m` the ``margin``. Zero when the label's score beats every other score by
+    ``margin``.
 
     Args:
       predictions: scores ``[..., K, ...]`` along ``axis``.
@@ -117,11 +122,16 @@ def multilabel_soft_margin(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Multi-label soft margin loss: the sigmoid cross-entropy averaged over the labels.
+    r"""Multi-label soft margin loss: the sigmoid cross-entropy averaged over the labels.
 
-    ``-(1/K) sum_c w_c (y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c))`` per example,
-    with ``K`` labels along ``axis`` and optional per-label weights ``w`` (PyTorch's
-    ``weight``). It equals ``binary_cross_entropy_with_logits(..., reduction="none")``
+    .. math::
+
+       \ell(x, y) = -\frac{1}{K} \sum_{c=1}^{K} w_c \bigl(y_c \log \sigma(x_c)
+         + (1 - y_c) \log \sigma(-x_c)\bigr)
+
+    per example, with :math:`K` labels along ``axis``, :math:`\sigma` the sigmoid and
+    :math:`w_c` the optional per-label ``class_weights`` (PyTorch's ``weight``; 1 when None).
+    It equals ``binary_cross_entropy_with_logits(..., reduction="none")``
     averaged over ``axis``; use it when the loss must be per example (weights, ``where``).
 
     Args:
@@ -192,13 +202,17 @@ def multilabel_margin(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Multi-label margin (ranking hinge) loss, as PyTorch's ``multilabel_margin_loss``.
+    r"""Multi-label margin (ranking hinge) loss, as PyTorch's ``multilabel_margin_loss``.
+
+    .. math::
+
+       \ell(x, J) = \frac{1}{K} \sum_{j \in J} \sum_{i \notin J}
+         \max\bigl(0,\, 1 - (x_j - x_i)\bigr)
 
     ``targets`` are integer label lists along ``axis``: the labels of an example come first
-    and the list ends at the first ``-1`` (what follows is ignored). With ``J`` the listed
-    labels and ``K`` classes the loss is
-    ``sum_{j in J} sum_{i not in J} max(0, 1 - (x_j - x_i)) / K``: every label must beat
-    every non-label by a margin of 1. An example without labels (or with every class a
+    and the list ends at the first ``-1`` (what follows is ignored). :math:`J` is the list of
+    labels and :math:`K` the number of classes: every label must beat every non-label by a
+    margin of 1. An example without labels (or with every class a
     label) costs 0. A listed label outside ``[0, K)`` makes the loss NaN (use
     :func:`lossjax.checked` to catch it). ``-inf`` scores are allowed off the labels.
 
@@ -280,10 +294,14 @@ def multi_margin(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Multi-class margin loss (Weston–Watkins), as PyTorch's ``multi_margin_loss``.
+    r"""Multi-class margin loss (Weston–Watkins), as PyTorch's ``multi_margin_loss``.
 
-    ``sum_{i != y} max(0, margin - x_y + x_i)**p / K`` for ``K`` classes: a hinge for every
-    wrong class (:func:`multiclass_hinge` takes only the worst one). One-hot targets give the
+    .. math::
+
+       \ell(x, y) = \frac{1}{K} \sum_{i \ne y} \max(0,\, m - x_y + x_i)^p
+
+    for :math:`K` classes, with :math:`m` the ``margin`` and :math:`p` the ``p``: a hinge for
+    every wrong class (:func:`multiclass_hinge` takes only the worst one). One-hot targets give the
     same loss as integer labels. With ``class_weights`` the per-example losses equal
     PyTorch's ``weight[y] * loss``; the mean divides by ``sum(weight[y])`` (lossjax's rule
     for class weights) where PyTorch divides by the number of examples.
@@ -344,11 +362,15 @@ def categorical_hinge(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Keras's categorical hinge, ``max(0, 1 + max_c((1 - y_c) x_c) - sum_c y_c x_c)``.
+    r"""Keras's categorical hinge, ``max(0, 1 + max_c((1 - y_c) x_c) - sum_c y_c x_c)``.
 
-    For one-hot targets this is the Crammer–Singer hinge with one quirk kept from Keras: the
-    maximum runs over ``(1 - y) * x``, which is 0 at the label, so the "best wrong score"
-    is never below 0 (with all wrong scores negative the loss is ``max(0, 1 - x_y)``).
+    .. math::
+
+       \ell(x, y) = \max\Bigl(0,\, 1 + \max_c\, (1 - y_c)\, x_c - \sum_c y_c x_c\Bigr)
+
+    with :math:`y` the one-hot label. This is the Crammer–Singer hinge with one quirk kept from
+    Keras: the maximum runs over ``(1 - y) * x``, which is 0 at the label, so the "best wrong
+    score" is never below 0 (with all wrong scores negative the loss is ``max(0, 1 - x_y)``).
     :func:`multiclass_hinge` is the textbook version.
 
     Args:
@@ -400,10 +422,14 @@ def multiclass_perceptron(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Multiclass perceptron loss, ``max_c x_c - x_y``.
+    r"""Multiclass perceptron loss, ``max_c x_c - x_y``.
+
+    .. math::
+
+       \ell(x, y) = \max_c x_c - x_y
 
     Zero when the label has the top score (ties included); :func:`multiclass_hinge` adds a
-    margin. One-hot targets give ``max_c x_c - sum_c y_c x_c``.
+    margin. One-hot targets give the same loss, with :math:`x_y = \sum_c y_c x_c`.
 
     Args:
       predictions: scores ``[..., K, ...]`` with the classes along ``axis``.

@@ -66,14 +66,21 @@ def softmax_focal(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Softmax focal loss: ``-sum_c alpha_c y_c (1 - p_c)**gamma log p_c``, ``p = softmax(x)``.
+    r"""Softmax focal loss: ``-sum_c alpha_c y_c (1 - p_c)**gamma log p_c``, ``p = softmax(x)``.
 
-    For an integer label this is ``-alpha_y (1 - p_y)**gamma log p_y``. ``alpha`` is a scalar
-    or one weight per class ``[K]`` (None: 1); unlike ``class_weights`` elsewhere it is *not*
-    part of the mean's denominator, as in Keras (whose default is ``alpha=0.25``; lossjax's is
-    None). ``(1 - p)**gamma`` is computed from log-probabilities, finite with finite gradients
-    for fractional ``gamma`` at ``p = 1``, and in ``gamma`` too. ``gamma`` is traced (a sweep
-    or ``vmap``/``grad`` over it reuses the compiled program); ``gamma = 0`` and
+    .. math::
+
+       \ell(x, y) = -\sum_{c=1}^{K} \alpha_c\, \tilde y_c\, (1 - p_c)^{\gamma} \log p_c,
+       \qquad p = \operatorname{softmax}(x), \quad
+       \tilde y = (1 - \varepsilon)\, y + \varepsilon / K
+
+    with :math:`y` the one-hot label (or the probability target), :math:`\gamma` the
+    ``gamma``, :math:`\varepsilon` the ``label_smoothing`` and :math:`\alpha_c` the ``alpha``:
+    a scalar or one weight per class ``[K]`` (None: 1); unlike ``class_weights`` elsewhere it is
+    *not* part of the mean's denominator, as in Keras (whose default is ``alpha=0.25``;
+    lossjax's is None). ``(1 - p)**gamma`` is computed from log-probabilities, finite with
+    finite gradients for fractional ``gamma`` at ``p = 1``, and in ``gamma`` too. ``gamma`` is
+    traced (a sweep or ``vmap``/``grad`` over it reuses the compiled program); ``gamma = 0`` and
     ``alpha=None`` is the softmax cross-entropy.
 
     Args:
@@ -82,7 +89,8 @@ def softmax_focal(
         ``predictions``).
       gamma: focusing parameter ``>= 0`` (traced; a Python 0 compiles the plain path).
       alpha: optional non-negative scalar or ``[K]`` class weights.
-      label_smoothing: ``eps`` in ``[0, 1)`` (traced; a Python 0 compiles the plain path).
+      label_smoothing: :math:`\varepsilon` in ``[0, 1)`` (traced; a Python 0 compiles the plain
+      path).
       ignore_index: integer label whose examples are dropped (static; None to drop none).
       axis: the class axis (static).
 
@@ -162,13 +170,18 @@ def generalized_cross_entropy(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Generalized cross-entropy (L_q loss): ``(1 - p_y**q) / q`` with ``p = softmax(x)``.
+    r"""Generalized cross-entropy (L_q loss): ``(1 - p_y**q) / q`` with ``p = softmax(x)``.
 
-    A Box-Cox interpolation between the cross-entropy (``q -> 0``) and the mean absolute
-    error of the probabilities (``q = 1``, ``1 - p_y``), robust to label noise; bounded by
-    ``1 / q``. ``p_y**q = exp(q log p_y)`` comes from log-probabilities. For probability
-    targets the loss is the expectation ``sum_c y_c (1 - p_c**q) / q``. The paper uses
-    ``q = 0.7`` (the default here; Keras's default is 0.5, and Keras takes probabilities
+    .. math::
+
+       \ell(x, y) = \sum_{c=1}^{K} y_c\, \frac{1 - p_c^{\,q}}{q},
+       \qquad p = \operatorname{softmax}(x)
+
+    with :math:`y` the one-hot label (the loss is then :math:`(1 - p_y^{\,q}) / q`) or the
+    probability target. A Box-Cox interpolation between the cross-entropy (``q -> 0``) and the
+    mean absolute error of the probabilities (``q = 1``, ``1 - p_y``), robust to label noise;
+    bounded by ``1 / q``. ``p_y**q = exp(q log p_y)`` comes from log-probabilities. The paper
+    uses ``q = 0.7`` (the default here; Keras's default is 0.5, and Keras takes probabilities
     where lossjax takes logits).
 
     Args:
@@ -233,12 +246,18 @@ def symmetric_cross_entropy(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Symmetric cross-entropy: ``alpha * CE(y, p) + beta * RCE(y, p)``, ``p = softmax(x)``.
+    r"""Symmetric cross-entropy: ``alpha * CE(y, p) + beta * RCE(y, p)``, ``p = softmax(x)``.
 
-    ``CE = -sum_c y_c log p_c`` and the reverse cross-entropy
-    ``RCE = -sum_c p_c log y_c``, with ``log 0`` clamped to ``A < 0``: for an integer label
-    ``RCE = -A (1 - p_y)``. For probability targets every ``log y_c`` is clamped below at
-    ``A``. Defaults are the paper's CIFAR-10 values (``alpha = 0.1``, ``beta = 1``,
+    .. math::
+
+       \ell(x, y) = -\alpha \sum_{c=1}^{K} y_c \log p_c
+         - \beta \sum_{c=1}^{K} p_c \max(\log y_c, A),
+       \qquad p = \operatorname{softmax}(x)
+
+    with :math:`y` the one-hot label (or the probability target): the cross-entropy plus the
+    reverse cross-entropy, in which each :math:`\log y_c` is clamped below at :math:`A < 0`
+    (the ``A``, standing for :math:`\log 0`), so that for an integer label the reverse term is
+    :math:`-A (1 - p_y)`. Defaults are the paper's CIFAR-10 values (``alpha = 0.1``, ``beta = 1``,
     ``A = -4``).
 
     Args:
@@ -311,29 +330,35 @@ def bi_tempered_logistic(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Bi-tempered logistic loss: bounded (``t1 < 1``), on a heavy-tailed softmax (``t2 > 1``).
+    r"""Bi-tempered logistic loss: bounded (``t1 < 1``), on a heavy-tailed softmax (``t2 > 1``).
 
-    With the tempered logarithm ``log_t(x) = (x**(1-t) - 1) / (1-t)`` and exponential
-    ``exp_t(x) = [1 + (1-t) x]_+**(1/(1-t))``, the tempered softmax is
-    ``y_hat_c = exp_t2(x_c - lambda(x))`` with ``lambda`` such that ``sum_c y_hat_c = 1``,
-    and the loss is
+    .. math::
 
-    ``sum_c [y_c (log_t1 y_c - log_t1 y_hat_c) - (y_c**(2-t1) - y_hat_c**(2-t1)) / (2-t1)]``.
+       \begin{aligned}
+       \ell(x, y) &= \sum_{c=1}^{K} \Bigl[y_c \bigl(\log_{t_1} y_c - \log_{t_1} \hat y_c\bigr)
+         - \frac{y_c^{2 - t_1} - \hat y_c^{2 - t_1}}{2 - t_1}\Bigr],
+       \qquad \hat y_c = \exp_{t_2}\bigl(x_c - \lambda(x)\bigr),\\
+       \log_t u &= \frac{u^{1 - t} - 1}{1 - t}, \qquad
+       \exp_t u = \bigl[1 + (1 - t)\, u\bigr]_+^{1 / (1 - t)}
+       \end{aligned}
 
-    ``t1 = t2 = 1`` is exactly the softmax cross-entropy. For ``t2 > 1``, ``lambda`` is found
-    by the paper's fixed-point iteration (``num_iters`` steps) and polished by six Newton
-    steps to full precision; its gradient comes from the implicit function theorem, so
-    ``grad`` and ``hessian`` are exact, in ``t2`` too (``d lambda / d t2`` from the same
-    theorem; ``d log exp_t(u) / dt`` is written as ``(log y)**2 (exp(-z) - 1 + z) / z**2``
-    with ``z = (t2 - 1)(-log y)``, a series near ``z = 0``, so ``t2 -> 1`` loses no digits).
-    Where ``(t2 - 1) log K > 20`` the normaliser
-    (about ``K**(t2-1) / (t2-1)``, past float32's range from ``t2 ~ 56`` for 5 classes) is
-    not formed: ``log y_hat`` is found in log space by a safeguarded Newton iteration
-    (``num_iters`` is then unused), so every finite ``t2 >= 1`` gives finite values and
-    gradients (the tempered softmax tends to uniform as ``t2`` grows). ``t2 < 1`` (the
-    light-tailed, finite-support softmax, which needs a bisection) is not supported. All
-    powers are taken in log space, so values and gradients stay finite for logits of ±1e4.
-    The defaults (0.8, 1.2) are one of the paper's settings.
+    with :math:`y` the one-hot label (or the probability target), the tempered logarithm and
+    exponential :math:`\log_t`, :math:`\exp_t` (the ordinary ones at :math:`t = 1`), and
+    :math:`\hat y` the tempered softmax, its normaliser :math:`\lambda(x)` such that
+    :math:`\sum_c \hat y_c = 1`. ``t1 = t2 = 1`` is exactly the softmax cross-entropy. For
+    ``t2 > 1``, ``lambda`` is found by the paper's fixed-point iteration (``num_iters`` steps)
+    and polished by six Newton steps to full precision; its gradient comes from the implicit
+    function theorem, so ``grad`` and ``hessian`` are exact, in ``t2`` too (``d lambda / d t2``
+    from the same theorem; ``d log exp_t(u) / dt`` is written as
+    ``(log y)**2 (exp(-z) - 1 + z) / z**2`` with ``z = (t2 - 1)(-log y)``, a series near
+    ``z = 0``, so ``t2 -> 1`` loses no digits). Where ``(t2 - 1) log K > 20`` the normaliser
+    (about ``K**(t2-1) / (t2-1)``, past float32's range from ``t2 ~ 56`` for 5 classes) is not
+    formed: ``log y_hat`` is found in log space by a safeguarded Newton iteration (``num_iters``
+    is then unused), so every finite ``t2 >= 1`` gives finite values and gradients (the tempered
+    softmax tends to uniform as ``t2`` grows). ``t2 < 1`` (the light-tailed, finite-support
+    softmax, which needs a bisection) is not supported. All powers are taken in log space, so
+    values and gradients stay finite for logits of ±1e4. The defaults (0.8, 1.2) are one of the
+    paper's settings.
 
     The gradient with respect to probability targets is ``log_t1(y_c) - log_t1(y_hat_c)``,
     at zero targets too (``log_t1(0) = -1 / (1 - t1)``). For ``t1 = 1`` the derivative of

@@ -25,9 +25,16 @@ from lossjax.registry import _builtin
 
 
 def sparsemax_probabilities(z: Array) -> Array:
-    """Sparsemax: the Euclidean projection of ``z`` ``[..., K]`` onto the simplex.
+    r"""Sparsemax: the Euclidean projection of ``z`` ``[..., K]`` onto the simplex.
 
-    ``max(z - tau, 0)`` with ``tau`` from the sorted scores (Martins & Astudillo 2016,
+    .. math::
+
+       \operatorname{sparsemax}(z)
+         = \operatorname*{arg\,min}_{p \in \Delta^{K-1}} \lVert p - z \rVert^2
+         = \bigl[z - \tau(z)\bigr]_+
+
+    with :math:`\Delta^{K-1}` the simplex and the threshold :math:`\tau(z)` (making the sum 1)
+    from the sorted scores (Martins & Astudillo 2016,
     Algorithm 1). ``-inf`` scores get probability 0.
     """
     # Scores more than 1 below the maximum never enter the support (tau >= max z - 1), so
@@ -68,11 +75,18 @@ def sparsemax(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Sparsemax loss: the Fenchel-Young loss of sparsemax (Gini entropy).
+    r"""Sparsemax loss: the Fenchel-Young loss of sparsemax (Gini entropy).
 
-    ``<p, z> - |p|**2 / 2 + |y|**2 / 2 - <y, z>`` with ``p = sparsemax(z)`` the projection
-    of the scores onto the simplex; for an integer label ``y`` this is
-    ``sum_j p_j (z_j - z_y) + (1 - |p|**2) / 2`` (optax's ``multiclass_sparsemax_loss``).
+    .. math::
+
+       \ell(z, y) = \langle p, z \rangle - \tfrac{1}{2} \lVert p \rVert^2
+         + \tfrac{1}{2} \lVert y \rVert^2 - \langle y, z \rangle,
+       \qquad p = \operatorname{sparsemax}(z)
+
+    with :math:`p` the projection of the scores :math:`z` onto the simplex
+    (:func:`sparsemax_probabilities`) and :math:`y` the probability target; for an integer label
+    :math:`y` this is :math:`\sum_j p_j (z_j - z_y) + (1 - \lVert p \rVert^2) / 2` (optax's
+    ``multiclass_sparsemax_loss``).
     It is zero exactly when ``sparsemax(z) = y`` (so, unlike the cross-entropy, it reaches
     0 at finite scores); its gradient is ``sparsemax(z) - y``. Scores may be ``-inf`` off
     the label.
@@ -120,12 +134,16 @@ def sparsemax(
 
 
 def make_fenchel_young_loss(max_fun, name: str = "fenchel_young"):
-    """A Fenchel–Young loss from its max function: ``max_fun(x) - <y, x>`` per example.
+    r"""A Fenchel–Young loss from its max function: ``max_fun(x) - <y, x>`` per example.
+
+    .. math::
+
+       \ell(x, y) = \Omega^*(x) - \langle y, x \rangle
 
     ``max_fun`` maps one score vector ``[K]`` to a scalar: the convex conjugate ``Omega*`` of a
     regulariser ``Omega`` (``jax.nn.logsumexp``, the conjugate of the negative entropy, gives
     the softmax cross-entropy for targets that sum to 1). The returned loss is
-    ``Omega*(x) - <y, x>`` along ``axis``, whose gradient in the scores is
+    this, along ``axis``; its gradient in the scores is
     ``grad Omega*(x) - y`` (the regularised prediction minus the target), as optax's
     ``make_fenchel_young_loss``: like it, it leaves out the term ``Omega(y)`` of the
     Fenchel–Young loss proper, a constant in the scores (so the loss is not 0 at its minimum
