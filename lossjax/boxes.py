@@ -125,9 +125,15 @@ def iou(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """IoU loss, ``1 - |P ∩ T| / |P ∪ T|``, in [0, 1].
+    r"""IoU loss, ``1 - |P ∩ T| / |P ∪ T|``, in [0, 1].
 
-    The union gets ``eps = 1e-7`` (as torchvision), so degenerate boxes give finite values.
+    .. math::
+
+       \ell(P, T) = 1 - \mathrm{IoU}, \qquad
+       \mathrm{IoU} = \frac{|P \cap T|}{|P \cup T| + \epsilon}, \quad \epsilon = 10^{-7}
+
+    for the predicted box :math:`P` and the target box :math:`T`. The union gets
+    :math:`\epsilon` (as torchvision), so degenerate boxes give finite values.
     The gradient is 0 for boxes that do not overlap their target: use :func:`giou`,
     :func:`diou` or :func:`ciou` when predictions may start apart.
     {args}
@@ -156,9 +162,14 @@ def giou(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Generalized IoU loss, ``1 - IoU + |C \\ (P ∪ T)| / |C|``, in [0, 2].
+    r"""Generalized IoU loss, ``1 - IoU + |C \ (P ∪ T)| / |C|``, in [0, 2].
 
-    ``C`` is the smallest box enclosing both; the second term pulls disjoint boxes together.
+    .. math::
+
+       \ell(P, T) = 1 - \mathrm{IoU} + \frac{|C| - |P \cup T|}{|C| + \epsilon}
+
+    with :math:`\mathrm{IoU}` and :math:`\epsilon` as in :func:`iou` and :math:`C` the
+    smallest box enclosing both; the second term pulls disjoint boxes together.
     {args}
     Example:
       >>> import jax.numpy as jnp, lossjax
@@ -185,10 +196,15 @@ def diou(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Distance-IoU loss, ``1 - IoU + rho**2 / c**2``, in [0, 2).
+    r"""Distance-IoU loss, ``1 - IoU + rho**2 / c**2``, in [0, 2).
 
-    ``rho`` is the distance between the box centres and ``c`` the diagonal of the enclosing
-    box: it moves the centres together directly, faster than GIoU.
+    .. math::
+
+       \ell(P, T) = 1 - \mathrm{IoU} + \frac{\rho^2}{c^2 + \epsilon}
+
+    with :math:`\mathrm{IoU}` and :math:`\epsilon` as in :func:`iou`, :math:`\rho` the
+    distance between the box centres and :math:`c` the diagonal of the enclosing box: it moves
+    the centres together directly, faster than GIoU.
     {args}
     Example:
       >>> import jax.numpy as jnp, lossjax
@@ -216,11 +232,21 @@ def ciou(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Complete-IoU loss, ``1 - IoU + rho**2 / c**2 + alpha * v``.
+    r"""Complete-IoU loss, ``1 - IoU + rho**2 / c**2 + alpha * v``.
 
-    ``v = 4 / pi**2 * (atan(w_t / h_t) - atan(w_p / h_p))**2`` measures the aspect-ratio
-    mismatch and ``alpha = v / (1 - IoU + v)`` is held constant in the gradient, as in the
-    paper and torchvision. Heights get ``eps`` so zero-height boxes stay finite.
+    .. math::
+
+       \begin{aligned}
+       \ell(P, T) &= 1 - \mathrm{IoU} + \frac{\rho^2}{c^2 + \epsilon} + \alpha v,
+       \qquad \alpha = \operatorname{sg}\Bigl(\frac{v}{1 - \mathrm{IoU} + v + \epsilon}\Bigr),\\
+       v &= \frac{4}{\pi^2} \Bigl(\arctan \frac{w_T}{h_T + \epsilon}
+         - \arctan \frac{w_P}{h_P + \epsilon}\Bigr)^2
+       \end{aligned}
+
+    with :math:`\rho`, :math:`c` as in :func:`diou`, :math:`w`, :math:`h` the widths and
+    heights of the boxes, and :math:`\operatorname{sg}` a stop-gradient: :math:`v` measures the
+    aspect-ratio mismatch and :math:`\alpha` is held constant in the gradient, as in the paper
+    and torchvision. Heights get :math:`\epsilon` so zero-height boxes stay finite.
     {args}
     Example:
       >>> import jax.numpy as jnp, lossjax

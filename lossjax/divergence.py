@@ -60,11 +60,15 @@ def kl_divergence(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Kullback–Leibler divergence ``KL(targets || predictions)`` along ``axis``.
+    r"""Kullback–Leibler divergence ``KL(targets || predictions)`` along ``axis``.
 
-    ``sum_c t_c (log t_c - log q_c)`` with ``log q`` the predictions (log-probabilities) and
-    ``t`` the targets (probabilities, or log-probabilities when ``log_targets=True``). A zero
-    target contributes exactly 0, also where ``log q = -inf``, and its gradient is finite (0)
+    .. math::
+
+       \ell(q, t) = \sum_{c=1}^{K} t_c \,(\log t_c - \log q_c), \qquad 0 \log 0 = 0
+
+    with :math:`\log q` the predictions (log-probabilities) and :math:`t` the targets
+    (probabilities; with ``log_targets=True`` the targets are :math:`\log t`). A zero target
+    contributes exactly 0, also where ``log q = -inf``, and its gradient is finite (0)
     with respect to both arguments.
 
     The argument order is optax's and PyTorch's ``kl_div(input, target)``: log-probabilities
@@ -143,7 +147,13 @@ def js_divergence(
     targets: ArrayLike,
     **contract: Unpack[ExampleContract],
 ) -> Array:
-    """Jensen–Shannon divergence ``(KL(t || m) + KL(q || m)) / 2``, ``m = (t + q) / 2``.
+    r"""Jensen–Shannon divergence ``(KL(t || m) + KL(q || m)) / 2``, ``m = (t + q) / 2``.
+
+    .. math::
+
+       \ell(q, t) = \frac{1}{2} \sum_{c=1}^{K} \Bigl(t_c \log \frac{t_c}{m_c}
+         + q_c \log \frac{q_c}{m_c}\Bigr),
+       \qquad m = \frac{t + q}{2}
 
     Symmetric, bounded by ``log 2`` (reached by distributions with disjoint supports) and
     finite for any pair of distributions, zeros included; its square root is a metric
@@ -189,7 +199,11 @@ def generalized_kl_divergence(
     targets: ArrayLike,
     **contract: Unpack[ExampleContract],
 ) -> Array:
-    """Generalized KL divergence of non-negative measures: ``sum_c t_c log(t_c / q_c) - t_c + q_c``.
+    r"""Generalized KL divergence of non-negative vectors: ``sum_c t_c log(t_c / q_c) - t_c + q_c``.
+
+    .. math::
+
+       \ell(q, t) = \sum_{c=1}^{K} \Bigl(t_c \log \frac{t_c}{q_c} - t_c + q_c\Bigr)
 
     The I-divergence between unnormalised non-negative vectors (the Bregman divergence of
     ``x log x - x``); it is :func:`kl_divergence` plus ``sum(q) - sum(t)``, so for
@@ -236,7 +250,11 @@ def total_variation(
     targets: ArrayLike,
     **contract: Unpack[ExampleContract],
 ) -> Array:
-    """Total variation distance, ``sum_c |p_c - t_c| / 2``, in ``[0, 1]``.
+    r"""Total variation distance, ``sum_c |p_c - t_c| / 2``, in ``[0, 1]``.
+
+    .. math::
+
+       \ell(p, t) = \frac{1}{2} \sum_{c=1}^{K} |p_c - t_c|
 
     Predictions and targets are probabilities (not logs). The subgradient of ``|.|`` at 0
     is 0.

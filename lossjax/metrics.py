@@ -77,13 +77,20 @@ def accuracy(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Accuracy: 1 where the prediction is right, 0 where it is wrong; the mean is the rate.
+    r"""Accuracy: 1 where the prediction is right, 0 where it is wrong; the mean is the rate.
 
-    Multiclass (integer labels): right when ``argmax(predictions, axis) == label``.
-    Binary (targets of the predictions' shape): right when ``(predictions > threshold) ==
-    (targets >= 0.5)``; the default ``threshold=0.5`` suits probabilities, pass ``0.0`` for
-    logits or scores. A unit whose predictions (or binary target) hold a NaN is NaN, neither
-    right nor wrong, so that garbage never counts as a hit (nor as a plain miss).
+    .. math::
+
+       \ell(x, y) = \begin{cases}
+         \bigl[\operatorname*{arg\,max}_c x_c = y\bigr] & \text{integer labels} \\
+         \bigl[(x > \theta) = (y \ge \tfrac{1}{2})\bigr] & \text{binary targets}
+       \end{cases}
+
+    with :math:`[\cdot]` 1 when true and 0 otherwise, :math:`x` the predictions (along the
+    class ``axis`` for integer labels; binary targets have the predictions' shape) and
+    :math:`\theta` the ``threshold``. The default ``threshold=0.5`` suits probabilities, pass
+    ``0.0`` for logits or scores. A unit whose predictions (or binary target) hold a NaN is NaN,
+    neither right nor wrong, so that garbage never counts as a hit (nor as a plain miss).
 
     Args:
       predictions: scores, logits or probabilities.
@@ -124,10 +131,17 @@ def zero_one(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Zero-one loss: 1 where the prediction is wrong, so the mean is the error rate.
+    r"""Zero-one loss: 1 where the prediction is wrong, so the mean is the error rate.
 
-    Exactly ``1 - accuracy`` per unit (NaN where the predictions hold a NaN); see
-    :func:`accuracy` for the two kinds of targets.
+    .. math::
+
+       \ell(x, y) = \begin{cases}
+         \bigl[\operatorname*{arg\,max}_c x_c \ne y\bigr] & \text{integer labels} \\
+         \bigl[(x > \theta) \ne (y \ge \tfrac{1}{2})\bigr] & \text{binary targets}
+       \end{cases}
+
+    with :math:`\theta` the ``threshold``: exactly ``1 - accuracy`` per unit (NaN where the
+    predictions hold a NaN); see :func:`accuracy` for the two kinds of targets.
 
     Args:
       predictions: scores, logits or probabilities.
@@ -170,17 +184,28 @@ def chance_cross_entropy(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """The cross-entropy of always predicting the class frequencies: the chance baseline.
+    r"""The cross-entropy of always predicting the class frequencies: the chance baseline.
+
+    .. math::
+
+       \ell_i = \begin{cases}
+         -\log f_{y_i}, \quad f_k = \frac{\sum_j w_j [y_j = k]}{\sum_j w_j}
+         & \text{integer labels} \\
+         -\bigl(y_i \log f + (1 - y_i) \log (1 - f)\bigr),
+         \quad f = \frac{\sum_j w_j y_j}{\sum_j w_j}
+         & \text{binary targets}
+       \end{cases}
 
     A model's mean cross-entropy should be read against this number: it is what a model that
-    ignores its inputs achieves. With ``f`` the (weighted, kept) class frequencies of
-    ``targets``, the per-example loss is ``-log f[y]`` and the mean is the entropy of ``f``;
+    ignores its inputs achieves. Here :math:`f` holds the class frequencies
+    of the targets over the kept units :math:`j`, weighted by their weights :math:`w_j`, and the
+    mean is the entropy of :math:`f`:
     ``ln K`` (``-ln(1/K)``) for ``K`` balanced classes, ``ln 2 = 0.693`` for a balanced binary
     task. ``predictions`` are used only for their shape (the number of classes ``K``); their
     gradient is zero.
 
-    Binary targets (the predictions' shape, values in [0, 1]) give
-    ``-(y log f + (1 - y) log(1 - f))`` per element with ``f`` the positive rate.
+    Binary targets (the predictions' shape, values in [0, 1]) give one loss per element, with
+    :math:`f` the positive rate.
 
     Args:
       predictions: any floating array whose shape fixes the classes (values unused).
