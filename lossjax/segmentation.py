@@ -288,20 +288,35 @@ def dice(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Soft Dice loss: ``1 - (2 TP_c + smooth) / (P_c + T_c + smooth)``, mean over classes.
+    r"""Soft Dice loss: ``1 - (2 TP_c + smooth) / (P_c + T_c + smooth)``, mean over classes.
 
-    ``class_weights`` (``[C]``, non-negative) multiply the per-class Dice losses before the
-    mean over classes, as optax's ``dice_loss(class_weights=)``: ``mean_c w_c L_c`` (divided
-    by the number of classes, not by ``sum_c w_c``; with ``ignore_background`` the first
+    .. math::
+
+       \begin{aligned}
+       \ell &= \frac{1}{C} \sum_{c=1}^{C} w_c
+         \Bigl(1 - \frac{2\, \mathrm{TP}_c + s}{P_c + T_c + s}\Bigr),
+       \qquad \mathrm{TP}_c = \sum_i p_{ic} t_{ic}, \quad P_c = \sum_i p_{ic}, \quad
+       T_c = \sum_i t_{ic},\\
+       \ell_{\mathrm{gen}} &= 1 - \frac{2 \sum_c v_c \mathrm{TP}_c + s}{\sum_c v_c (P_c + T_c) + s},
+       \qquad v_c = 1 / T_c^2
+       \end{aligned}
+
+    with :math:`p` the probabilities and :math:`t` the targets of the valid pixels :math:`i`
+    of a unit (an image, or the pool with ``per_image=False``), :math:`s` the ``smooth``, and
+    the :math:`C` classes (1 in binary mode; class 0 left out with ``ignore_background``).
+    ``class_weights`` :math:`w_c` (``[C]``, non-negative; 1 when None) multiply the per-class
+    Dice losses before the mean over classes, as optax's ``dice_loss(class_weights=)`` (divided
+    by the number of classes, not by :math:`\sum_c w_c`; with ``ignore_background`` the first
     weight is dropped with the first class). With ``per_class=True`` the output holds the
-    weighted ``w_c L_c``, as optax's ``dice_loss(class_weights=, reduction="none")``.
-    ``class_weighting="generalized"`` is one ratio of sums over the classes, with no loss per
+    weighted terms of the sum over classes, as optax's
+    ``dice_loss(class_weights=, reduction="none")``. ``class_weighting="generalized"`` is one
+    ratio of sums over the classes, with no loss per
     class: it raises a ``ValueError`` with ``per_class=True``.
 
-    ``class_weighting="generalized"`` gives the generalized Dice loss of Sudre et al.:
-    ``1 - (2 sum_c w_c TP_c + smooth) / (sum_c w_c (P_c + T_c) + smooth)`` with
-    ``w_c = 1 / T_c**2`` per unit (image or pool); a class absent from the targets gets the
-    largest weight of the present classes (as MONAI), all weights 1 when none is present.
+    ``class_weighting="generalized"`` gives the generalized Dice loss of Sudre et al.,
+    :math:`\ell_{\mathrm{gen}}`, with :math:`v_c` per unit (image or pool); a class absent from
+    the targets gets the largest weight of the present classes (as MONAI), all weights 1 when
+    none is present.
 
     Peers: optax's ``dice_loss(smooth=s)`` writes the ratio as ``(TP + s) / (TP + (FP + FN)
     / 2 + s)``, which is this loss with ``smooth = 2 s``; optax's
@@ -407,16 +422,23 @@ def tversky(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Tversky loss: ``1 - (TP + smooth) / (TP + alpha FP + beta FN + smooth)``, class mean.
+    r"""Tversky loss: ``1 - (TP + smooth) / (TP + alpha FP + beta FN + smooth)``, class mean.
 
-    ``FP_c = P_c - TP_c`` and ``FN_c = T_c - TP_c`` (soft counts); ``alpha`` weighs false
-    positives and ``beta`` false negatives, as in the paper and optax. ``alpha = beta = 0.5``
-    is the Dice loss with ``2 * smooth``; ``alpha = beta = 1`` is the Jaccard loss. It equals
-    optax's ``dice_loss(alpha=alpha, beta=beta, smooth=smooth)``. Keras's ``Tversky`` (every
-    release up to 3.15.1) swaps the two: its ``alpha`` weighs false negatives, so
-    ``keras.losses.Tversky(alpha=a, beta=b)`` is ``tversky(alpha=b, beta=a,
-    per_image=False)`` up to its ``1e-7``, which Keras adds to the denominator only
-    (``smooth=0`` here, ``TP / (TP + a FN + b FP + 1e-7)`` there).
+    .. math::
+
+       \ell = \frac{1}{C} \sum_{c=1}^{C} (1 - \mathrm{TI}_c), \qquad
+       \mathrm{TI}_c = \frac{\mathrm{TP}_c + s}{\mathrm{TP}_c + \alpha\, \mathrm{FP}_c
+         + \beta\, \mathrm{FN}_c + s}
+
+    with the soft counts of :func:`dice`, :math:`\mathrm{FP}_c = P_c - \mathrm{TP}_c` and
+    :math:`\mathrm{FN}_c = T_c - \mathrm{TP}_c`, and :math:`s` the ``smooth``. ``alpha``
+    weighs false positives and ``beta`` false negatives, as in the paper and optax.
+    ``alpha = beta = 0.5`` is the Dice loss with ``2 * smooth``; ``alpha = beta = 1`` is the
+    Jaccard loss. It equals optax's ``dice_loss(alpha=alpha, beta=beta, smooth=smooth)``.
+    Keras's ``Tversky`` (every release up to 3.15.1) swaps the two: its ``alpha`` weighs false
+    negatives, so ``keras.losses.Tversky(alpha=a, beta=b)`` is
+    ``tversky(alpha=b, beta=a, per_image=False)`` up to its ``1e-7``, which Keras adds to the
+    denominator only (``smooth=0`` here, ``TP / (TP + a FN + b FP + 1e-7)`` there).
 
     Args:
       predictions: logits (or probabilities), ``[*B, *S]`` or ``[*B, *S, C]`` by ``mode``.
@@ -480,15 +502,18 @@ def focal_tversky(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Focal Tversky loss: ``(1 - TI_c) ** gamma``, mean over classes.
+    r"""Focal Tversky loss: ``(1 - TI_c) ** gamma``, mean over classes.
 
-    ``TI_c`` is the Tversky index of :func:`tversky`. The paper writes the exponent as
-    ``1 / gamma`` with ``gamma`` in [1, 3] and recommends ``gamma = 4/3``; ``gamma`` here is
-    the exponent itself, default ``0.75 = 1 / (4/3)``. The paper's ``alpha = 0.7`` weighs
-    false negatives; here, as in :func:`tversky` (Salehi et al.), ``alpha`` weighs false
+    .. math::
+
+       \ell = \frac{1}{C} \sum_{c=1}^{C} (1 - \mathrm{TI}_c)^{\gamma}
+
+    with :math:`\mathrm{TI}_c` the Tversky index of :func:`tversky`. The paper writes the
+    exponent as ``1 / gamma`` with ``gamma`` in [1, 3] and recommends ``gamma = 4/3``; ``gamma``
+    here is the exponent itself, default ``0.75 = 1 / (4/3)``. The paper's ``alpha = 0.7``
+    weighs false negatives; here, as in :func:`tversky` (Salehi et al.), ``alpha`` weighs false
     positives and ``beta`` false negatives, so the defaults ``alpha=0.3, beta=0.7`` are the
-    paper's.
-    At a perfect overlap (``TI = 1``) the gradient of the power is taken as 0.
+    paper's. At a perfect overlap (``TI = 1``) the gradient of the power is taken as 0.
 
     Args:
       predictions: logits (or probabilities), ``[*B, *S]`` or ``[*B, *S, C]`` by ``mode``.
@@ -550,9 +575,15 @@ def jaccard(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Soft Jaccard (IoU) loss: ``1 - (TP_c + smooth) / (P_c + T_c - TP_c + smooth)``.
+    r"""Soft Jaccard (IoU) loss: ``1 - (TP_c + smooth) / (P_c + T_c - TP_c + smooth)``.
 
-    The soft intersection over the soft union per class, then the mean over classes.
+    .. math::
+
+       \ell = \frac{1}{C} \sum_{c=1}^{C}
+         \Bigl(1 - \frac{\mathrm{TP}_c + s}{P_c + T_c - \mathrm{TP}_c + s}\Bigr)
+
+    with the soft counts of :func:`dice` and :math:`s` the ``smooth``: the soft intersection
+    over the soft union per class, then the mean over classes.
 
     Args:
       predictions: logits (or probabilities), ``[*B, *S]`` or ``[*B, *S, C]`` by ``mode``.
@@ -647,10 +678,21 @@ def lovasz_hinge(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Lovász hinge loss: the Lovász extension of the Jaccard loss applied to hinge errors.
+    r"""Lovász hinge loss: the Lovász extension of the Jaccard loss applied to hinge errors.
 
-    With signs ``s = 2 t - 1`` and errors ``e_i = max(0, 1 - x_i s_i)`` sorted in decreasing
-    order, the loss is ``sum_i e_(i) g_i`` where ``g`` is the gradient of the Lovász
+    .. math::
+
+       \begin{aligned}
+       \ell &= \sum_{i} e_{(i)}\, g_i, \qquad e_i = \max\bigl(0,\, 1 - x_i (2 t_i - 1)\bigr),\\
+       g_i &= J_i - J_{i-1}, \qquad
+       J_i = 1 - \frac{G - \sum_{k \le i} \bar t_k}{G + \sum_{k \le i} (1 - \bar t_k)},
+       \quad J_0 = 0,
+       \quad G = \sum_k t_k
+       \end{aligned}
+
+    with :math:`x` the logits and :math:`t` the 0/1 targets of the valid pixels of a unit,
+    :math:`e_{(1)} \ge e_{(2)} \ge \dots` the hinge errors sorted in decreasing order and
+    :math:`\bar t` the targets in that order: :math:`g` is the gradient of the Lovász
     extension of the Jaccard loss at the sorted ground truth (Berman et al., Alg. 1). The
     sort order is piecewise constant, so the loss is piecewise linear in the logits.
     Binary only: predictions ``[*B, *S]`` are logits, targets ``[*B, *S]`` are 0/1 (floats are
@@ -721,14 +763,21 @@ def lovasz_softmax(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Lovász-softmax loss: the Lovász extension of the per-class Jaccard loss.
+    r"""Lovász-softmax loss: the Lovász extension of the per-class Jaccard loss.
 
-    For class ``c`` the pixel errors are ``m_i(c) = |[y_i = c] - p_i(c)|``; sorted in
-    decreasing order they are weighted by the gradient of the Lovász extension of the
-    Jaccard loss at the sorted ground truth ``[y = c]`` (Berman et al., eq. 12). The loss is
-    the mean over classes: those present in the targets of the unit (``classes="present"``,
-    the paper's default; 0 when none is) or all (``"all"``). Berman et al. take
-    probabilities; here ``from_logits=True`` (default) applies the softmax first.
+    .. math::
+
+       \ell = \frac{1}{|\mathcal{C}|} \sum_{c \in \mathcal{C}} \sum_i m_{(i)}(c)\, g_i(c),
+       \qquad m_i(c) = \bigl|[y_i = c] - p_i(c)\bigr|
+
+    with :math:`p` the probabilities and :math:`y` the labels of the valid pixels :math:`i` of
+    a unit: for class :math:`c` the pixel errors :math:`m_i(c)`, sorted in decreasing order,
+    are weighted by :math:`g(c)`, the gradient of the Lovász extension of the Jaccard loss at
+    the sorted ground truth :math:`[y = c]` (as in :func:`lovasz_hinge`; Berman et al.,
+    eq. 12). The loss is the mean over the classes :math:`\mathcal{C}`: those present in the
+    targets of the unit (``classes="present"``, the paper's default; 0 when none is) or all
+    (``"all"``). Berman et al. take probabilities; here ``from_logits=True`` (default) applies
+    the softmax first.
 
     Args:
       predictions: logits (or probabilities) ``[*B, *S, C]``.
