@@ -115,12 +115,17 @@ def contrastive(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Contrastive pair loss: ``y d**2 / 2 + (1 - y) max(0, margin - d)**2 / 2``.
+    r"""Contrastive pair loss: ``y d**2 / 2 + (1 - y) max(0, margin - d)**2 / 2``.
 
-    ``d = ||a - b||_2`` is the Euclidean distance of a pair and ``y = 1`` marks a similar
-    pair (Hadsell et al. write ``Y = 0`` for similar pairs; the targets here follow the
-    more common ``1 = similar``). Similar pairs are pulled together, dissimilar pairs pushed
-    apart until they are ``margin`` away. The gradient of ``d`` at ``d = 0`` is taken as 0.
+    .. math::
+
+       \ell(a, b, y) = \tfrac{1}{2}\, y\, d^2 + \tfrac{1}{2}\, (1 - y) \max(0,\, m - d)^2,
+       \qquad d = \lVert a - b \rVert_2
+
+    with :math:`m` the ``margin``; :math:`y = 1` marks a similar pair (Hadsell et al. write
+    ``Y = 0`` for similar pairs; the targets here follow the more common ``1 = similar``).
+    Similar pairs are pulled together, dissimilar pairs pushed apart until they are ``margin``
+    away. The gradient of ``d`` at ``d = 0`` is taken as 0.
 
     Args:
       embeddings_a: embeddings ``[..., D]``.
@@ -207,17 +212,26 @@ def triplet_margin(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Triplet margin loss: ``max(d(a, p) - d(a, n) + margin, 0)``.
+    r"""Triplet margin loss: ``max(d(a, p) - d(a, n) + margin, 0)``.
 
-    By default ``d(x, y) = ||x - y + eps||_p`` (``eps`` added to every coordinate of the
-    difference, as ``torch.nn.functional.pairwise_distance``), so the value matches
-    ``torch.nn.functional.triplet_margin_loss``; optax's ``triplet_margin_loss`` instead adds
-    ``eps`` inside the sum (``(sum |x - y|**p + eps)**(1/p)``), which differs by ``O(eps)``.
-    With ``eps=0`` both agree exactly; the gradient of the norm at 0 is then taken as 0.
-    ``swap=True`` uses ``min(d(a, n), d(p, n))`` as the negative distance (Balntas et al.).
-    ``distance`` (static; a Python callable ``(x, y) -> [...]`` on ``[..., D]`` arrays)
-    replaces the p-norm, as ``torch.nn.functional.triplet_margin_with_distance_loss``; it
-    must be hashable and safe at identical inputs.
+    .. math::
+
+       \ell = \max\bigl(d(a, x^{+}) - d^{-} + m,\, 0\bigr), \qquad
+       d(u, v) = \lVert u - v + \epsilon \rVert_p, \qquad
+       d^{-} = \begin{cases} \min\bigl(d(a, x^{-}),\, d(x^{+}, x^{-})\bigr) & \text{swap} \\
+         d(a, x^{-}) & \text{otherwise} \end{cases}
+
+    with :math:`a`, :math:`x^{+}`, :math:`x^{-}` the anchor, positive and negative, :math:`m`
+    the ``margin``, and by default :math:`d` the ``p``-norm with :math:`\epsilon` the ``eps``
+    added to every coordinate of the difference (as ``torch.nn.functional.pairwise_distance``),
+    so the value matches ``torch.nn.functional.triplet_margin_loss``; optax's
+    ``triplet_margin_loss`` instead adds ``eps`` inside the sum
+    (``(sum |x - y|**p + eps)**(1/p)``), which differs by ``O(eps)``. With ``eps=0`` both agree
+    exactly; the gradient of the norm at 0 is then taken as 0. ``swap=True`` is the distance
+    swap of Balntas et al. ``distance`` (static; a Python callable ``(x, y) -> [...]`` on
+    ``[..., D]`` arrays) replaces the p-norm, as
+    ``torch.nn.functional.triplet_margin_with_distance_loss``; it must be hashable and safe at
+    identical inputs.
 
     Args:
       anchors: embeddings ``[..., D]``.
@@ -304,10 +318,14 @@ def margin_ranking(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Margin ranking loss: ``max(0, -y (a - b) + margin)``, element-wise.
+    r"""Margin ranking loss: ``max(0, -y (a - b) + margin)``, element-wise.
 
-    ``y = 1`` says ``a`` should score higher than ``b`` by at least ``margin``; ``y = -1``
-    the opposite.
+    .. math::
+
+       \ell(a, b, y) = \max\bigl(0,\, -y\, (a - b) + m\bigr)
+
+    with :math:`m` the ``margin``: ``y = 1`` says ``a`` should score higher than ``b`` by at
+    least ``margin``; ``y = -1`` the opposite.
 
     Args:
       scores_a: scores of any shape.
@@ -363,9 +381,14 @@ def hinge_embedding(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Hinge embedding loss: ``x`` for ``y = 1`` and ``max(0, margin - x)`` for ``y = -1``.
+    r"""Hinge embedding loss: ``x`` for ``y = 1`` and ``max(0, margin - x)`` for ``y = -1``.
 
-    ``x`` is usually a distance between two embeddings (e.g. an L1 distance): similar pairs
+    .. math::
+
+       \ell(x, y) = [y \ne -1]\, x + [y \ne 1] \max(0,\, m - x)
+
+    with :math:`[\cdot]` 1 when true and 0 otherwise and :math:`m` the ``margin``. ``x`` is
+    usually a distance between two embeddings (e.g. an L1 distance): similar pairs
     (``y = 1``) are pulled to distance 0, dissimilar ones pushed beyond ``margin``. As in
     PyTorch, a target that is neither 1 nor -1 gets both terms; unlike PyTorch (which reads
     it that way too), a NaN target gives NaN.
@@ -426,14 +449,21 @@ def cosine_embedding(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Cosine embedding loss: ``1 - cos(a, b)`` for ``y = 1``, ``max(0, cos(a, b) - margin)``
+    r"""Cosine embedding loss: ``1 - cos(a, b)`` for ``y = 1``, ``max(0, cos(a, b) - margin)``
     for ``y = -1``.
 
-    ``cos(a, b) = a.b / sqrt((|a|**2 + eps) (|b|**2 + eps))`` with ``eps = 1e-12`` as in
-    PyTorch, so a zero vector has cosine 0 and a finite gradient (for float16 inputs
-    ``eps`` is about 1e-9, which keeps that gradient, about ``1 / sqrt(eps)``, finite). As in
-    PyTorch, a target that is neither 1 nor -1 gets loss 0, except a NaN target, which gives
-    NaN (never a finite number for garbage). A NaN coordinate gives NaN.
+    .. math::
+
+       \ell(a, b, y) = [y = 1]\, (1 - \cos) + [y = -1] \max(0,\, \cos - m), \qquad
+       \cos = \frac{\langle a, b \rangle}
+         {\sqrt{(\lVert a \rVert^2 + \epsilon)\,(\lVert b \rVert^2 + \epsilon)}}
+
+    with :math:`[\cdot]` 1 when true and 0 otherwise, :math:`m` the ``margin`` and
+    :math:`\epsilon = 10^{-12}` as in PyTorch, so a zero vector has cosine 0 and a finite
+    gradient (for float16 inputs ``eps`` is about 1e-9, which keeps that gradient, about
+    ``1 / sqrt(eps)``, finite). As in PyTorch, a target that is neither 1 nor -1 gets loss 0,
+    except a NaN target, which gives NaN (never a finite number for garbage). A NaN coordinate
+    gives NaN.
 
     Args:
       embeddings_a: embeddings ``[..., D]``.
@@ -535,11 +565,17 @@ def ntxent(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """NT-Xent (normalized temperature-scaled cross-entropy; InfoNCE with in-set negatives).
+    r"""NT-Xent (normalized temperature-scaled cross-entropy; InfoNCE with in-set negatives).
 
-    With ``s_ij = cos(x_i, x_j) / temperature``, every ordered positive pair ``(i, j)``
-    (``i != j``, same label) costs ``-log(exp(s_ij) / (exp(s_ij) + sum_{k: y_k != y_i}
-    exp(s_ik)))``; the loss of a set is the mean over its positive pairs (0 when it has none).
+    .. math::
+
+       \ell = \frac{1}{|\mathcal{P}|} \sum_{(i, j) \in \mathcal{P}}
+         -\log \frac{e^{s_{ij}}}{e^{s_{ij}} + \sum_{k : y_k \ne y_i} e^{s_{ik}}},
+       \qquad s_{ij} = \frac{\cos(x_i, x_j)}{\tau}
+
+    with :math:`\tau` the ``temperature`` and :math:`\mathcal{P}` the ordered positive pairs
+    of the set (:math:`i \ne j`, same label :math:`y`): the loss of a set is the mean over its
+    positive pairs (0 when it has none).
     This is the formulation of optax's ``ntxent`` (and pytorch-metric-learning's
     ``NTXentLoss``), which agrees with SimCLR when each label occurs exactly twice.
 
@@ -594,12 +630,17 @@ def supervised_contrastive(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Supervised contrastive loss (SupCon, ``L_out``).
+    r"""Supervised contrastive loss (SupCon, ``L_out``).
 
-    With unit embeddings ``z`` and ``s_ia = z_i . z_a / temperature``, anchor ``i`` with
-    positives ``P(i)`` (same label, ``!= i``) costs
-    ``-1/|P(i)| sum_{p in P(i)} (s_ip - log sum_{a != i} exp(s_ia))``. The loss of a set is
-    the mean over its anchors that have at least one positive (0 when none has). The official
+    .. math::
+
+       \ell = \frac{1}{|A|} \sum_{i \in A} \frac{-1}{|P(i)|} \sum_{p \in P(i)}
+         \Bigl(s_{ip} - \log \sum_{a \ne i} e^{s_{ia}}\Bigr),
+       \qquad s_{ia} = \frac{z_i \cdot z_a}{\tau}
+
+    with :math:`z` the unit embeddings, :math:`\tau` the ``temperature``, :math:`P(i)` the
+    positives of anchor :math:`i` (same label, not :math:`i`) and :math:`A` the anchors that
+    have at least one positive (the loss is 0 when none has). The official
     code's extra factor ``temperature / base_temperature`` is left out (it is 1 by default).
 
     Args:
@@ -676,19 +717,27 @@ def circle(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Circle loss on the cosine similarities within a set.
+    r"""Circle loss on the cosine similarities within a set.
 
-    For anchor ``i`` with positives ``s_p`` and negatives ``s_n`` (cosine similarities to the
-    other members with the same / another label), ``alpha_p = max(0, 1 + m - s_p)``,
-    ``alpha_n = max(0, s_n + m)`` and the loss is
-    ``softplus(logsumexp_p(-gamma alpha_p (s_p - 1 + m)) + logsumexp_n(gamma alpha_n
-    (s_n - m)))``; 0 for an anchor without a positive or a negative. The loss of a set is the
-    mean over all its anchors. ``keras.losses.Circle`` (whose default ``gamma=80``,
-    ``margin=0.4`` are kept) has the same per-anchor loss but masks the anchors whose loss is
-    0 out of its mean (``set_keras_mask(loss, loss > 0)``): where some anchors have no
-    positive or no negative, Keras's value is lossjax's times ``N / (number of anchors with
-    both)``. The weights ``alpha`` are differentiated (as Keras; the authors' code holds them
-    constant).
+    .. math::
+
+       \begin{aligned}
+       \ell &= \frac{1}{N} \sum_{i=1}^{N} \operatorname{softplus}\Bigl(
+         \log \sum_{p} e^{-\gamma \alpha_p (s_p - 1 + m)}
+         + \log \sum_{n} e^{\gamma \alpha_n (s_n - m)}
+         \Bigr),\\
+       \alpha_p &= \max(0,\, 1 + m - s_p), \qquad \alpha_n = \max(0,\, s_n + m)
+       \end{aligned}
+
+    with :math:`s_p`, :math:`s_n` the cosine similarities of anchor :math:`i` to its positives
+    and negatives (the other members with the same / another label), :math:`\gamma` the
+    ``gamma`` and :math:`m` the ``margin``: the mean over all :math:`N` anchors of the set, an
+    anchor without a positive or a negative counting 0. ``keras.losses.Circle`` (whose default
+    ``gamma=80``, ``margin=0.4`` are kept) has the same per-anchor loss but masks the anchors
+    whose loss is 0 out of its mean (``set_keras_mask(loss, loss > 0)``): where some anchors
+    have no positive or no negative, Keras's value is lossjax's times
+    ``N / (number of anchors with both)``. The weights ``alpha`` are differentiated (as Keras;
+    the authors' code holds them constant).
 
     With ``ref_embeddings`` ``[..., M, D]`` and ``ref_labels`` ``[..., M]`` (both or neither)
     the anchors are compared with this separate reference set instead of with their own set:
