@@ -114,11 +114,15 @@ def ranking_softmax(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Listwise softmax cross-entropy: ``-sum_i y_i log softmax(s)_i`` over a list's items.
+    r"""Listwise softmax cross-entropy: ``-sum_i y_i log softmax(s)_i`` over a list's items.
 
-    The softmax runs over the real items only. Labels are not normalized (as optax's
-    ``ranking_softmax_loss``; TF-Ranking's ``SoftmaxLoss`` normalizes them and weighs the
-    list by their sum, which gives the same value).
+    .. math::
+
+       \ell(s, y) = -\sum_{i \in V} y_i \log \frac{e^{s_i}}{\sum_{j \in V} e^{s_j}}
+
+    with :math:`V` the real items of the list: the softmax runs over them only. Labels are not
+    normalized (as optax's ``ranking_softmax_loss``; TF-Ranking's ``SoftmaxLoss`` normalizes
+    them and weighs the list by their sum, which gives the same value).
 
     {args}
 
@@ -158,11 +162,17 @@ def pairwise_hinge(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Pairwise hinge loss: ``max(0, 1 - (s_i - s_j))`` averaged over pairs with ``y_i > y_j``.
+    r"""Pairwise hinge loss: ``max(0, 1 - (s_i - s_j))`` averaged over pairs with ``y_i > y_j``.
 
-    Every ordered pair of real items whose labels differ counts once (from the more relevant
-    item); a list's loss is the mean over its pairs, 0 when it has none. TF-Ranking and Rax
-    divide the batch total by the batch's number of pairs instead; pass
+    .. math::
+
+       \ell(s, y) = \frac{1}{|\mathcal{P}|} \sum_{(i, j) \in \mathcal{P}}
+         \max\bigl(0,\, 1 - (s_i - s_j)\bigr),
+       \qquad \mathcal{P} = \{(i, j) : y_i > y_j\}
+
+    over the real items :math:`i`, :math:`j` of the list: every pair whose labels differ
+    counts once (from the more relevant item), and a list without a pair has loss 0. TF-Ranking
+    and Rax divide the batch total by the batch's number of pairs instead; pass
     ``weights=number_of_pairs`` with ``reduction="mean"`` to get that.
 
     {args}
@@ -198,9 +208,15 @@ def pairwise_logistic(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Pairwise logistic (RankNet) loss: ``log(1 + exp(-(s_i - s_j)))`` over ``y_i > y_j``.
+    r"""Pairwise logistic (RankNet) loss: ``log(1 + exp(-(s_i - s_j)))`` over ``y_i > y_j``.
 
-    Averaged over the list's pairs as :func:`pairwise_hinge` (0 for a list without a pair).
+    .. math::
+
+       \ell(s, y) = \frac{1}{|\mathcal{P}|} \sum_{(i, j) \in \mathcal{P}}
+         \log\bigl(1 + e^{-(s_i - s_j)}\bigr),
+       \qquad \mathcal{P} = \{(i, j) : y_i > y_j\}
+
+    over the real items' pairs, as :func:`pairwise_hinge` (0 for a list without a pair).
 
     {args}
 

@@ -134,12 +134,18 @@ def ctc(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """CTC loss: ``-log sum_{a in B^-1(y)} prod_t softmax(x_t)[a_t]`` per sequence.
+    r"""CTC loss: ``-log sum_{a in B^-1(y)} prod_t softmax(x_t)[a_t]`` per sequence.
 
-    The sum runs over every frame-level alignment ``a`` (labels and blanks) that collapses to
-    the label sequence ``y`` (merge repeats, then drop blanks). Computed with optax's
-    ``ctc_loss`` (the forward algorithm in log space) on the float32 (or wider) logits, with
-    lengths turned into optax's paddings and the labels past ``label_lengths`` masked out.
+    .. math::
+
+       \ell(x, y) = -\log \sum_{a \in \mathcal{B}^{-1}(y)}
+         \prod_{t=1}^{T} \operatorname{softmax}(x_t)_{a_t}
+
+    over the :math:`T` frames (``logit_lengths``) of a sequence: the sum runs over every
+    frame-level alignment :math:`a` (labels and blanks) that the map :math:`\mathcal{B}`
+    collapses to the label sequence :math:`y` (merge repeats, then drop blanks). Computed with
+    optax's ``ctc_loss`` (the forward algorithm in log space) on the float32 (or wider) logits,
+    with lengths turned into optax's paddings and the labels past ``label_lengths`` masked out.
 
     An *impossible* alignment (fewer frames than labels plus repeated neighbours) has
     probability 0: the loss is ``inf`` as in PyTorch (optax alone returns a large finite
@@ -195,14 +201,26 @@ def ctc_with_forward_probabilities(
     where: ArrayLike | None = None,
     reduction: Reduction = "none",
 ) -> tuple[Array, Array, Array]:
-    """:func:`ctc` together with its log forward variables (optax's
+    r""":func:`ctc` together with its log forward variables (optax's
     ``ctc_loss_with_forward_probs``).
+
+    .. math::
+
+       \begin{aligned}
+       \alpha_t(s) &= \bigl(\alpha_{t-1}(s) + \alpha_{t-1}(s - 1)
+         + [l'_s \ne b,\ l'_s \ne l'_{s-2}]\, \alpha_{t-1}(s - 2)\bigr)\,
+         \operatorname{softmax}(x_t)_{l'_s},\\
+       \ell &= -\log\bigl(\alpha_{T-1}(2U) + \alpha_{T-1}(2U - 1)\bigr)
+       \end{aligned}
 
     Returns ``(loss, log_alpha_blank, log_alpha_label)``. ``loss`` is exactly
     ``ctc(..., reduction=reduction)`` (the same code; weights, ``where`` and
     ``zero_infinity`` included); the default ``reduction="none"`` gives one loss per sequence.
     With the blank-extended label sequence ``l' = (blank, y_1, blank, y_2, ..., y_U, blank)``
-    and Graves et al.'s forward variables ``alpha_t(s)`` (eqs. 5-7: the probability that frames
+    (:math:`b` the blank, :math:`[\cdot]` 1 when true and 0 otherwise) and Graves et al.'s
+    forward variables :math:`\alpha_t(s)` (eqs. 5-7, the recursion above from
+    :math:`\alpha_0(0) = \operatorname{softmax}(x_0)_b`,
+    :math:`\alpha_0(1) = \operatorname{softmax}(x_0)_{y_1}`: the probability that frames
     ``0..t`` output ``l'_{0..s}`` under the per-frame softmax, merging repeats), for a
     sequence of ``U_b = label_lengths`` labels and ``T_b = logit_lengths`` frames:
 
@@ -210,7 +228,7 @@ def ctc_with_forward_probabilities(
       frame ``t`` is a blank (``n = 0, ..., U_b``);
     * ``log_alpha_label[..., t, n] = log alpha_t(2 n + 1)``: frame ``t`` outputs label
       ``y_{n+1}`` as the ``(n+1)``-th label (``n = 0, ..., U_b - 1``);
-    * ``loss = -log(alpha_{T_b-1}(2 U_b) + alpha_{T_b-1}(2 U_b - 1))``.
+    * ``loss`` is :math:`\ell` with :math:`T = T_b` and :math:`U = U_b`.
 
     Layout and conventions, and how they relate to optax (whose forward pass is the one run):
 

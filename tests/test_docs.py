@@ -115,6 +115,7 @@ def test_docstring_examples_run_as_doctests():
 FORMULA_FUNCTIONS = (
     "make_fenchel_young_loss",
     "multiclass.sparsemax_probabilities",
+    "ctc_with_forward_probabilities",
 )
 
 _ENV = re.compile(r"\\(begin|end)\{([a-z]+\*?)\}")
