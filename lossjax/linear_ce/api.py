@@ -402,13 +402,25 @@ def linear_cross_entropy(
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Cross-entropy of a linear layer's logits, ``hidden @ weight.T + bias``, never built.
+    r"""Cross-entropy of a linear layer's logits, ``hidden @ weight.T + bias``, never built.
 
-    With ``x = hidden @ weight.T + bias`` (``[..., V]``), ``z = c * tanh(x / c)`` when
-    ``logit_softcap = c`` (else ``z = x``) and ``lse = logsumexp(z)``, the loss of a token
-    with label ``y`` is ``lse - (1 - eps) * z_y - eps * mean_c z_c + z_loss * lse**2``: the
-    softmax cross-entropy of :func:`lossjax.softmax_cross_entropy` on ``z`` (same
-    ``ignore_index``, ``label_smoothing`` and ``class_weights`` semantics) plus the z-loss.
+    .. math::
+
+       \begin{aligned}
+       \ell(h, y) &= -(1 - \varepsilon)\, w_y \log q_y
+         - \frac{\varepsilon}{V} \sum_{c=1}^{V} w_c \log q_c
+         + \lambda\, w_y \Bigl(\log \sum_{c=1}^{V} e^{z_c}\Bigr)^2,
+       \qquad q = \operatorname{softmax}(z),\\
+       z &= \kappa \tanh(x / \kappa) \ \text{(with a cap; else } z = x\text{)}, \qquad x = W h + b
+       \end{aligned}
+
+    for a token with hidden state :math:`h` and label :math:`y`, with :math:`W` and :math:`b`
+    the ``weight`` ``[V, D]`` and ``bias`` ``[V]``, :math:`\kappa` the ``logit_softcap``,
+    :math:`\varepsilon` the ``label_smoothing``, :math:`\lambda` the ``z_loss`` and :math:`w`
+    the ``class_weights`` (all 1 when None): the softmax cross-entropy of
+    :func:`lossjax.softmax_cross_entropy` on the logits :math:`z` (same ``ignore_index``,
+    ``label_smoothing`` and ``class_weights`` semantics) plus the z-loss, weighted as the
+    label's term.
     The ``[..., V]`` logits are never materialised, forward or backward: the tokens are
     processed in chunks of ``chunk_size``, and the gradients of the mean or sum are formed
     in the same sweep as the value (see :mod:`lossjax.linear_ce`).
@@ -425,11 +437,11 @@ def linear_cross_entropy(
       labels: integer token ids of shape ``hidden.shape[:-1]``.
       bias: optional ``[V]`` bias; ``-inf`` entries mask vocabulary slots.
       ignore_index: label whose tokens are dropped (static; None to drop none).
-      label_smoothing: ``eps`` in ``[0, 1)``; traced (a schedule or a sweep reuses the
+      label_smoothing: :math:`\varepsilon` in ``[0, 1)``; traced (a schedule or a sweep reuses the
         compiled program; ``vmap`` and ``grad`` apply), a Python 0 compiles the plain path.
       z_loss: coefficient of ``lse**2`` (PaLM uses 1e-4); traced, a Python 0 compiles the
         path without it.
-      logit_softcap: ``c > 0`` caps logits at ``c * tanh(x / c)`` (Gemma 2 uses 30); traced,
+      logit_softcap: :math:`\kappa > 0` caps the logits (Gemma 2 uses 30); traced,
         None (no cap) compiles the path without it.
       class_weights: optional non-negative ``[V]`` weights; the label's weight multiplies
         the token's loss (and counts in the mean's denominator). With ``label_smoothing``,
