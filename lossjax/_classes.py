@@ -223,7 +223,11 @@ def smooth_labels(
     num_classes: int | None = None,
     axis: int = -1,
 ) -> Array:
-    """Smoothed target distributions: ``(1 - alpha) * y + alpha / K``.
+    r"""Smoothed target distributions: ``(1 - alpha) * y + alpha / K``.
+
+    .. math::
+
+       \tilde y = (1 - \alpha)\, y + \alpha / K
 
     ``targets`` are one-hot or probability rows along ``axis`` (``K = targets.shape[axis]``),
     or integer labels, which need ``num_classes = K`` and gain the class axis at ``axis``. The

@@ -402,9 +402,17 @@ def calibration(
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
 ) -> Calibration:
-    """Expected calibration error (ECE) and reliability-diagram data, equal-width bins.
+    r"""Expected calibration error (ECE) and reliability-diagram data, equal-width bins.
 
-    Two kinds of inputs, told apart by shape as for the losses:
+    .. math::
+
+       \mathrm{ECE} = \sum_{b=1}^{B} \frac{n_b}{n}\, \bigl|\mathrm{acc}_b - \mathrm{conf}_b\bigr|,
+       \qquad \mathrm{MCE} = \max_{b : n_b > 0} \bigl|\mathrm{acc}_b - \mathrm{conf}_b\bigr|
+
+    over the :math:`B` (``num_bins``) bins, with :math:`n_b` the (weighted) number of samples
+    in bin :math:`b`, :math:`n = \sum_b n_b`, :math:`\mathrm{acc}_b` their (weighted) fraction
+    of hits and :math:`\mathrm{conf}_b` their mean confidence. Two kinds of inputs, told apart
+    by shape as for the losses:
 
     * **binary**: ``targets`` has the shape of ``probabilities`` (the probability of the
       positive class), values in ``{0, 1}`` (positive when ``>= 0.5``). Samples are binned by

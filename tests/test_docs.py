@@ -116,6 +116,8 @@ FORMULA_FUNCTIONS = (
     "make_fenchel_young_loss",
     "multiclass.sparsemax_probabilities",
     "ctc_with_forward_probabilities",
+    "smooth_labels",
+    "diagnostics.calibration",
 )
 
 _ENV = re.compile(r"\\(begin|end)\{([a-z]+\*?)\}")
