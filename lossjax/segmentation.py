@@ -310,8 +310,8 @@ def dice(
     weight is dropped with the first class). With ``per_class=True`` the output holds the
     weighted terms of the sum over classes, as optax's
     ``dice_loss(class_weights=, reduction="none")``. ``class_weighting="generalized"`` is one
-    ratio of sums over the classes, with no loss per
-    class: it raises a ``ValueError`` with ``per_class=True``.
+    ratio of sums over the classes, with no loss per class: it raises a ``ValueError`` with
+    ``per_class=True``.
 
     ``class_weighting="generalized"`` gives the generalized Dice loss of Sudre et al.,
     :math:`\ell_{\mathrm{gen}}`, with :math:`v_c` per unit (image or pool); a class absent from
