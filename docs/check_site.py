@@ -205,6 +205,7 @@ class Browser:
         self._buf = b""
         self._id = 0
         self.events: list[dict] = []
+        self._targets: dict[str, str] = {}  # session -> target
 
     def _read(self) -> dict:
         while b"\0" not in self._buf:
@@ -247,7 +248,11 @@ class Browser:
                   height=self.height, deviceScaleFactor=1, mobile=False)
         self.send("Page.navigate", session, url=url)
         self.wait_event("Page.loadEventFired", session)
+        self._targets[session] = target
         return session
+
+    def close_page(self, session: str) -> None:
+        self.send("Target.closeTarget", targetId=self._targets.pop(session))
 
     def evaluate(self, session: str, expression: str):
         result = self.send("Runtime.evaluate", session, expression=expression,
@@ -315,38 +320,54 @@ def _find(root: Path, patterns: list[str]) -> Path | None:
     return None
 
 
+def _probe(browser: Browser, root: Path, page: Path,
+           pages: dict[str, Page]) -> tuple[list[str], str, dict]:
+    """Opens one page: the problems a reader would see (broken images, math not rendered),
+    its session (still open) and what the page reported."""
+    rel = page.relative_to(root).as_posix()
+    session = browser.open(page.resolve().as_uri())
+    seen = browser.evaluate(session, PROBE)
+    problems = [f"{rel}: the browser could not show image {img['src']}"
+                for img in seen["imgs"] if not img["ok"]]
+    if rel in pages and pages[rel].math and seen["containers"] == 0:
+        problems.append(f"{rel}: has math but MathJax rendered none (MathJax {seen['mathjax']})")
+    if seen["raw"]:
+        problems.append(f"{rel}: unrendered math delimiters {seen['raw']} in the text")
+    if seen["merrors"]:
+        problems.append(f"{rel}: {seen['merrors']} MathJax errors")
+    if seen["mathjax"].startswith("error"):
+        problems.append(f"{rel}: MathJax failed: {seen['mathjax']}")
+    return problems, session, seen
+
+
 def browser_check(root: Path, chromium: str, out: Path,
                   pages: dict[str, Page]) -> list[str]:
+    """Every page with math or images, opened in Chromium; screenshots of :data:`PAGES`."""
     problems: list[str] = []
     out.mkdir(parents=True, exist_ok=True)
     browser = Browser(chromium)
     try:
+        shots = {}
         for label, patterns in PAGES.items():
             page = _find(root, patterns)
             if page is None:
                 problems.append(f"browser: no page for {label} ({patterns})")
-                continue
-            rel = page.relative_to(root).as_posix()
-            session = browser.open(page.resolve().as_uri())
-            seen = browser.evaluate(session, PROBE)
-            shot = out / f"{label}.png"
-            browser.screenshot(session, shot)
-            browser.screenshot(session, out / f"{label}-full.png", full=True)
-            print(f"  {rel}: {seen['title']!r}; MathJax {seen['mathjax']}, "
-                  f"{seen['containers']} formulas, {len(seen['imgs'])} images -> {shot}")
-            for img in seen["imgs"]:
-                if not img["ok"]:
-                    problems.append(f"{rel}: the browser could not show image {img['src']}")
-            has_math = pages[rel].math if rel in pages else False
-            if has_math and seen["containers"] == 0:
-                problems.append(f"{rel}: has math but MathJax rendered none "
-                                f"(MathJax {seen['mathjax']})")
-            if seen["raw"]:
-                problems.append(f"{rel}: unrendered math delimiters {seen['raw']} in the text")
-            if seen["merrors"]:
-                problems.append(f"{rel}: {seen['merrors']} MathJax errors")
-            if seen["mathjax"].startswith("error"):
-                problems.append(f"{rel}: MathJax failed: {seen['mathjax']}")
+            else:
+                shots[page] = label
+        visual = [root / rel for rel, pg in sorted(pages.items()) if pg.math or pg.images]
+        for page in sorted(set(visual) | set(shots)):
+            found, session, seen = _probe(browser, root, page, pages)
+            problems += found
+            if page in shots:
+                shot = out / f"{shots[page]}.png"
+                browser.screenshot(session, shot)
+                browser.screenshot(session, out / f"{shots[page]}-full.png", full=True)
+                print(f"  {page.relative_to(root).as_posix()}: {seen['title']!r}; MathJax "
+                      f"{seen['mathjax']}, {seen['containers']} formulas, "
+                      f"{len(seen['imgs'])} images -> {shot}")
+            browser.close_page(session)
+        print(f"  {len(set(visual) | set(shots))} pages opened (every page with math or "
+              "images)")
     finally:
         browser.close()
     return problems
