@@ -398,14 +398,21 @@ def poly1_cross_entropy(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
-    log_probs = jax.nn.log_softmax(ci.x, axis=-1)
+    eps, on = smoothing(label_smoothing)
+    if ci.labels is not None and not on:
+        # c = -log p_y from the fused kernel (one exponential per logit, value and gradient),
+        # so p_y = exp(-c) and the loss is c + epsilon (1 - exp(-c)). The kernel leaves the
+        # rows dropped by ``keep`` as they were: their c is replaced before it meets exp.
+        c = _core.mask_safe(ci.mask, ce_labels(ci.x, ci.labels, ci.mask, 0.0), 0.0)
+        return finish(ci, c - epsilon * jnp.expm1(-c), reduction, name)
+    x = ci.x if ci.labels is None else _core.mask_safe(ci.mask, ci.x, 0.0, axis=-1)
+    log_probs = jax.nn.log_softmax(x, axis=-1)
     ce, extra = smoothed_nll(log_probs, ci, label_smoothing)
     # with labels, the label's probability alone (one exponential per row, not per logit)
     p_t = (jnp.exp(pick(log_probs, ci.labels)) if ci.labels is not None
            else dense_dot(ci.rows, jnp.exp(log_probs)))
-    eps, on = smoothing(label_smoothing)
     if on:
         p_t = smooth(p_t, eps, ci.num_classes)  # sum_c smooth(y)_c p_c
     return finish(ci, ce + epsilon * (1.0 - p_t), reduction, name, extra)
