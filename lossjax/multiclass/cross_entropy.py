@@ -190,9 +190,14 @@ def nll(
       PyTorch's ``nll_loss`` (same semantics for ignore_index and class weights).
     """
     name = _core.loss_name()
+    # Without smoothing the loss is -x_y, linear: a dropped example's log-probabilities (even
+    # NaN or -inf) only meet the reduction's select, whose cotangent there is 0, so they are
+    # not masked (a full-size select on the gradient saved). With a smoothing it is not:
+    # the derivative in a traced eps reads every dropped row's mean.
+    _, on = smoothing(label_smoothing)
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=on,
     )
     ce, extra = smoothed_nll(ci.x, ci, label_smoothing)
     return finish(ci, ce, reduction, name, extra)
