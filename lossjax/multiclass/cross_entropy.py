@@ -24,7 +24,7 @@ from lossjax._classes import (
 )
 from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import multiclass as fixtures
-from lossjax.multiclass._kernel import ce_labels, ce_labels_traced
+from lossjax.multiclass._kernel import ce_labels, ce_labels_smoothed
 from lossjax.multiclass._meta import (
     CE_HYPERS,
     LABEL_HYPERS,
@@ -126,10 +126,7 @@ def softmax_cross_entropy(
     )
     eps, on = smoothing(label_smoothing)
     if ci.labels is not None and not (on and ci.class_w is not None):
-        if _core.known_value(eps) is not None:  # a Python number: the static kernel
-            per = ce_labels(ci.x, ci.labels, ci.mask, float(eps))
-        else:
-            per = ce_labels_traced(ci.x, ci.labels, ci.mask, jnp.asarray(eps, ci.x.dtype))
+        per = ce_labels_smoothed(ci.x, ci.labels, ci.mask, eps)
         return finish(ci, per, reduction, name)
     # Probability targets, or labels with smoothing and class weights (each class's smoothing
     # term has its own weight, which the fused kernel does not know): the plain path.
@@ -406,12 +403,23 @@ def poly1_cross_entropy(
         ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
     eps, on = smoothing(label_smoothing)
-    if ci.labels is not None and not on:
+    if ci.labels is not None and not (on and ci.class_w is not None):
         # c = -log p_y from the fused kernel (one exponential per logit, value and gradient),
-        # so p_y = exp(-c) and the loss is c + epsilon (1 - exp(-c)). The kernel leaves the
-        # rows dropped by ``keep`` as they were: their c is replaced before it meets exp.
+        # so p_y = exp(-c) and 1 - p_t = (1 - eps)(1 - p_y) + eps (K - 1) / K. With a
+        # smoothing, the smoothed cross-entropy is the kernel's too: both calls share their
+        # passes over the logits (XLA merges the identical lse and exponentials). The kernel
+        # leaves the rows dropped by ``keep`` as they were: they are replaced before exp.
         c = _core.mask_safe(ci.mask, ce_labels(ci.x, ci.labels, ci.mask, 0.0), 0.0)
-        return finish(ci, c - epsilon * jnp.expm1(-c), reduction, name)
+        miss = -jnp.expm1(-c)  # 1 - p_y
+        ce = c
+        if on:
+            ce = _core.mask_safe(ci.mask, ce_labels_smoothed(ci.x, ci.labels, ci.mask, eps),
+                                 0.0)
+            k = ci.num_classes
+            miss = (1.0 - eps) * miss + eps * ((k - 1) / k)
+        return finish(ci, ce + epsilon * miss, reduction, name)
+    # Probability targets, or labels with smoothing and class weights (PyTorch's weighting of
+    # each class's smoothing term, which the kernel does not know): the plain path.
     x = ci.x if ci.labels is None else _core.mask_safe(ci.mask, ci.x, 0.0, axis=-1)
     log_probs = jax.nn.log_softmax(x, axis=-1)
     ce, extra = smoothed_nll(log_probs, ci, label_smoothing)
