@@ -1,7 +1,9 @@
 """Softmax cross-entropy with integer labels, one exponential per logit.
 
 The kernel behind :func:`lossjax.softmax_cross_entropy` for labels: value and a custom JVP
-that reuses the row's exponentials (a static label smoothing, and a traced one).
+that reuses the row's exponentials (a static label smoothing, and a traced one). Poly-1 and
+softmax focal with integer labels are functions of its output ``c = -log p_y``
+(``p_y = exp(-c)``), their gradients flowing through its JVP.
 """
 
 from __future__ import annotations
