@@ -332,6 +332,30 @@ def test_softmax_ce_dropped_rows_may_hold_anything():
     np.testing.assert_array_equal(g[1:], 0.0)
 
 
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "poly1_cross_entropy"])
+def test_dropped_rows_stay_out_of_the_traced_smoothing_derivative(name):
+    # A dropped row's NaN/-inf logits must not reach d loss / d eps either (the kernel's
+    # tangent in a traced eps reads x_y - mean_c x_c of every row). Reference, float64
+    # numpy: d/d eps of -(1 - eps) log q_y - eps mean_c log q_c is log q_y - mean_c log q_c
+    # = x_y - mean_c x_c (Szegedy et al. 2016, section 7); Poly-1 (Leng et al. 2022, eq. 3)
+    # adds epsilon d(1 - p_t)/d eps = epsilon ((K - 1) / K - (1 - q_y)), p_t = (1 - eps) q_y
+    # + eps / K; the mean is over the kept rows.
+    x = np.array([[0.0, 1.0, 2.0], [np.nan, 0.0, 0.0], [-np.inf] * 3, [0.5, -1.0, 0.3]])
+    y = np.array([2, -100, 1, 0])
+    keep = np.array([True, True, False, True])
+    fn = getattr(lossjax, name)
+    d = jax.grad(lambda e: fn(jnp.asarray(x), jnp.asarray(y), label_smoothing=e,
+                              where=jnp.asarray(keep)))(jnp.float64(0.1))
+    kept = keep & (y != -100)
+    xk, yk = x[kept], y[kept]
+    rows = np.arange(len(yk))
+    want = xk[rows, yk] - xk.mean(-1)
+    if name == "poly1_cross_entropy":
+        q_y = np.exp(xk[rows, yk] - np.log(np.exp(xk).sum(-1)))
+        want = want + 2.0 * (2.0 / 3.0 - (1.0 - q_y))
+    np.testing.assert_allclose(d, want.mean(), rtol=1e-12)
+
+
 
 def _np_ce(x, y, keep, w, cw, eps):
     """Mean softmax CE and its gradient in float64 numpy (log-softmax shifted by the row max).
@@ -499,19 +523,25 @@ def test_a_hand_written_slope_is_the_derivative_of_its_loss(name):
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU program structure")
-@pytest.mark.parametrize("form", ["plain", "ignore_index", "smooth", "traced_smooth"])
+@pytest.mark.parametrize("form", ["plain", "ignore_index", "smooth", "traced_smooth",
+                                  "poly1", "poly1_traced_smooth", "focal"])
 def test_softmax_ce_value_and_grad_evaluates_one_exponential_per_logit(form):
     # The speed of softmax CE on a CPU rests on the exponential count (BUILD_NOTES, session
     # 6): value_and_grad compiles to one full-size exponential in the usual program and one in
     # the overflow fallback (the branch of a lax.cond), not a second one for the gradient.
+    # Poly-1 and softmax focal with integer labels run on the same kernel (session 7; Poly-1
+    # with a smoothing calls it twice, and XLA merges the two calls' exponentials).
     x = jnp.zeros((64, 100), jnp.float32)
     y = jnp.zeros((64,), jnp.int32)
     kw = {"ignore_index": {"ignore_index": 3}, "smooth": {"label_smoothing": 0.1}}.get(form, {})
+    fn = {"poly1": lossjax.poly1_cross_entropy, "poly1_traced_smooth":
+          lossjax.poly1_cross_entropy, "focal": lossjax.softmax_focal}.get(
+              form, lossjax.softmax_cross_entropy)
 
     def f(x, y, eps):
-        if form == "traced_smooth":
-            return lossjax.softmax_cross_entropy(x, y, label_smoothing=eps)
-        return lossjax.softmax_cross_entropy(x, y, **kw)
+        if form.endswith("traced_smooth"):
+            return fn(x, y, label_smoothing=eps)
+        return fn(x, y, **kw)
 
     hlo = jax.jit(jax.value_and_grad(f)).lower(x, y, jnp.float32(0.1)).compile().as_text()
     full = re.findall(r"f32\[64,100(?:,1)*\]\{[0-9,]+\} exponential\(", hlo)

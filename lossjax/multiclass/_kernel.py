@@ -1,7 +1,9 @@
 """Softmax cross-entropy with integer labels, one exponential per logit.
 
 The kernel behind :func:`lossjax.softmax_cross_entropy` for labels: value and a custom JVP
-that reuses the row's exponentials (a static label smoothing, and a traced one).
+that reuses the row's exponentials (a static label smoothing, and a traced one). Poly-1 and
+softmax focal with integer labels are functions of its output ``c = -log p_y``
+(``p_y = exp(-c)``), their gradients flowing through its JVP.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
+from lossjax import _core
 from lossjax._classes import (
     pick,
     scaled,
@@ -170,8 +173,20 @@ def _ce_labels_traced_jvp(primals, tangents):
     if not isinstance(deps, SymbolicZero):
         m = jnp.mean(x, axis=-1)
         m = jnp.where((eps == 0) & ~jnp.isfinite(m), 0.0, m)
-        tan = tan + (pick(x, labels) - m) * deps
+        d = pick(x, labels) - m
+        if keep is not None:  # a dropped row's logits may hold anything (NaN, -inf)
+            d = jnp.where(keep, d, 0.0)
+        tan = tan + d * deps
     return loss, tan
 
 
 ce_labels_traced.defjvp(_ce_labels_traced_jvp, symbolic_zeros=True)
+
+
+def ce_labels_smoothed(x: Array, labels: Array, keep: Array | None, eps) -> Array:
+    """:func:`ce_labels` for a smoothing Python knows (compiled for its value, 0 the plain
+    kernel), :func:`ce_labels_traced` for an array or a tracer."""
+    known = _core.known_value(eps)
+    if known is not None:
+        return ce_labels(x, labels, keep, known)
+    return ce_labels_traced(x, labels, keep, jnp.asarray(eps, x.dtype))

@@ -24,7 +24,7 @@ from lossjax._classes import (
 )
 from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import multiclass as fixtures
-from lossjax.multiclass._kernel import ce_labels, ce_labels_traced
+from lossjax.multiclass._kernel import ce_labels, ce_labels_smoothed
 from lossjax.multiclass._meta import (
     CE_HYPERS,
     LABEL_HYPERS,
@@ -133,10 +133,7 @@ def softmax_cross_entropy(
     )
     eps, on = smoothing(label_smoothing)
     if ci.labels is not None and not (on and ci.class_w is not None):
-        if _core.known_value(eps) is not None:  # a Python number: the static kernel
-            per = ce_labels(ci.x, ci.labels, ci.mask, float(eps))
-        else:
-            per = ce_labels_traced(ci.x, ci.labels, ci.mask, jnp.asarray(eps, ci.x.dtype))
+        per = ce_labels_smoothed(ci.x, ci.labels, ci.mask, eps)
         return finish(ci, per, reduction, name)
     # Probability targets, or labels with smoothing and class weights (each class's smoothing
     # term has its own weight, which the fused kernel does not know): the plain path.
@@ -207,9 +204,14 @@ def nll(
       PyTorch's ``nll_loss`` (same semantics for ignore_index and class weights).
     """
     name = _core.loss_name()
+    # Without smoothing the loss is -x_y, linear: a dropped example's log-probabilities (even
+    # NaN or -inf) only meet the reduction's select, whose cotangent there is 0, so they are
+    # not masked (a full-size select on the gradient saved). With a smoothing it is not:
+    # the derivative in a traced eps reads every dropped row's mean.
+    _, on = smoothing(label_smoothing)
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=on,
     )
     ce, extra = smoothed_nll(ci.x, ci, label_smoothing)
     return finish(ci, ce, reduction, name, extra)
@@ -433,14 +435,32 @@ def poly1_cross_entropy(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
-    log_probs = jax.nn.log_softmax(ci.x, axis=-1)
+    eps, on = smoothing(label_smoothing)
+    if ci.labels is not None and not (on and ci.class_w is not None):
+        # c = -log p_y from the fused kernel (one exponential per logit, value and gradient),
+        # so p_y = exp(-c) and 1 - p_t = (1 - eps)(1 - p_y) + eps (K - 1) / K. With a
+        # smoothing, the smoothed cross-entropy is the kernel's too: both calls share their
+        # passes over the logits (XLA merges the identical lse and exponentials). The kernel
+        # leaves the rows dropped by ``keep`` as they were: they are replaced before exp.
+        c = _core.mask_safe(ci.mask, ce_labels(ci.x, ci.labels, ci.mask, 0.0), 0.0)
+        miss = -jnp.expm1(-c)  # 1 - p_y
+        ce = c
+        if on:
+            ce = _core.mask_safe(ci.mask, ce_labels_smoothed(ci.x, ci.labels, ci.mask, eps),
+                                 0.0)
+            k = ci.num_classes
+            miss = (1.0 - eps) * miss + eps * ((k - 1) / k)
+        return finish(ci, ce + epsilon * miss, reduction, name)
+    # Probability targets, or labels with smoothing and class weights (PyTorch's weighting of
+    # each class's smoothing term, which the kernel does not know): the plain path.
+    x = ci.x if ci.labels is None else _core.mask_safe(ci.mask, ci.x, 0.0, axis=-1)
+    log_probs = jax.nn.log_softmax(x, axis=-1)
     ce, extra = smoothed_nll(log_probs, ci, label_smoothing)
     # with labels, the label's probability alone (one exponential per row, not per logit)
     p_t = (jnp.exp(pick(log_probs, ci.labels)) if ci.labels is not None
            else dense_dot(ci.rows, jnp.exp(log_probs)))
-    eps, on = smoothing(label_smoothing)
     if on:
         p_t = smooth(p_t, eps, ci.num_classes)  # sum_c smooth(y)_c p_c
     return finish(ci, ce + epsilon * (1.0 - p_t), reduction, name, extra)

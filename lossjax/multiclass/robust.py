@@ -20,6 +20,7 @@ from lossjax._classes import (
 )
 from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import multiclass as fixtures
+from lossjax.multiclass._kernel import ce_labels
 from lossjax.multiclass._meta import (
     CE_HYPERS,
     LABEL_HYPERS,
@@ -110,7 +111,7 @@ def softmax_focal(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index,
+        ignore_index=ignore_index, mask_predictions=False,
     )
     a = None
     if alpha is not None:
@@ -120,7 +121,6 @@ def softmax_focal(
                 f"{name}: `alpha` must be a scalar or have shape ({ci.num_classes},) (one per "
                 f"class); got {tuple(a.shape)}."
             )
-    log_probs = jax.nn.log_softmax(ci.x, axis=-1)
 
     def term(lp, alpha_c):
         if _core.is_known(gamma, 0.0):
@@ -131,10 +131,15 @@ def softmax_focal(
 
     eps, on = smoothing(label_smoothing)
     if ci.labels is not None and not on:
-        lp_y = pick(log_probs, ci.labels)
+        # log p_y = -c with c the fused kernel's cross-entropy (one exponential per logit,
+        # value and gradient). The kernel leaves the rows dropped by ``keep`` as they were:
+        # their c is replaced before it meets the focal factor.
+        c = _core.mask_safe(ci.mask, ce_labels(ci.x, ci.labels, ci.mask, 0.0), 0.0)
         a_y = None if a is None else (a if a.ndim == 0 else a[ci.labels])
-        loss = term(lp_y, a_y)
+        loss = term(-c, a_y)
     else:
+        x = ci.x if ci.labels is None else _core.mask_safe(ci.mask, ci.x, 0.0, axis=-1)
+        log_probs = jax.nn.log_softmax(x, axis=-1)
         y = targets_dense(ci)
         if on:
             y = smooth(y, eps, ci.num_classes)
