@@ -63,6 +63,11 @@ def _run_group(out: Path) -> dict:
     return json.loads(out.read_text())
 
 
+# Every test here reads one run of the two-process group: keep them on one xdist worker, or
+# each worker would start the group again (18 s of two processes each time).
+pytestmark = pytest.mark.xdist_group("multiprocess")
+
+
 @pytest.fixture(scope="module")
 def group(tmp_path_factory):
     return _run_group(tmp_path_factory.mktemp("multiprocess") / "results.json")
