@@ -27,7 +27,10 @@ import custom_losses  # noqa: E402,F401
 
 # Tests that run for minutes in one piece (a subprocess with 8 devices) go first, so that
 # pytest-xdist overlaps them with everything else instead of leaving them for the end.
-FIRST = ("tests/test_sharding.py::test_on_eight_devices",)
+FIRST = ("tests/test_sharding.py::test_every_loss_on_eight_devices",
+         "tests/test_sharding.py::test_linear_cross_entropy_and_mesh_defaults_on_eight_devices",
+         "tests/test_docs_guides.py::test_python_blocks_of_every_page_run_as_written",
+         "tests/test_docs.py::test_docstring_examples_run_as_doctests")
 
 
 def pytest_collection_modifyitems(config, items):

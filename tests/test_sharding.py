@@ -38,14 +38,14 @@ KNOWN_EXPLICIT_FAILURES: dict[str, str] = {
 }
 
 
-def _run_worker() -> dict:
+def _run_worker(*checks: str) -> dict:
     env = dict(os.environ)
     env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     env["LOSSJAX_KNOWN_EXPLICIT"] = ",".join(KNOWN_EXPLICIT_FAILURES)
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "sharding_worker.py")],
+        [sys.executable, str(ROOT / "tests" / "sharding_worker.py"), *checks],
         capture_output=True, text=True, env=env, timeout=600, cwd=str(ROOT),
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -68,10 +68,13 @@ def _tol(row) -> float:
     return 1e-12 if row.get("dtype", "float64") == "float64" else 2e-6
 
 
-def test_on_eight_devices():
-    """One worker process (one jax start-up and one set of compilations) for every 8-device
-    check; a single test so that pytest-xdist does not start it once per worker."""
-    results = _run_worker()
+# The 8-device checks run in two worker processes, one per test below (each a single test, so
+# that pytest-xdist does not start it once per worker): the registry-wide battery alone is
+# half of the work, and two tests let the two xdist workers share it.
+def test_linear_cross_entropy_and_mesh_defaults_on_eight_devices():
+    """sharded linear cross-entropy, its traced hyperparameters, plain jit on placed inputs,
+    every entry point under make_mesh's defaults, and the GPU/TPU export."""
+    results = _run_worker("lce", "lce_hyper", "plain_jit", "mesh_defaults", "export")
 
     # 1. sharded_linear_cross_entropy: data parallel, vocabulary parallel, both, tokens over
     #    both mesh axes; Auto and Explicit meshes; loss and gradients (hidden, weight, bias).
@@ -94,7 +97,25 @@ def test_on_eight_devices():
     # on the explicit mesh the gradients keep the inputs' shardings (tokens, vocabulary)
     assert rows[2]["grad_shardings"] == ["P('data', None, None)", "P('model', None)"], rows[2]
 
-    # 3. every registered loss on batch-sharded inputs under jit
+    # 4. every entry point with make_mesh's defaults (Explicit) and Auto axes, jit or not,
+    #    set_mesh or not, placed or plain inputs (see check_mesh_defaults)
+    rows = results["mesh_defaults"]
+    assert len(rows) == 2 * 16 + 2 * 2, len(rows)
+    assert not _failures([r for r in rows if not r["jax_rule"]], _tol)
+    for r in rows:
+        if r["jax_rule"] and "error" in r:  # JAX's own rule: its message must say the remedy
+            assert "jax.set_mesh" in r["error"], r
+
+    # 5. the sharded kernel lowers for GPU and TPU (jax.export), with its all-reduces
+    assert results["export"] == [{"platforms": ["cuda", "tpu"], "devices": 8,
+                                  "collectives": ["all_reduce"]}], results["export"]
+
+
+def test_every_loss_on_eight_devices():
+    """Every registered loss on batch-sharded inputs under jit (Auto mesh), one loss of each
+    family module on an Explicit mesh, against the unsharded program."""
+    results = _run_worker("registry")
+
     rows = results["registry"]
     # the worker imports lossjax alone: every built-in loss (tests register extra ones here)
     assert {r["loss"] for r in rows} == {n for n in lossjax.names() if lossjax.spec(n).builtin}
@@ -109,21 +130,6 @@ def test_on_eight_devices():
         if r["loss"] in KNOWN_EXPLICIT_FAILURES and "error" not in r:
             warnings.warn(f"{r['loss']} now runs on an explicit mesh: drop it from "
                           "KNOWN_EXPLICIT_FAILURES", stacklevel=1)
-
-
-    # 4. every entry point with make_mesh's defaults (Explicit) and Auto axes, jit or not,
-    #    set_mesh or not, placed or plain inputs (see check_mesh_defaults)
-    rows = results["mesh_defaults"]
-    assert len(rows) == 2 * 16 + 2 * 2, len(rows)
-    assert not _failures([r for r in rows if not r["jax_rule"]], _tol)
-    for r in rows:
-        if r["jax_rule"] and "error" in r:  # JAX's own rule: its message must say the remedy
-            assert "jax.set_mesh" in r["error"], r
-
-
-    # 5. the sharded kernel lowers for GPU and TPU (jax.export), with its all-reduces
-    assert results["export"] == [{"platforms": ["cuda", "tpu"], "devices": 8,
-                                  "collectives": ["all_reduce"]}], results["export"]
 
 
 # ------------------------------------------------------------------------- in this process
