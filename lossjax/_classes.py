@@ -61,6 +61,8 @@ class ClassInputs(NamedTuple):
     num_classes: int
     class_w: Array | None = None  # the [K] class weights, if given
     example_w: Array | None = None  # the example weights alone (without class weights)
+    raw: Array | None = None  # labels: the predictions before the dropped rows were masked
+    safe: float = 0.0  # the value the dropped rows' predictions were given
 
     @property
     def rows(self) -> Array:
@@ -135,9 +137,10 @@ def class_inputs(
         if cw is not None:
             w = _core.mul_weights(w, jnp.sum(y * cw, axis=-1))
         labels = invalid = None
+    raw = x if sparse else None
     if mask_predictions or not sparse:
         x = _core.mask_safe(mask, x, safe, axis=-1)
-    return ClassInputs(x, labels, y, mask, w, invalid, k, cw, example_w)
+    return ClassInputs(x, labels, y, mask, w, invalid, k, cw, example_w, raw, safe)
 
 
 def pick(x: Array, labels: Array) -> Array:
@@ -397,3 +400,42 @@ def on_label(values: Array, ci: ClassInputs) -> Array:
     if ci.labels is not None:
         return pick(values, ci.labels)
     return dense_dot(ci.rows, values)
+
+
+@jax.custom_jvp
+def row_max(x: Array, keep: Array | None) -> Array:
+    """``max_c x_c`` over the last axis, for predictions whose dropped rows are not masked.
+
+    The derivative is ``jnp.max``'s (split evenly among the maximal entries; NaN in a kept row
+    holding NaN), except in the rows ``keep`` drops, where it is 0 whatever they hold
+    (``jnp.max``'s divides by the count of maximal entries, 0 in a row holding NaN, and ``0 /
+    0`` is NaN even under a zero cotangent). So the predictions need no masked ``[..., K]``
+    copy, which XLA:CPU writes out in full before a reduction (a pass over them saved).
+    """
+    return jnp.max(x, axis=-1)
+
+
+@row_max.defjvp
+def _row_max_jvp(primals, tangents):
+    x, keep = primals
+    m = jnp.max(x, axis=-1)
+    at = (x == m[..., None]).astype(x.dtype)
+    count = jnp.sum(at, axis=-1)
+    if keep is not None:
+        count = jnp.where(keep, count, 1.0)
+    return m, jnp.sum(tangents[0] * at, axis=-1) / count
+
+
+def x_on_label(ci: ClassInputs) -> Array:
+    """``on_label(ci.x, ci)``: the prediction at the label (``sum_c y_c x_c`` for probability
+    targets).
+
+    For labels it is read from the predictions before masking and masked per row (the same
+    values): the gather then does not make the masked ``[..., K]`` copy a second consumer,
+    which XLA would write out in full instead of fusing the select into the loss's reduction
+    (a pass over the predictions saved). The per-row select also gives the dropped rows a
+    zero gradient, whatever their predictions hold.
+    """
+    if ci.labels is None or ci.raw is None:
+        return on_label(ci.x, ci)
+    return _core.mask_safe(ci.mask, pick(ci.raw, ci.labels), jnp.asarray(ci.safe, ci.x.dtype))

@@ -23,6 +23,7 @@ import optax
 import pytest
 
 import lossjax
+from lossjax import registry
 
 N = 257  # odd, so that no vector-width coincidence hides a remainder bug
 
@@ -318,6 +319,39 @@ def test_softmax_ce_fallback_when_a_logit_beats_the_label_by_more_than_exp_range
     np.testing.assert_allclose(g, rg, rtol=1e-5, atol=1e-7)
 
 
+KERNEL_LOSSES = ["softmax_cross_entropy", "poly1_cross_entropy", "softmax_focal",
+                 "generalized_cross_entropy", "symmetric_cross_entropy"]
+
+
+@pytest.mark.parametrize("name", KERNEL_LOSSES)
+def test_one_rows_overflow_leaves_the_other_rows_values_bit_for_bit(name):
+    # The overflow fallback (a lax.cond for the whole batch) recomputes every row shifted by
+    # its maximum, but only the rows that were not finite take its logsumexp: the others keep
+    # their own value exactly, with or without a derivative (the JVP's program), so that a
+    # batch's values do not depend on an unrelated row. Row 0 overflows the label shift
+    # (1e4 above the label), row 1 holds a NaN (it propagates, kept), the rest are ordinary
+    # and must equal the batch of the ordinary rows alone.
+    fn = registry.get(name)
+    rng = np.random.default_rng(80)
+    ok = jnp.asarray(rng.normal(0.0, 3.0, (6, 7)), jnp.float32)
+    y = jnp.asarray(rng.integers(0, 7, 8), jnp.int32)
+    bad = jnp.zeros((2, 7), jnp.float32).at[0, 3].set(1e4).at[1, 2].set(jnp.nan)
+    x = jnp.concatenate([bad, ok])
+    y = y.at[0].set(0)
+
+    def per_row(x, y):
+        return fn(x, y, reduction="none")
+
+    def per_row_in_jvp(x, y):  # the value the derivative's program computes
+        return jax.jvp(lambda x: per_row(x, y), (x,), (jnp.ones_like(x),))[0]
+
+    for f in (per_row, per_row_in_jvp):
+        whole = np.asarray(jax.jit(f)(x, y))
+        alone = np.asarray(jax.jit(f)(ok, y[2:]))
+        assert np.isfinite(whole[0]) and np.isnan(whole[1]), (f.__name__, whole[:2])
+        np.testing.assert_array_equal(whole[2:], alone, err_msg=f.__name__)
+
+
 def test_softmax_ce_dropped_rows_may_hold_anything():
     # Rows dropped by ignore_index or where are not masked before the kernel (a pass saved);
     # their NaN/-inf logits must still not reach the value or the gradient.
@@ -524,19 +558,22 @@ def test_a_hand_written_slope_is_the_derivative_of_its_loss(name):
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU program structure")
 @pytest.mark.parametrize("form", ["plain", "ignore_index", "smooth", "traced_smooth",
-                                  "poly1", "poly1_traced_smooth", "focal"])
+                                  "poly1", "poly1_traced_smooth", "focal", "generalized",
+                                  "symmetric"])
 def test_softmax_ce_value_and_grad_evaluates_one_exponential_per_logit(form):
     # The speed of softmax CE on a CPU rests on the exponential count (BUILD_NOTES, session
     # 6): value_and_grad compiles to one full-size exponential in the usual program and one in
     # the overflow fallback (the branch of a lax.cond), not a second one for the gradient.
-    # Poly-1 and softmax focal with integer labels run on the same kernel (session 7; Poly-1
-    # with a smoothing calls it twice, and XLA merges the two calls' exponentials).
+    # Poly-1, softmax focal, generalized and symmetric cross-entropy with integer labels run
+    # on the same kernel (sessions 7 and 8; Poly-1 with a smoothing calls it twice, and XLA
+    # merges the two calls' exponentials).
     x = jnp.zeros((64, 100), jnp.float32)
     y = jnp.zeros((64,), jnp.int32)
     kw = {"ignore_index": {"ignore_index": 3}, "smooth": {"label_smoothing": 0.1}}.get(form, {})
     fn = {"poly1": lossjax.poly1_cross_entropy, "poly1_traced_smooth":
-          lossjax.poly1_cross_entropy, "focal": lossjax.softmax_focal}.get(
-              form, lossjax.softmax_cross_entropy)
+          lossjax.poly1_cross_entropy, "focal": lossjax.softmax_focal,
+          "generalized": lossjax.generalized_cross_entropy,
+          "symmetric": lossjax.symmetric_cross_entropy}.get(form, lossjax.softmax_cross_entropy)
 
     def f(x, y, eps):
         if form.endswith("traced_smooth"):

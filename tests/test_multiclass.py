@@ -426,3 +426,55 @@ def test_probability_targets_against_references(name):
         y = jax.nn.one_hot(LABELS_K5, 5, dtype=F64)
     got = lossjax.get(name)(x, y, reduction="none")
     close10(got, refs.REFERENCES[name](np.asarray(x), np.asarray(y)), rtol=1e-9, atol=1e-11)
+
+
+# The losses that read integer-label predictions without a masked [..., K] copy (issue 14:
+# XLA:CPU writes such a copy out in full before a reduction): the rows dropped by
+# `ignore_index` or `where` reach them as they are, and the kernels keep them out.
+UNMASKED = ["multiclass_perceptron", "multiclass_hinge", "categorical_hinge",
+            "categorical_cross_entropy", "brier", "generalized_cross_entropy",
+            "symmetric_cross_entropy", "softmax_focal", "poly1_cross_entropy", "nll"]
+
+
+@pytest.mark.parametrize("name", UNMASKED)
+def test_unmasked_predictions_keep_dropped_rows_out(name):
+    # Reference: the same loss on a copy whose dropped rows are replaced by ordinary values
+    # (what masking gives). Kept rows include a tie for the maximum (row 0: the derivative is
+    # split evenly between the tied entries, as jnp.max's). Dropped rows hold NaN, inf and
+    # -inf; a kept row holding NaN (where the loss reads it) gives NaN, in the value and in
+    # its gradient row, and leaves the other rows' gradients as they were.
+    fn = lossjax.registry.get(name)
+    probs = lossjax.registry.spec(name).predictions == "probabilities"
+    rng = np.random.default_rng(14)
+    x = rng.normal(0.0, 1.0, (7, 5))
+    if probs:
+        x = np.exp(x) / np.exp(x).sum(-1, keepdims=True)
+    x[0, :] = x[0, 1]  # a tie everywhere in row 0
+    y = np.array([2, 1, -100, 3, 0, 4, 1])
+    keep = np.array([True, True, True, True, False, True, False])
+    dirty = x.copy()
+    dirty[2] = np.nan  # ignore_index
+    dirty[4] = np.inf  # where
+    dirty[6] = -np.inf  # where
+    clean = x.copy()
+    clean[[2, 4, 6]] = 0.2 if probs else 0.0
+
+    def vg(a):
+        return jax.value_and_grad(lambda a: fn(a, y, where=keep))(jnp.asarray(a))
+
+    v, g = vg(dirty)
+    rv, rg = vg(clean)
+    g, rg = np.asarray(g), np.asarray(rg)
+    np.testing.assert_allclose(v, rv, rtol=1e-12)
+    np.testing.assert_allclose(g, rg, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(g[[2, 4, 6]], 0.0)
+    assert np.all(np.isfinite(g))
+    nan_row = dirty.copy()
+    # nll and categorical_cross_entropy with labels read the label's entry alone (-log p_y)
+    nan_row[3, y[3] if name in ("nll", "categorical_cross_entropy") else 1] = np.nan
+    v, g = vg(nan_row)
+    g = np.asarray(g)
+    assert np.isnan(v)
+    if name != "nll":  # nll is linear in the predictions (-x_y): its gradient is constant
+        assert np.any(np.isnan(g[3])), g[3]
+    np.testing.assert_allclose(g[[0, 1, 5]], rg[[0, 1, 5]], rtol=1e-12, atol=1e-15)

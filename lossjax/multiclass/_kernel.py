@@ -1,9 +1,10 @@
 """Softmax cross-entropy with integer labels, one exponential per logit.
 
 The kernel behind :func:`lossjax.softmax_cross_entropy` for labels: value and a custom JVP
-that reuses the row's exponentials (a static label smoothing, and a traced one). Poly-1 and
-softmax focal with integer labels are functions of its output ``c = -log p_y``
-(``p_y = exp(-c)``), their gradients flowing through its JVP.
+that reuses the row's exponentials (a static label smoothing, and a traced one). Poly-1,
+softmax focal, generalized and symmetric cross-entropy with integer labels are functions of
+its output ``c = -log p_y`` (``p_y = exp(-c)``, :func:`label_nll`), their gradients flowing
+through its JVP.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from jax.custom_derivatives import SymbolicZero
 
 from lossjax import _core
 from lossjax._classes import (
+    ClassInputs,
     pick,
     scaled,
 )
@@ -31,21 +33,28 @@ def _label_shifted_lse(x: Array, labels: Array, keep: Array | None) -> Array:
     ``log sum_c exp(x_c) = x_y + log sum_c exp(x_c - x_y)``: the sum is at least 1 (the label's
     own term), so it never underflows, and it overflows only when another logit beats the
     label's by more than the dtype's ``log(max)`` (about 88 in float32). Only then (some kept
-    row non-finite) is every row recomputed the usual way, shifted by its maximum (one
-    ``lax.cond`` for the whole batch). The usual way needs two passes (the maximum, then the
-    sum); this one needs one. The value alone (no derivative) takes this path.
+    row non-finite) is the batch recomputed the usual way, shifted by each row's maximum (one
+    ``lax.cond`` for the whole batch), and the rows that were not finite take that value. The
+    usual way needs two passes (the maximum, then the sum); this one needs one. The value
+    alone (no derivative) takes this path.
     """
     c = pick(x, labels)
     lse = c + jnp.log(jnp.sum(jnp.exp(x - c[..., None]), axis=-1))
-    return jax.lax.cond(_overflowed(lse, keep), lambda _: _by_max(x)[2], lambda _: lse, None)
+    bad = _overflowed(lse, keep)
+    return jax.lax.cond(jnp.any(bad), lambda _: jnp.where(bad, _by_max(x)[2], lse),
+                        lambda _: lse, None)
 
 
 def _overflowed(lse: Array, keep: Array | None) -> Array:
-    """Whether some kept row's label-shifted ``logsumexp`` is not finite (overflow or NaN)."""
+    """The kept rows whose label-shifted ``logsumexp`` is not finite (overflow or NaN).
+
+    Only these rows take the fallback's ``logsumexp``: the others keep their own, bit for bit,
+    so that one row's overflow (or NaN) leaves every other row's value as it was.
+    """
     bad = ~jnp.isfinite(lse)
     if keep is not None:
         bad = bad & keep
-    return jnp.any(bad)
+    return bad
 
 
 def _by_max(x: Array) -> tuple[Array, Array, Array]:
@@ -61,8 +70,9 @@ def _label_shifted_exp(x: Array, labels: Array, keep: Array | None):
     """``(e, s, lse)``: ``e = exp(x - shift)`` written once, ``s = sum e``, ``lse = shift + log s``.
 
     The shift is the label's logit (as in :func:`_label_shifted_lse`); where some kept row
-    overflows, every row is recomputed shifted by its maximum (:func:`_by_max`, one
-    ``lax.cond`` between the two whole programs, so each evaluates one exponential per logit).
+    overflows, ``e`` and ``s`` of every row are recomputed shifted by its maximum
+    (:func:`_by_max`, one ``lax.cond`` between the two whole programs, so each evaluates one
+    exponential per logit); ``lse`` changes only in the rows that were not finite.
     The softmax is ``e / s`` in both: the gradient reads ``e`` instead of evaluating a second
     exponential. The barrier keeps XLA from fusing the exponential into the sum's reduction
     (evaluated there, it would have to be evaluated again for the gradient).
@@ -71,8 +81,13 @@ def _label_shifted_exp(x: Array, labels: Array, keep: Array | None):
     e = jax.lax.optimization_barrier(jnp.exp(x - c[..., None]))
     s = jnp.sum(e, axis=-1)
     lse = c + jnp.log(s)
-    return jax.lax.cond(_overflowed(lse, keep), lambda _: _by_max(x), lambda _: (e, s, lse),
-                        None)
+    bad = _overflowed(lse, keep)
+
+    def fallback(_):
+        e_m, s_m, lse_m = _by_max(x)
+        return e_m, s_m, jnp.where(bad, lse_m, lse)
+
+    return jax.lax.cond(jnp.any(bad), fallback, lambda _: (e, s, lse), None)
 
 
 def _lse_then_exp(x: Array, labels: Array, keep: Array | None):
@@ -190,3 +205,16 @@ def ce_labels_smoothed(x: Array, labels: Array, keep: Array | None, eps) -> Arra
     if known is not None:
         return ce_labels(x, labels, keep, known)
     return ce_labels_traced(x, labels, keep, jnp.asarray(eps, x.dtype))
+
+
+def label_nll(ci: ClassInputs) -> Array:
+    """``c = -log softmax(x)_y`` per row from :func:`ce_labels` (integer labels), 0 on the rows
+    ``ci.mask`` drops.
+
+    For the losses that are functions of the label's probability ``p_y = exp(-c)``: their
+    value and gradient cost the kernel's one exponential per logit. The kernel leaves the
+    dropped rows' value as it was (their logits may hold anything, NaN or ``-inf``, when
+    :func:`lossjax._classes.class_inputs` ran with ``mask_predictions=False``): it is replaced
+    here, before it meets ``exp`` or a power, and their gradient is 0.
+    """
+    return _core.mask_safe(ci.mask, ce_labels(ci.x, ci.labels, ci.mask, 0.0), 0.0)

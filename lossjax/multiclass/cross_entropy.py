@@ -21,10 +21,11 @@ from lossjax._classes import (
     smoothed_nll,
     smoothing,
     targets_dense,
+    x_on_label,
 )
 from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import multiclass as fixtures
-from lossjax.multiclass._kernel import ce_labels, ce_labels_smoothed
+from lossjax.multiclass._kernel import ce_labels_smoothed, label_nll
 from lossjax.multiclass._meta import (
     CE_HYPERS,
     LABEL_HYPERS,
@@ -290,11 +291,17 @@ def categorical_cross_entropy(
       Goodfellow, Bengio and Courville, *Deep Learning* (2016), section 6.2.2.3.
     """
     name = _core.loss_name()
+    _, on = smoothing(label_smoothing)
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
         ignore_index=ignore_index, class_weights=class_weights, safe=1.0,
+        mask_predictions=on,
     )
     eps = _core.grad_floor(jnp.asarray(predictions).dtype)
+    if ci.labels is not None and not on:
+        # -log p_y: the label's probability alone is read (and masked per row), not a log
+        # of every class's
+        return finish(ci, -clamped_log(x_on_label(ci), eps), reduction, name)
     ce, extra = smoothed_nll(clamped_log(ci.x, eps), ci, label_smoothing)
     return finish(ci, ce, reduction, name, extra)
 
@@ -368,10 +375,28 @@ def brier(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
-    d = ci.x - targets_dense(ci)
-    return finish(ci, jnp.sum(d * d, axis=-1), reduction, name)
+    # labels: the dropped rows' predictions are left as they are (no masked copy, which XLA
+    # would write out before the sum); _squared_distance keeps them out of the derivative
+    return finish(ci, _squared_distance(ci.x, targets_dense(ci), ci.mask), reduction, name)
+
+
+@jax.custom_jvp
+def _squared_distance(p: Array, y: Array, keep: Array | None) -> Array:
+    """``sum_c (p_c - y_c)**2`` per row; the derivative is 0 in the rows ``keep`` drops."""
+    d = p - y
+    return jnp.sum(d * d, axis=-1)
+
+
+@_squared_distance.defjvp
+def _squared_distance_jvp(primals, tangents):
+    p, y, keep = primals
+    dp, dy = tangents[:2]
+    d = p - y
+    if keep is not None:  # a dropped row may hold NaN: 2 d * 0 would be NaN
+        d = jnp.where(keep[..., None], d, 0.0)
+    return _squared_distance(p, y, keep), jnp.sum(2.0 * d * (dp - dy), axis=-1)
 
 
 @_builtin(
@@ -444,7 +469,7 @@ def poly1_cross_entropy(
         # smoothing, the smoothed cross-entropy is the kernel's too: both calls share their
         # passes over the logits (XLA merges the identical lse and exponentials). The kernel
         # leaves the rows dropped by ``keep`` as they were: they are replaced before exp.
-        c = _core.mask_safe(ci.mask, ce_labels(ci.x, ci.labels, ci.mask, 0.0), 0.0)
+        c = label_nll(ci)
         miss = -jnp.expm1(-c)  # 1 - p_y
         ce = c
         if on:

@@ -10,10 +10,11 @@ import jax.numpy as jnp
 from lossjax import _core, _samples
 from lossjax._classes import (
     class_inputs,
-    dense_dot,
     finish,
     on_label,
+    row_max,
     targets_dense,
+    x_on_label,
 )
 from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import multiclass as fixtures
@@ -88,13 +89,12 @@ def multiclass_hinge(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
-    if ci.labels is not None:
-        onehot = jax.nn.one_hot(ci.labels, ci.num_classes, dtype=ci.x.dtype)
-    else:
-        onehot = ci.rows
-    loss = jnp.max(ci.x + margin * (1.0 - onehot), axis=-1) - dense_dot(onehot, ci.x)
+    # labels: the dropped rows' predictions are left as they are (no masked copy); row_max
+    # and x_on_label keep them out of the gradient, finish out of the value
+    onehot = targets_dense(ci)
+    loss = row_max(ci.x + margin * (1.0 - onehot), ci.mask) - x_on_label(ci)
     return finish(ci, loss, reduction, name)
 
 
@@ -394,11 +394,12 @@ def categorical_hinge(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
+    # labels: the dropped rows' predictions are left as they are (see multiclass_perceptron)
     y = targets_dense(ci)
-    neg = jnp.max(jnp.where(y == 1, 0.0, (1.0 - y) * jnp.where(y == 1, 0.0, ci.x)), axis=-1)
-    loss = jax.nn.relu(1.0 + neg - on_label(ci.x, ci))
+    neg = row_max(jnp.where(y == 1, 0.0, (1.0 - y) * jnp.where(y == 1, 0.0, ci.x)), ci.mask)
+    loss = jax.nn.relu(1.0 + neg - x_on_label(ci))
     return finish(ci, loss, reduction, name)
 
 
@@ -453,9 +454,11 @@ def multiclass_perceptron(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
-    loss = jnp.max(ci.x, axis=-1) - on_label(ci.x, ci)
+    # labels: the dropped rows' predictions are left as they are (no masked copy); row_max
+    # and x_on_label keep them out of the gradient, finish out of the value
+    loss = row_max(ci.x, ci.mask) - x_on_label(ci)
     return finish(ci, loss, reduction, name)
 
 

@@ -20,7 +20,7 @@ from lossjax._classes import (
 )
 from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import multiclass as fixtures
-from lossjax.multiclass._kernel import ce_labels
+from lossjax.multiclass._kernel import label_nll
 from lossjax.multiclass._meta import (
     CE_HYPERS,
     LABEL_HYPERS,
@@ -132,9 +132,8 @@ def softmax_focal(
     eps, on = smoothing(label_smoothing)
     if ci.labels is not None and not on:
         # log p_y = -c with c the fused kernel's cross-entropy (one exponential per logit,
-        # value and gradient). The kernel leaves the rows dropped by ``keep`` as they were:
-        # their c is replaced before it meets the focal factor.
-        c = _core.mask_safe(ci.mask, ce_labels(ci.x, ci.labels, ci.mask, 0.0), 0.0)
+        # value and gradient)
+        c = label_nll(ci)
         a_y = None if a is None else (a if a.ndim == 0 else a[ci.labels])
         loss = term(-c, a_y)
     else:
@@ -212,13 +211,14 @@ def generalized_cross_entropy(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
-    log_probs = jax.nn.log_softmax(ci.x, axis=-1)
     if ci.labels is not None:
-        loss = -jnp.expm1(q * pick(log_probs, ci.labels)) / q
+        # p_y**q = exp(-q c), c = -log p_y from the fused kernel (one exponential per logit)
+        loss = -jnp.expm1(-q * label_nll(ci)) / q
     else:
         # finite (1 / q) with a zero gradient at log p = -inf: no class needs leaving out
+        log_probs = jax.nn.log_softmax(ci.x, axis=-1)
         loss = jnp.sum(ci.rows * (-jnp.expm1(q * log_probs) / q), axis=-1)
     return finish(ci, loss, reduction, name)
 
@@ -290,17 +290,18 @@ def symmetric_cross_entropy(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights,
+        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
     )
+    if ci.labels is not None:
+        # c = -log p_y from the fused kernel (one exponential per logit); 1 - p_y = -expm1(-c)
+        c = label_nll(ci)
+        return finish(ci, alpha * c + beta * (A * jnp.expm1(-c)), reduction, name)
     log_probs = jax.nn.log_softmax(ci.x, axis=-1)
     ce, _ = smoothed_nll(log_probs, ci, 0.0)
     probs = jnp.exp(log_probs)
-    if ci.labels is not None:
-        rce = -A * (1.0 - pick(probs, ci.labels))
-    else:
-        pos = ci.rows > 0
-        log_y = jnp.maximum(jnp.log(jnp.where(pos, ci.rows, 1.0)), A)
-        rce = -jnp.sum(probs * jnp.where(pos, log_y, A), axis=-1)
+    pos = ci.rows > 0
+    log_y = jnp.maximum(jnp.log(jnp.where(pos, ci.rows, 1.0)), A)
+    rce = -jnp.sum(probs * jnp.where(pos, log_y, A), axis=-1)
     return finish(ci, alpha * ce + beta * rce, reduction, name)
 
 
