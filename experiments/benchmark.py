@@ -235,11 +235,16 @@ def _naive_adapters() -> dict[str, Callable[..., Callable[..., Any] | None]]:
         return lambda lp, y: -jnp.mean(jnp.take_along_axis(lp, y[..., None], -1)[..., 0])
 
     def focal(kw):  # -(1 - p_y)**gamma log p_y (Lin et al. 2017, eq. 4, softmax form)
-        if set(kw) - {"gamma"}:
+        if set(kw) - {"gamma", "label_smoothing"}:
             return None
         g = kw.get("gamma", 2.0)
+        eps = float(kw.get("label_smoothing", 0.0))
 
         def f(x, y):
+            if eps:  # Keras's CategoricalFocalCrossentropy: every class, smoothed targets
+                lp = jax.nn.log_softmax(x, axis=-1)
+                t = (1.0 - eps) * jax.nn.one_hot(y, x.shape[-1], dtype=x.dtype) + eps / x.shape[-1]
+                return jnp.mean(jnp.sum(-t * (1.0 - jnp.exp(lp)) ** g * lp, axis=-1))
             lp = label_log_prob(x, y)
             return jnp.mean(-((1.0 - jnp.exp(lp)) ** g) * lp)
 
@@ -450,7 +455,13 @@ def make_cases(
     if name in CLASS_LOSSES:
         from lossjax import _samples
 
-        variants = tuple(ce_cases) if name == "softmax_cross_entropy" else ("",)
+        if name == "softmax_cross_entropy":
+            variants = tuple(ce_cases)
+        elif name == "softmax_focal" and "label_smoothing" in ce_cases:
+            # with a smoothing focal is Keras's dense definition (its generic path)
+            variants = ("", "label_smoothing")
+        else:
+            variants = ("",)
         for n, k in class_shapes:
             k1, k2 = jax.random.split(jax.random.fold_in(key, n * k))
             k3 = jax.random.fold_in(k2, 1)

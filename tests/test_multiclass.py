@@ -478,3 +478,35 @@ def test_unmasked_predictions_keep_dropped_rows_out(name):
     if name != "nll":  # nll is linear in the predictions (-x_y): its gradient is constant
         assert np.any(np.isnan(g[3])), g[3]
     np.testing.assert_allclose(g[[0, 1, 5]], rg[[0, 1, 5]], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("gamma", [2.0, 1.5, "traced"])
+def test_focal_smoothing_with_labels_equals_its_one_hot_form(gamma):
+    # With integer labels and a smoothing, softmax focal expands Keras's dense definition
+    # (1 - eps) T_y + eps / K sum_c T_c (session 8); one-hot targets take the dense sum itself.
+    # Both must agree, value and gradient: per-class alpha, -inf logits off the label (inf
+    # with eps > 0; left out when a traced eps is 0) and on it (inf), a NaN in a dropped row.
+    x = np.array(random_logits(seed=21))
+    x[1, 0] = -np.inf  # off the label (3)
+    x[2, 4] = -np.inf  # on the label (4)
+    x[3] = np.nan  # dropped by `where`
+    keep = np.array([True, True, True, False])
+    onehot = jax.nn.one_hot(LABELS_K5, 5, dtype=F64)
+    alpha = a64([0.5, 1.0, 2.0, 0.25, 1.5])
+
+    def run(targets, eps, g):
+        def f(x, eps, g):
+            return lossjax.softmax_focal(x, targets, gamma=g, alpha=alpha, label_smoothing=eps,
+                                         where=keep, reduction="none")
+        return f(a64(x), eps, g), jax.jacrev(lambda x: jnp.sum(jnp.where(
+            jnp.isfinite(f(x, eps, g)), f(x, eps, g), 0.0)))(a64(x))
+
+    g = jnp.asarray(2.5) if gamma == "traced" else gamma
+    for eps in (0.1, jnp.asarray(0.1), jnp.asarray(0.0)):
+        v, d = run(LABELS_K5, eps, g)
+        rv, rd = run(onehot, eps, g)
+        close10(v, rv)
+        close10(d, rd)
+        assert np.isinf(v[2]) and v[3] == 0.0
+        assert np.isinf(v[1]) == (float(eps) != 0.0)
+        np.testing.assert_array_equal(np.asarray(d)[3], 0.0)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from lossjax import _core
 from lossjax._classes import (
+    ClassInputs,
     class_inputs,
     dense_dot,
     finish,
@@ -16,7 +17,6 @@ from lossjax._classes import (
     smooth,
     smoothed_nll,
     smoothing,
-    targets_dense,
 )
 from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import multiclass as fixtures
@@ -31,21 +31,35 @@ from lossjax.multiclass._tempered import log_t, tempered_log_softmax
 from lossjax.registry import NONNEGATIVE, Hyper, Interval, _builtin
 
 
-def _one_minus_p_pow(log_p: Array, gamma: float) -> Array:
+def _alpha_at_label(ci: ClassInputs, alpha: Array | None) -> Array | None:
+    """The label's ``alpha``: a scalar as it is, one weight per class looked up."""
+    if alpha is None or alpha.ndim == 0:
+        return alpha
+    return alpha[ci.labels]
+
+
+def _one_minus_p_pow(log_p: Array, gamma) -> Array:
     """``(1 - p)**gamma`` from ``log p``, finite with a finite gradient at ``p = 1``.
 
-    ``1 - p = -expm1(log p)`` is exact for small ``p`` and floored at the smallest normal
-    number, so that a fractional ``gamma`` never differentiates ``x**gamma`` at 0.
+    ``1 - p = -expm1(log p)`` is exact for small ``p``. A whole ``gamma`` Python knows (the
+    default 2 is specialised, ``Hyper(fast=...)``) is a product (``lax.integer_pow``: no
+    ``log`` and ``exp`` per class, and its derivative at 0 is finite); any other is
+    ``exp(gamma log(1 - p))`` with ``1 - p`` floored at the smallest normal number, so that a
+    fractional ``gamma`` never differentiates ``x**gamma`` at 0.
     """
-    one_minus = jnp.maximum(-jnp.expm1(log_p), jnp.finfo(log_p.dtype).tiny)
-    return jnp.exp(gamma * jnp.log(one_minus))
+    one_minus = -jnp.expm1(log_p)
+    known = _core.known_value(gamma)
+    if known is not None and known == int(known):
+        return jax.lax.integer_pow(one_minus, int(known))
+    one_minus = jnp.maximum(one_minus, jnp.finfo(log_p.dtype).tiny)
+    return jnp.exp(_core.hyper_value(gamma) * jnp.log(one_minus))
 
 
 @_builtin(
     bounded=False,
     convex=False,
     hyper={
-        "gamma": Hyper(NONNEGATIVE, fast=(0.0,)),
+        "gamma": Hyper(NONNEGATIVE, fast=(0.0, 2.0)),
         "alpha": Hyper(NONNEGATIVE, optional=True),
         "label_smoothing": CE_HYPERS["label_smoothing"],
         "ignore_index": CE_HYPERS["ignore_index"],
@@ -126,7 +140,7 @@ def softmax_focal(
         if _core.is_known(gamma, 0.0):
             out = -lp
         else:
-            out = -_one_minus_p_pow(lp, _core.hyper_value(gamma)) * lp
+            out = -_one_minus_p_pow(lp, gamma) * lp
         return out if alpha_c is None else alpha_c * out
 
     eps, on = smoothing(label_smoothing)
@@ -134,12 +148,26 @@ def softmax_focal(
         # log p_y = -c with c the fused kernel's cross-entropy (one exponential per logit,
         # value and gradient)
         c = label_nll(ci)
-        a_y = None if a is None else (a if a.ndim == 0 else a[ci.labels])
-        loss = term(-c, a_y)
+        loss = term(-c, _alpha_at_label(ci, a))
+    elif ci.labels is not None:
+        # Keras's dense definition with the smoothed one-hot y' = (1 - eps) onehot + eps / K,
+        # expanded as (1 - eps) T_y + eps / K sum_c T_c: no one-hot array, and the label's
+        # term from log p_y = x_y - lse per row. A -inf logit (log p = -inf) has a positive
+        # target, so the loss is inf, unless it is off the label and a traced eps is 0 (a
+        # zero target leaves its term out); the terms are evaluated on a safe log p there.
+        x = _core.mask_safe(ci.mask, ci.x, 0.0, axis=-1)
+        lse = jax.nn.logsumexp(x, axis=-1)
+        log_probs = x - lse[..., None]
+        ruled_out = log_probs == -jnp.inf
+        total = jnp.sum(term(jnp.where(ruled_out, 0.0, log_probs), a), axis=-1)
+        lp_y = pick(x, ci.labels) - lse
+        own = term(jnp.where(lp_y == -jnp.inf, 0.0, lp_y), _alpha_at_label(ci, a))
+        loss = (1.0 - eps) * own + total * (eps / ci.num_classes)
+        inf = (lp_y == -jnp.inf) | (jnp.any(ruled_out, axis=-1) & (eps != 0))
+        loss = jnp.where(inf, jnp.inf, loss)
     else:
-        x = ci.x if ci.labels is None else _core.mask_safe(ci.mask, ci.x, 0.0, axis=-1)
-        log_probs = jax.nn.log_softmax(x, axis=-1)
-        y = targets_dense(ci)
+        log_probs = jax.nn.log_softmax(ci.x, axis=-1)
+        y = ci.rows
         if on:
             y = smooth(y, eps, ci.num_classes)
         # A zero target leaves out its class's term, even with a -inf logit (log p = -inf),
