@@ -265,7 +265,9 @@ def categorical_cross_entropy(
     Predictions are probabilities along ``axis`` (not renormalised: Keras divides by the
     sum, lossjax trusts the caller). Each ``log p`` is clamped at -100, with derivative
     ``1 / max(p, 1e-12)`` (``2 / 65504`` for float16 inputs), so a zero probability on the
-    label costs 100 nats and has a large finite gradient. Prefer
+    label costs 100 nats and has a large finite gradient. With integer labels and no
+    smoothing only the label's probability is read (as :func:`nll` reads only the label's
+    log-probability): the other entries may hold anything. Prefer
     :func:`softmax_cross_entropy` on logits where you can.
 
     Args:

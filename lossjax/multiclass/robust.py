@@ -96,13 +96,17 @@ def softmax_focal(
     lossjax's is None). ``(1 - p)**gamma`` is computed from log-probabilities, finite with
     finite gradients for fractional ``gamma`` at ``p = 1``, and in ``gamma`` too. ``gamma`` is
     traced (a sweep or ``vmap``/``grad`` over it reuses the compiled program); ``gamma = 0`` and
-    ``alpha=None`` is the softmax cross-entropy.
+    ``alpha=None`` is the softmax cross-entropy. With integer labels the loss reads the fused
+    cross-entropy kernel's :math:`-\log p_y` (one exponential per logit); with integer labels
+    and a smoothing, the sum is taken as :math:`(1 - \varepsilon) T_y + \frac{\varepsilon}{K}
+    \sum_c T_c` (:math:`T_c` the class's term), without a one-hot array.
 
     Args:
       predictions: logits ``[..., K, ...]`` with the classes along ``axis``.
       targets: integer labels (shape without ``axis``) or probabilities (shape of
         ``predictions``).
-      gamma: focusing parameter ``>= 0`` (traced; a Python 0 compiles the plain path).
+      gamma: focusing parameter ``>= 0`` (traced; a Python 0 compiles the plain path, a
+        Python 2, the default, the product ``(1 - p) (1 - p)``).
       alpha: optional non-negative scalar or ``[K]`` class weights.
       label_smoothing: :math:`\varepsilon` in ``[0, 1)`` (traced; a Python 0 compiles the plain
       path).
