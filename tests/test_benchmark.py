@@ -99,6 +99,49 @@ def test_softmax_ce_case_adapters_agree_with_lossjax(variant):
         np.testing.assert_allclose(g, ref_g, rtol=1e-4, atol=1e-6)
 
 
+def test_every_multiclass_loss_with_labels_is_compared_with_its_formula():
+    # Issue 14, item 3: every multiclass loss that takes integer labels is benchmarked on
+    # [N, K] against plain autodiff of its own formula (and optax's where optax has the loss);
+    # each such peer computes lossjax's value and gradient (float64, the loss's defaults).
+    labelled = {n for n in lossjax.registry.names(task="multiclass")
+                if "labels" in lossjax.registry.spec(n).targets} - benchmark.SKIP_BY_DEFAULT
+    assert labelled <= benchmark.CLASS_LOSSES, labelled - benchmark.CLASS_LOSSES
+    naive, optax_ = benchmark._naive_adapters(), benchmark._optax_adapters()
+    for name in sorted(benchmark.CLASS_LOSSES):
+        spec = lossjax.registry.spec(name)
+        (case,) = benchmark.make_cases(name, [], jnp.float64, [(64, 11)], ce_cases=("plain",))
+        x, y = case.args
+        ref_v, ref_g = jax.value_and_grad(spec.fn)(x, y)
+        peers = {"naive": naive[name]({})}
+        if name in optax_:
+            peers["optax"] = optax_[name]({})
+        assert peers["naive"] is not None, name
+        # the naive bi-tempered loss iterates the paper's fixed point 10 times (lossjax solves
+        # the normaliser exactly): it agrees to about 1e-8 of the largest gradient entry
+        for peer, f in peers.items():
+            tol = 1e-6 if name == "bi_tempered_logistic" and peer == "naive" else 1e-10
+            v, g = jax.value_and_grad(f)(x, y)
+            dev = benchmark._deviation(v, [g], ref_v, [ref_g])
+            assert max(dev.values()) <= tol, (name, peer, dev)
+
+
+def test_naive_focal_with_smoothing_is_kerass_dense_definition():
+    kx, ky = jax.random.split(jax.random.PRNGKey(3))
+    x = jax.random.normal(kx, (32, 7), jnp.float64)
+    y = jax.random.randint(ky, (32,), 0, 7)
+    f = benchmark._naive_adapters()["softmax_focal"]({"label_smoothing": 0.2})
+    np.testing.assert_allclose(f(x, y), lossjax.softmax_focal(x, y, label_smoothing=0.2),
+                               rtol=1e-12)
+
+
+def test_probe_passes_runs_at_a_tiny_shape(capsys):
+    from experiments import probe_passes
+
+    probe_passes.main(["probe_passes", "16x32", "2"])
+    out = capsys.readouterr().out
+    assert "in-place update" in out and "optax value_and_grad" in out
+
+
 def test_naive_class_weights_with_smoothing_is_pytorchs_definition():
     # optax has no class-weighted smoothing (no adapter); the naive formula follows lossjax.
     kx, ky, kc = jax.random.split(jax.random.PRNGKey(2), 3)
