@@ -319,6 +319,90 @@ def test_softmax_ce_fallback_when_a_logit_beats_the_label_by_more_than_exp_range
     np.testing.assert_allclose(g, rg, rtol=1e-5, atol=1e-7)
 
 
+def _probability_ce_reference(x, y):
+    """Closed forms in float64 numpy: value -sum_c y_c log p_c (a zero target leaves its class
+    out, a positive one at p = 0 is inf), gradient in x softmax * sum(y) - y, in y -log p (0
+    where p = 0, the convention of lossjax's dense_dot), Hessian in x sum(y) (diag p - p p^T)
+    per row."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    m = np.max(np.where(np.isfinite(x), x, -np.inf), axis=-1, keepdims=True)
+    lp = x - (m + np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True)))
+    p = np.exp(lp)
+    ruled = x == -np.inf
+    with np.errstate(invalid="ignore"):
+        terms = np.where(ruled, np.where(y != 0, np.inf, 0.0), -y * np.where(ruled, 0.0, lp))
+    mass = np.sum(np.where(ruled, 0.0, y), axis=-1, keepdims=True)
+    hess = mass[..., None] * (np.einsum("ni,ij->nij", p, np.eye(x.shape[-1]))
+                              - p[..., :, None] * p[..., None, :])
+    return terms.sum(-1), p * mass - np.where(ruled, 0.0, y), -np.where(ruled, 0.0, lp), hess
+
+
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32], ids=["f64", "f32"])
+def test_softmax_ce_probability_targets_match_closed_forms(dtype):
+    # The probability-target kernel (session 8): value, gradients in logits and targets, a
+    # JVP and the Hessian, against closed forms; rows with a -inf logit under a zero target
+    # (left out: finite), under a positive one (inf), unnormalised targets (mass 2), and a
+    # row dropped by `where` holding NaN.
+    rng = np.random.default_rng(88)
+    x = rng.normal(0.0, 2.0, (6, 5))
+    y = rng.dirichlet(np.ones(5), 6)
+    x[1, 2], y[1, 2] = -np.inf, 0.0
+    x[2, 0], y[2, 0] = -np.inf, 0.3
+    y[3] *= 2.0
+    x[5] = np.nan
+    keep = np.array([True, True, True, True, True, False])
+    xs, ys = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
+
+    def per_row(x, y):
+        return lossjax.softmax_cross_entropy(x, y, where=keep, reduction="none")
+
+    v = per_row(xs, ys)
+    rv, rgx, rgy, rh = _probability_ce_reference(np.where(keep[:, None], x, 0.0),
+                                                 np.where(keep[:, None], y, 0.0))
+    rv[~keep] = 0.0
+    assert np.isinf(v[2]) and v[5] == 0.0
+    fin = np.isfinite(rv)
+    _close(np.asarray(v)[fin], rv[fin], dtype)
+    # derivatives of the finite rows' sum; the dropped row's are 0
+    rows = jnp.asarray(fin & keep)
+
+    def total(x, y):
+        return jnp.sum(jnp.where(rows, per_row(x, y), 0.0))
+
+    gx, gy = jax.grad(total, argnums=(0, 1))(xs, ys)
+    want = fin & keep
+    _close(np.asarray(gx)[want], rgx[want], dtype)
+    _close(np.asarray(gy)[want], rgy[want], dtype)
+    np.testing.assert_array_equal(np.asarray(gx)[5], 0.0)
+    dx = jnp.asarray(rng.normal(size=x.shape), dtype)
+    _, t = jax.jvp(lambda x: per_row(x, ys), (xs,), (dx,))
+    _close(np.asarray(t)[want], np.sum(rgx * np.asarray(dx, np.float64), -1)[want], dtype)
+    if dtype == jnp.float64:
+        h = jax.hessian(lambda x: per_row(x, ys)[0])(xs)
+        _close(np.asarray(h)[0, :, 0, :], rh[0], dtype)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU program structure")
+def test_softmax_ce_probability_targets_write_one_intermediate():
+    # XLA:CPU writes every full-size input of a YNNPACK reduction out first: autodiff of the
+    # log-softmax (its backward needs the row sum of its cotangent) wrote four [N, K] arrays
+    # in value_and_grad; the kernel writes the exponentials and the gradient, as plain
+    # autodiff of lse(x) sum(y) - sum(y x) does, and nothing full-size for the value alone.
+    x = jnp.zeros((64, 100), jnp.float32)
+    y = jnp.full((64, 100), 0.01, jnp.float32)
+
+    def count(f):
+        hlo = f.lower(x, y).compile().as_text()
+        entry = hlo[hlo.index("ENTRY"):]
+        return len(re.findall(r"= f32\[64,100\]\{[0-9,]+\} fusion\(", entry))
+
+    def ce(x, y):
+        return lossjax.softmax_cross_entropy(x, y)
+
+    assert count(jax.jit(ce)) == 0
+    assert count(jax.jit(jax.value_and_grad(ce))) == 2
+
+
 KERNEL_LOSSES = ["softmax_cross_entropy", "poly1_cross_entropy", "softmax_focal",
                  "generalized_cross_entropy", "symmetric_cross_entropy"]
 

@@ -18,6 +18,7 @@ from jax.custom_derivatives import SymbolicZero
 from lossjax import _core
 from lossjax._classes import (
     ClassInputs,
+    dense_dot,
     pick,
     scaled,
 )
@@ -218,3 +219,52 @@ def label_nll(ci: ClassInputs) -> Array:
     here, before it meets ``exp`` or a power, and their gradient is 0.
     """
     return _core.mask_safe(ci.mask, ce_labels(ci.x, ci.labels, ci.mask, 0.0), 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Softmax cross-entropy for probability targets
+
+
+@jax.custom_jvp
+def ce_probabilities(x: Array, y: Array, keep: Array | None) -> Array:
+    """Per-row ``-sum_c y_c log softmax(x)_c`` for probability (or any non-negative) targets.
+
+    The value is ``-sum_c y_c (x_c - lse)``; a row where that is NaN (a ``-inf`` logit meeting
+    a zero target, ``0 * inf``) takes :func:`lossjax._classes.dense_dot`'s value instead (a
+    zero target leaves out its class; a positive one meets a ``-inf`` logit as an infinite
+    loss), through one ``lax.cond`` for the batch, as the integer-label kernel's overflow
+    fallback. The derivative is written out: ``softmax(x) m - y`` in ``x`` with ``m = sum_c
+    y_c`` the row's target mass, and ``-log softmax(x)`` in ``y`` (0 at a ``-inf`` logit, as
+    ``dense_dot``'s). Autodiff of the log-softmax would need the row sum of its cotangent, a
+    reduction over a ``[..., K]`` product that XLA:CPU writes out first; the mass is a sum of
+    the targets alone, taken with the value.
+    """
+    return _ce_probabilities_value(x, y, keep)[0]
+
+
+def _ce_probabilities_value(x: Array, y: Array, keep: Array | None):
+    lse = jax.nn.logsumexp(x, axis=-1, keepdims=True)
+    value = -jnp.sum(y * (x - lse), axis=-1)
+    bad = jnp.isnan(value)
+    if keep is not None:
+        bad = bad & keep
+    # the fallback recomputes x - lse (passing it in would make XLA write it out for both)
+    value = jax.lax.cond(jnp.any(bad), lambda _: jnp.where(bad, -dense_dot(y, x - lse), value),
+                         lambda _: value, None)
+    return value, lse
+
+
+def _ce_probabilities_jvp(primals, tangents):
+    x, y, keep = primals
+    dx, dy = tangents[:2]
+    value, lse = _ce_probabilities_value(x, y, keep)
+    tangent = jnp.zeros_like(value)
+    if not isinstance(dx, SymbolicZero):
+        mass = jnp.sum(y, axis=-1, keepdims=True)
+        tangent = tangent + jnp.sum((jnp.exp(x - lse) * mass - y) * dx, axis=-1)
+    if not isinstance(dy, SymbolicZero):
+        tangent = tangent - jnp.sum(jnp.where(x == -jnp.inf, 0.0, x - lse) * dy, axis=-1)
+    return value, tangent
+
+
+ce_probabilities.defjvp(_ce_probabilities_jvp, symbolic_zeros=True)

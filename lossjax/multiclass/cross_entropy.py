@@ -25,7 +25,7 @@ from lossjax._classes import (
 )
 from lossjax._core import Array, ArrayLike, Reduction
 from lossjax._samples import multiclass as fixtures
-from lossjax.multiclass._kernel import ce_labels_smoothed, label_nll
+from lossjax.multiclass._kernel import ce_labels_smoothed, ce_probabilities, label_nll
 from lossjax.multiclass._meta import (
     CE_HYPERS,
     LABEL_HYPERS,
@@ -136,8 +136,11 @@ def softmax_cross_entropy(
     if ci.labels is not None and not (on and ci.class_w is not None):
         per = ce_labels_smoothed(ci.x, ci.labels, ci.mask, eps)
         return finish(ci, per, reduction, name)
-    # Probability targets, or labels with smoothing and class weights (each class's smoothing
-    # term has its own weight, which the fused kernel does not know): the plain path.
+    if ci.labels is None and not (on and ci.class_w is not None):
+        y = smooth(ci.rows, eps, ci.num_classes) if on else ci.rows
+        return finish(ci, ce_probabilities(ci.x, y, ci.mask), reduction, name)
+    # Labels or probabilities with smoothing and class weights (each class's smoothing term has
+    # its own weight, which the kernels do not know): the plain path.
     x = ci.x if ci.labels is None else _core.mask_safe(ci.mask, ci.x, 0.0, axis=-1)
     log_probs = jax.nn.log_softmax(x, axis=-1)
     ce, extra = smoothed_nll(log_probs, ci, label_smoothing)
