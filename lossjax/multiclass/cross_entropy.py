@@ -380,28 +380,10 @@ def brier(
     name = _core.loss_name()
     ci = class_inputs(
         name, predictions, targets, axis=axis, weights=weights, where=where,
-        ignore_index=ignore_index, class_weights=class_weights, mask_predictions=False,
+        ignore_index=ignore_index, class_weights=class_weights,
     )
-    # labels: the dropped rows' predictions are left as they are (no masked copy, which XLA
-    # would write out before the sum); _squared_distance keeps them out of the derivative
-    return finish(ci, _squared_distance(ci.x, targets_dense(ci), ci.mask), reduction, name)
-
-
-@jax.custom_jvp
-def _squared_distance(p: Array, y: Array, keep: Array | None) -> Array:
-    """``sum_c (p_c - y_c)**2`` per row; the derivative is 0 in the rows ``keep`` drops."""
-    d = p - y
-    return jnp.sum(d * d, axis=-1)
-
-
-@_squared_distance.defjvp
-def _squared_distance_jvp(primals, tangents):
-    p, y, keep = primals
-    dp, dy = tangents[:2]
-    d = p - y
-    if keep is not None:  # a dropped row may hold NaN: 2 d * 0 would be NaN
-        d = jnp.where(keep[..., None], d, 0.0)
-    return _squared_distance(p, y, keep), jnp.sum(2.0 * d * (dp - dy), axis=-1)
+    d = ci.x - targets_dense(ci)
+    return finish(ci, jnp.sum(d * d, axis=-1), reduction, name)
 
 
 @_builtin(
