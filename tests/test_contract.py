@@ -78,8 +78,12 @@ def rng_for(spec, salt: int) -> np.random.Generator:
 
 
 def _cast(x, dtype):
-    """Host-side cast of a floating array (NumPy with ml_dtypes: no XLA kernel to compile)."""
-    if not _is_array(x) or not np.issubdtype(np.asarray(x).dtype, np.floating):
+    """Host-side cast of a floating array (NumPy with ml_dtypes: no XLA kernel to compile).
+
+    `jnp.issubdtype`, not NumPy's: bfloat16 (an ml_dtypes type) is not a `np.floating`, and
+    its arrays were left in bfloat16 by the widening in `test_dtypes`, which so compared the
+    bfloat16 program with itself (and compiled it twice)."""
+    if not _is_array(x) or not jnp.issubdtype(np.asarray(x).dtype, jnp.floating):
         return x
     return jnp.asarray(np.asarray(x).astype(jnp.dtype(dtype)))
 
