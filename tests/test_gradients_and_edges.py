@@ -237,14 +237,14 @@ def test_a_string_for_a_numeric_hyperparameter_raises_naming_it(spec, hyper):
     # gamma="abc") raised messages that did not name the hyperparameter, and
     # label_smoothing="0.1" was silently accepted. Every numeric hyperparameter of every loss
     # (Hyper.check in the registry, before anything is traced).
-    # The check runs before anything is traced, so the sample is drawn abstractly (trace_abstractly:
-    # nothing compiles).
+    # The sample is drawn abstractly (trace_abstractly): no values needed, nothing compiles.
     default = spec.hyperparameters[hyper].default
     looks_numeric = str(default if default is not None else 0.5)
     for bad in ("abc", looks_numeric):
         with pytest.raises(TypeError, match=f"`{hyper}` must be a real number.*{bad!r}"):
-            trace_abstractly(lambda args, kwargs, bad=bad: spec.fn(*args, **{**kwargs, hyper: bad}),
-                             spec, jax.random.PRNGKey(0), (2,), jnp.float32)
+            trace_abstractly(
+                lambda args, kwargs, bad=bad: spec.fn(*args, **{**kwargs, hyper: bad}),
+                spec, jax.random.PRNGKey(0), (2,), jnp.float32)
 
 
 def test_string_hyperparameters_of_cross_entropy_and_focal_raise():
