@@ -96,3 +96,31 @@ def assert_matches_reference(refs, name, kwargs):
     got = spec.fn(*args, **kwargs, reduction="none")
     close10(got, refs.REFERENCES[name](*[np.asarray(a) for a in args], **kwargs), rtol=1e-9,
             atol=1e-11)
+
+
+def abstract_sample(spec, key, batch, dtype):
+    """``spec.sample(key, batch, dtype)`` traced abstractly: nothing is drawn or compiled.
+
+    Returns ``(args, static, arrays)``: the positional arguments as ``jax.ShapeDtypeStruct``,
+    the keyword arguments that are Python values (as the sampler gives them), and those that
+    are arrays, as ``jax.ShapeDtypeStruct``. For checks that need the inputs' shapes and dtypes
+    only (a signature, a trace-time error, a lowering): a concrete draw compiles each random
+    kernel of the sampler (about half a second per loss and batch shape on a CPU).
+    """
+    box = {}
+
+    def draw(key):
+        args, kwargs = spec.sample(key, batch, dtype)
+        arrays = {k: v for k, v in kwargs.items() if isinstance(v, jax.Array | np.ndarray)}
+        box["static"] = {k: v for k, v in kwargs.items() if k not in arrays}
+        return [jnp.asarray(a) for a in args], arrays
+
+    args, arrays = jax.eval_shape(draw, key)
+    return args, box["static"], arrays
+
+
+def trace_abstractly(fn, spec, key, batch, dtype):
+    """``jax.eval_shape`` of ``fn(args, kwargs)`` on ``spec.sample(key, batch, dtype)`` drawn
+    inside the same trace: every shape and trace-time check of the sampler and of ``fn`` runs,
+    no kernel is compiled."""
+    return jax.eval_shape(lambda key: fn(*spec.sample(key, batch, dtype)), key)

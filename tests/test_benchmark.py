@@ -89,12 +89,16 @@ def test_softmax_ce_case_adapters_agree_with_lossjax(variant):
         assert 0 < int(jnp.sum(args[1] == -100)) < 64
     if variant == "probs":
         np.testing.assert_allclose(jnp.sum(args[1], -1), 1.0, rtol=1e-5)
-    ref_v, ref_g = jax.value_and_grad(lambda x: lossjax.softmax_cross_entropy(x, *args[1:], **kw)
-                                      )(args[0])
+    fns = [lambda x, *rest: lossjax.softmax_cross_entropy(x, *rest, **kw)]
     for table in (benchmark._optax_adapters, benchmark._naive_adapters):
         f = table()["softmax_cross_entropy"](kw)
         assert f is not None, (table, variant)
-        v, g = jax.value_and_grad(f)(*args)
+        fns.append(f)
+    # the three in one compiled program (the adapters are not jitted: op by op, each
+    # primitive would compile alone)
+    (ref_v, ref_g), *theirs = jax.jit(lambda args: [jax.value_and_grad(f)(*args)
+                                                    for f in fns])(args)
+    for v, g in theirs:
         np.testing.assert_allclose(v, ref_v, rtol=1e-5)
         np.testing.assert_allclose(g, ref_g, rtol=1e-4, atol=1e-6)
 
@@ -199,16 +203,19 @@ def test_transformer_step_runs_at_tiny_size():
     assert abs(r["first_loss"]["lossjax"] - r["first_loss"]["optax"]) < 1e-5
     assert np.isfinite(r["first_loss"]["lossjax"]) and r["spread"]["rounds"] == 2
     assert r["lossjax/optax"] == r["spread"]["median"] > 0
-    logits = benchmark.lm_logits(benchmark.init_lm(jax.random.PRNGKey(0), 64, 8, 16, 1),
-                                 jnp.zeros((2, 8), jnp.int32), heads=2)
+    logits = jax.jit(lambda key: benchmark.lm_logits(benchmark.init_lm(key, 64, 8, 16, 1),
+                                                     jnp.zeros((2, 8), jnp.int32), heads=2))(
+        jax.random.PRNGKey(0))
     assert logits.shape == (2, 8, 64)
 
 
 def test_lm_is_causal():
-    params = benchmark.init_lm(jax.random.PRNGKey(0), 32, 6, 16, 2)
+    params = jax.jit(benchmark.init_lm, static_argnums=(1, 2, 3, 4))(
+        jax.random.PRNGKey(0), 32, 6, 16, 2)
     t = jnp.array([[1, 2, 3, 4, 5, 6]])
     u = t.at[0, 4].set(9)
-    a, b = benchmark.lm_logits(params, t, 2), benchmark.lm_logits(params, u, 2)
+    logits = jax.jit(benchmark.lm_logits, static_argnums=2)  # one program, not op by op
+    a, b = logits(params, t, 2), logits(params, u, 2)
     np.testing.assert_allclose(a[:, :4], b[:, :4], rtol=1e-5, atol=1e-6)
     assert not np.allclose(a[:, 4:], b[:, 4:])
 

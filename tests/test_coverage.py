@@ -292,7 +292,9 @@ def test_every_optax_peer_is_checked():
 def test_optax_peer_gives_the_same_value(loss, peer):
     with jax.enable_x64(True):
         args, kw = lossjax.spec(loss).sample(jax.random.key(11), (3,), F64)
-        ours, theirs = OPTAX_CHECKS[(loss, peer)](args, kw)
+        # both calls in one compiled program: optax's functions are not jitted, and run op
+        # by op they compile each primitive alone (kw: the sample's static hyperparameters)
+        ours, theirs = jax.jit(lambda args: OPTAX_CHECKS[(loss, peer)](args, kw))(args)
         assert np.shape(ours) == np.shape(theirs), (np.shape(ours), np.shape(theirs))
         assert np.isfinite(np.asarray(ours)).all()
         np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-10, atol=1e-12)

@@ -46,10 +46,32 @@ def _pngs(metrics_plots):
     return [metrics_plots]
 
 
-@pytest.mark.parametrize("name", STUDIES)
-def test_study_runs_on_tiny_config(name, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """``tiny_run(name)`` -> (metrics, output folder) of ``run(TINY)`` of a study, run once per
+    process: test_loss_vs_accuracy_numbers checks the numbers of the same run as
+    test_study_runs_on_tiny_config[loss_vs_accuracy] (one xdist group), which ran it twice."""
+    done = {}
+
+    def get(name):
+        if name not in done:
+            mod = demo.study_module(name)
+            out = tmp_path_factory.mktemp(name)
+            done[name] = (mod.run(mod.TINY, str(out)), out)
+        return done[name]
+
+    return get
+
+
+SHARED = {"loss_vs_accuracy"}  # studies whose tiny run a second test reads
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=[pytest.mark.xdist_group(f"study-{n}")] if n in SHARED else [])
+    for n in STUDIES])
+def test_study_runs_on_tiny_config(name, tiny_run):
     mod = demo.study_module(name)
-    metrics = mod.run(mod.TINY, str(tmp_path))
+    metrics, tmp_path = tiny_run(name)
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert {"config", "plots"} | EXPECTED_KEYS[name] <= set(on_disk)
     assert on_disk["config"] == _common.config_dict(mod.TINY)
@@ -64,10 +86,11 @@ def test_study_runs_on_tiny_config(name, tmp_path):
     assert "nan" not in section.lower().replace("nan-", "")
 
 
-def test_loss_vs_accuracy_numbers(tmp_path):
+@pytest.mark.xdist_group("study-loss_vs_accuracy")
+def test_loss_vs_accuracy_numbers(tiny_run):
     from experiments import loss_vs_accuracy as lva
 
-    m = lva.run(lva.TINY, str(tmp_path))
+    m, tmp_path = tiny_run("loss_vs_accuracy")
     small = json.loads((tmp_path / "metrics.json").read_text())["small"]
     assert set(small["fit"]) >= {"a", "b", "cut", "cross_entropy", "accuracy"}
     # Reference: scipy.optimize.minimize(BFGS, tol=1e-12) of the mean logistic loss on the

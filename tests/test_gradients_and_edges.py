@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from checks import abstract_sample, trace_abstractly
 
 import lossjax
 from lossjax import registry
@@ -166,10 +167,15 @@ def test_sigmoid_focal_hessian_is_finite_for_confident_logits_in_float32(gamma):
     assert np.all(np.abs(h[1, confident]) < 1e-27)  # y = 1, confidently right
     # and where it is not tiny, it is the float64 Hessian to float32 precision
     moderate = np.abs(np.asarray(xs)) <= 10
-    for i, y in enumerate((0.0, 1.0, 0.3)):
-        f64 = lambda x, y=y: lossjax.sigmoid_focal(x, a64(y), gamma=gamma)
-        want = np.asarray(jax.vmap(jax.hessian(f64))(a64(np.asarray(xs)[moderate])))
-        np.testing.assert_allclose(h[i, moderate], want, rtol=2e-4, atol=1e-6)
+
+    @jax.jit  # the three float64 references in one compiled program (not op by op)
+    def hessians64(xs):
+        return [jax.vmap(jax.hessian(lambda x, y=y: lossjax.sigmoid_focal(x, a64(y),
+                                                                          gamma=gamma)))(xs)
+                for y in (0.0, 1.0, 0.3)]
+
+    for i, want in enumerate(hessians64(a64(np.asarray(xs)[moderate]))):
+        np.testing.assert_allclose(h[i, moderate], np.asarray(want), rtol=2e-4, atol=1e-6)
 
 
 # ------------------------------------------------------ jax.numpy_rank_promotion("raise")
@@ -187,25 +193,31 @@ def test_every_loss_runs_under_rank_promotion_raise(spec):
     # huber, pseudo_huber, sparsemax, multilabel_margin, ctc, ntxent,
     # supervised_contrastive and circle broadcast implicitly across ranks inside lossjax and
     # failed under jax.numpy_rank_promotion("raise"). Every registered loss: its own sampled
-    # inputs, with weights and a mask, value and gradient (one compiled program per loss).
-    args, kwargs = spec.sample(jax.random.PRNGKey(zlib.crc32(spec.name.encode())), (4,),
-                               jnp.float32)
-    unit = jax.eval_shape(lambda: spec.fn(*args, reduction="none", **kwargs)).shape
-    weights = jnp.linspace(0.5, 1.5, math.prod(unit), dtype=jnp.float32).reshape(unit)
-    where = (jnp.arange(math.prod(unit)) % 3 != 1).reshape(unit)
+    # inputs, with weights and a mask, value and gradient. Rank promotion is decided while
+    # tracing, so the sample and the value_and_grad are traced abstractly (nothing compiles);
+    # that the values and gradients are finite is the contract battery's, whose compiled
+    # programs (float64 with weights and masks, float32 and half precision, first and second
+    # derivatives) are traced under "raise" too (tests/test_contract.py, rank_raise).
+    def value_and_grad(args, kwargs):
+        unit = spec.fn(*args, reduction="none", **kwargs).shape
+        weights = jnp.linspace(0.5, 1.5, math.prod(unit), dtype=jnp.float32).reshape(unit)
+        where = (jnp.arange(math.prod(unit)) % 3 != 1).reshape(unit)
 
-    def f(*diff):
-        full = list(args)
-        for i, d in zip(spec.diff_argnums, diff, strict=True):
-            full[i] = d
-        return spec.fn(*full, weights=weights, where=where, **kwargs)
+        def f(*diff):
+            full = list(args)
+            for i, d in zip(spec.diff_argnums, diff, strict=True):
+                full[i] = d
+            return spec.fn(*full, weights=weights, where=where, **kwargs)
 
-    with jax.numpy_rank_promotion("raise"):
-        value, grads = jax.jit(jax.value_and_grad(f, argnums=tuple(
-            range(len(spec.diff_argnums)))))(*(args[i] for i in spec.diff_argnums))
-    assert np.isfinite(float(value))
-    for g in grads:
-        assert np.all(np.isfinite(np.asarray(g)))
+        with jax.numpy_rank_promotion("raise"):  # the loss's trace; not the sampler's
+            return jax.value_and_grad(f, argnums=tuple(range(len(spec.diff_argnums))))(
+                *(args[i] for i in spec.diff_argnums))
+
+    value, grads = trace_abstractly(value_and_grad, spec,
+                                    jax.random.PRNGKey(zlib.crc32(spec.name.encode())),
+                                    (4,), jnp.float32)
+    assert value.shape == () and value.dtype == jnp.float32
+    assert len(grads) == len(spec.diff_argnums)
 
 
 # ---------------------------------------------------- errors that name what went wrong
@@ -225,12 +237,14 @@ def test_a_string_for_a_numeric_hyperparameter_raises_naming_it(spec, hyper):
     # gamma="abc") raised messages that did not name the hyperparameter, and
     # label_smoothing="0.1" was silently accepted. Every numeric hyperparameter of every loss
     # (Hyper.check in the registry, before anything is traced).
-    args, kwargs = spec.sample(jax.random.PRNGKey(0), (2,), jnp.float32)
+    # The sample is drawn abstractly (trace_abstractly): no values needed, nothing compiles.
     default = spec.hyperparameters[hyper].default
     looks_numeric = str(default if default is not None else 0.5)
     for bad in ("abc", looks_numeric):
         with pytest.raises(TypeError, match=f"`{hyper}` must be a real number.*{bad!r}"):
-            spec.fn(*args, **{**kwargs, hyper: bad})
+            trace_abstractly(
+                lambda args, kwargs, bad=bad: spec.fn(*args, **{**kwargs, hyper: bad}),
+                spec, jax.random.PRNGKey(0), (2,), jnp.float32)
 
 
 def test_string_hyperparameters_of_cross_entropy_and_focal_raise():
@@ -259,10 +273,10 @@ def test_names_with_an_unknown_task_raises_naming_the_valid_tasks():
 @pytest.mark.parametrize("spec", params(SPECS))
 def test_every_sampler_accepts_a_two_dimensional_batch(spec):
     # The segmentation specs' sample(key, (3, 5)) once raised although the losses
-    # accept that batch. Every loss: the sample's per-unit loss has the batch's shape (traced
-    # abstractly: nothing compiles but the sampler's random numbers).
-    args, kwargs = spec.sample(jax.random.PRNGKey(1), (3, 5), jnp.float32)
-    out = jax.eval_shape(lambda: spec.fn(*args, reduction="none", **kwargs))
+    # accept that batch. Every loss: the sample's per-unit loss has the batch's shape (the
+    # sampler and the loss traced abstractly together: nothing compiles).
+    out = trace_abstractly(lambda args, kwargs: spec.fn(*args, reduction="none", **kwargs),
+                           spec, jax.random.PRNGKey(1), (3, 5), jnp.float32)
     assert out.shape == (3, 5)
 
 
@@ -359,10 +373,10 @@ def test_every_floating_argument_is_declared_differentiable(spec):
     # real-valued targets, variances, embeddings) in diff_argnums, which the finite-difference
     # battery of tests/test_contract.py then checks in float64. Before, regression targets,
     # target boxes and soft targets were left out (diff_argnums=(0,)).
-    args, _ = spec.sample(jax.random.PRNGKey(2), (2,), jnp.float32)
+    args, _, _ = abstract_sample(spec, jax.random.PRNGKey(2), (2,), jnp.float32)  # dtypes only
     names = list(inspect.signature(spec.fn).parameters)
     for i, a in enumerate(args):
-        if i in spec.diff_argnums or not jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating):
+        if i in spec.diff_argnums or not jnp.issubdtype(a.dtype, jnp.floating):
             continue
         if (spec.name, names[i]) in NOT_DIFFERENTIATED:
             continue

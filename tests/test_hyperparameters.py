@@ -410,11 +410,18 @@ def test_concrete_values_are_still_range_checked():
 def test_sigmoid_focal_hessian_with_traced_gamma_is_finite():
     """Confident logits (x up to 87 in float32, where the Hessian once was NaN), gamma traced."""
     x = jnp.linspace(-90.0, 90.0, 61, dtype=jnp.float32)
-    for y0 in (0.0, 1.0):
-        y = jnp.full_like(x, y0)
-        f = lambda x, g, y=y: lossjax.sigmoid_focal(x, y, gamma=g, reduction="sum")
-        for g in (0.0, 0.5, 2.0):
-            traced = jax.jit(jax.hessian(f))(x, jnp.float32(g))
-            assert np.isfinite(np.asarray(traced)).all(), (y0, g)
-            np.testing.assert_allclose(jnp.diag(traced), jnp.diag(jax.hessian(f)(x, g)),
-                                       rtol=1e-5, atol=1e-6)
+    cases = [(y0, g) for y0 in (0.0, 1.0) for g in (0.0, 0.5, 2.0)]
+
+    @jax.jit  # every case in one compiled program: gamma traced (from `gs`) and a Python number
+    def hessians(x, gs):
+        out = []
+        for (y0, g), g_traced in zip(cases, gs, strict=True):
+            f = lambda x, g, y0=y0: lossjax.sigmoid_focal(x, jnp.full_like(x, y0), gamma=g,
+                                                          reduction="sum")
+            out.append((jax.hessian(f)(x, g_traced), jax.hessian(f)(x, g)))
+        return out
+
+    for (y0, g), (traced, python) in zip(
+            cases, hessians(x, [jnp.float32(g) for _, g in cases]), strict=True):
+        assert np.isfinite(np.asarray(traced)).all(), (y0, g)
+        np.testing.assert_allclose(jnp.diag(traced), jnp.diag(python), rtol=1e-5, atol=1e-6)

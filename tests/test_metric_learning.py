@@ -111,11 +111,17 @@ def test_ntxent_matches_optax_per_set():
     labels = jnp.array([[0, 0, 1, 1, 2, 2, 3, 3], [0, 1, 0, 1, 0, 1, 0, 1],
                         [0, 0, 0, 1, 2, 3, 4, 5]])
     got = lossjax.ntxent(x, labels, temperature=0.2, reduction="none")
-    want = [optax.ntxent(x[i], labels[i], temperature=0.2) for i in range(3)]
+
+    @jax.jit  # optax is not jitted: op by op it compiles each primitive alone
+    def theirs_and_gradients(x):
+        want = jnp.stack([optax.ntxent(x[i], labels[i], temperature=0.2) for i in range(3)])
+        g = jax.grad(lambda e: lossjax.ntxent(e, labels[0], temperature=0.2))(x[0])
+        g_optax = jax.grad(lambda e: optax.ntxent(e, labels[0], temperature=0.2))(x[0])
+        return want, g, g_optax
+
+    want, g, g_optax = theirs_and_gradients(x)
     np.testing.assert_allclose(got, want, rtol=1e-10)
     # a single set [N, D] gives a scalar equal to optax's, gradients too
-    g = jax.grad(lambda e: lossjax.ntxent(e, labels[0], temperature=0.2))(x[0])
-    g_optax = jax.grad(lambda e: optax.ntxent(e, labels[0], temperature=0.2))(x[0])
     np.testing.assert_allclose(g, g_optax, rtol=1e-8, atol=1e-12)
     del k2
 

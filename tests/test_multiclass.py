@@ -140,16 +140,25 @@ def test_integer_labels_equal_one_hot_targets():
     kept = np.asarray(LABELS) >= 0
     x, y = LOGITS[kept], LABELS[kept]
     onehot = jax.nn.one_hot(y, 4, dtype=jnp.float64)
-    for fn, pred in [
-        (lossjax.softmax_cross_entropy, x),
-        (lossjax.nll, jax.nn.log_softmax(x)),
-        (lossjax.categorical_cross_entropy, jax.nn.softmax(x)),
-        (lossjax.multiclass_hinge, x),
-    ]:
-        for kw in ({}, {"class_weights": CLASS_WEIGHTS}):
-            close12(fn(pred, y, reduction="none", **kw), fn(pred, onehot, reduction="none", **kw))
-        g_int = jax.grad(lambda p, fn=fn: fn(p, y))(pred)
-        g_hot = jax.grad(lambda p, fn=fn: fn(p, onehot))(pred)
+    fns = [lossjax.softmax_cross_entropy, lossjax.nll, lossjax.categorical_cross_entropy,
+           lossjax.multiclass_hinge]
+
+    @jax.jit  # every loss, both label forms, values and gradients in one compiled program
+    def both_forms(x):
+        preds = [x, jax.nn.log_softmax(x), jax.nn.softmax(x), x]
+        out = []
+        for fn, pred in zip(fns, preds, strict=True):
+            values = [(fn(pred, y, reduction="none", **kw),
+                       fn(pred, onehot, reduction="none", **kw))
+                      for kw in ({}, {"class_weights": CLASS_WEIGHTS})]
+            grads = (jax.grad(lambda p, fn=fn: fn(p, y))(pred),
+                     jax.grad(lambda p, fn=fn: fn(p, onehot))(pred))
+            out.append((values, grads))
+        return out
+
+    for values, (g_int, g_hot) in both_forms(x):
+        for labels, one_hot in values:
+            close12(labels, one_hot)
         close12(g_int, g_hot)
 
 

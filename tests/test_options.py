@@ -324,12 +324,18 @@ def test_per_class_against_the_numpy_reference_and_the_class_mean(loss):
         c = 3 if ignore_background else 4
         assert want.shape == (2, 3, c)
         with jax.enable_x64(True):
-            out = {r_: fn(jnp.asarray(x), jnp.asarray(y), per_class=True, weights=w, where=keep,
-                          reduction=r_, **kw) for r_ in ("none", "sum", "mean")}
-            plain = {r_: fn(jnp.asarray(x), jnp.asarray(y), weights=w, where=keep, reduction=r_,
-                            **kw) for r_ in ("none", "sum", "mean")}
-            pooled = fn(jnp.asarray(x[:1]), jnp.asarray(y[:1]), per_class=True, per_image=False,
-                        reduction="none", **kw)
+            @jax.jit  # the seven calls in one compiled program (not one kernel each)
+            def calls(x, y, w, keep, kw=kw):
+                out = {r_: fn(x, y, per_class=True, weights=w, where=keep, reduction=r_, **kw)
+                       for r_ in ("none", "sum", "mean")}
+                plain = {r_: fn(x, y, weights=w, where=keep, reduction=r_, **kw)
+                         for r_ in ("none", "sum", "mean")}
+                pooled = fn(x[:1], y[:1], per_class=True, per_image=False, reduction="none",
+                            **kw)
+                return out, plain, pooled
+
+            out, plain, pooled = calls(jnp.asarray(x), jnp.asarray(y), jnp.asarray(w),
+                                       jnp.asarray(keep))
         wk = np.where(keep, w, 0.0)[..., None]
         np.testing.assert_allclose(out["none"], wk * want, rtol=1e-10, atol=1e-15)
         np.testing.assert_allclose(out["sum"], np.sum(wk * want, axis=(0, 1)), rtol=1e-10)
