@@ -540,11 +540,10 @@ def _fixed(name):
     return result
 
 
-# The parts traced under rank_raise(). Not yet the boundary cases: two of them broadcast
-# implicitly inside lossjax (linear_cross_entropy's "-inf bias off the label", a `bias` [V]
-# added to logits [N, V]; softmax_focal's "huge logits, smoothed, gamma=0.5, alpha", a
-# per-class `alpha` [K] times [N, K]); found 2026-12-03, left to a lossjax change.
-RANK_RAISE_PARTS = {"fd", "low"}
+# The parts traced under rank_raise() (the boundary cases since session 8, when the two
+# implicit broadcasts inside lossjax they found were made explicit: linear_cross_entropy's
+# `bias` [V] added to logits [N, V], softmax_focal's per-class `alpha` [K] times [N, K]).
+RANK_RAISE_PARTS = {"fd", "low", "boundary"}
 
 
 def _traced_under_rank_raise(program):

@@ -170,7 +170,7 @@ def _logits(s: _Shard, hidden: Array) -> Array:
     """``hidden @ weight.T + bias`` for a chunk, ``[T, v]`` in the compute dtype."""
     x = lax.dot_general(hidden.astype(s.operand), s.weight, _LOGITS_DIMS,
                         preferred_element_type=s.compute)
-    return x if s.bias is None else x + s.bias
+    return x if s.bias is None else x + s.bias[None, :]  # no implicit rank promotion
 
 
 def _capped(s: _Shard, x: Array) -> tuple[Array, Array | None]:

@@ -43,7 +43,7 @@ def _logits(config: KernelConfig, ops: Operands) -> Array:
     x = lax.dot_general(hidden.astype(operand), ops.weight.astype(operand),
                         (((1,), (1,)), ((), ())), preferred_element_type=compute)
     if ops.bias is not None:
-        x = x + ops.bias.astype(compute)
+        x = x + ops.bias.astype(compute)[None, :]
     if config.softcap:
         cap = ops.hyper[LOGIT_SOFTCAP]
         x = cap * jnp.tanh(x / cap)
@@ -114,7 +114,8 @@ def naive_linear_cross_entropy(
     h, w, y = jnp.asarray(h), jnp.asarray(w), jnp.asarray(y)
     x = h @ w.T
     if bias is not None:
-        x = x + bias
+        bias = jnp.asarray(bias)
+        x = x + jnp.reshape(bias, (1,) * (x.ndim - bias.ndim) + bias.shape)
     if logit_softcap is not None:
         x = logit_softcap * jnp.tanh(x / logit_softcap)
     if not z_loss:

@@ -145,7 +145,10 @@ def softmax_focal(
             out = -lp
         else:
             out = -_one_minus_p_pow(lp, gamma) * lp
-        return out if alpha_c is None else alpha_c * out
+        if alpha_c is None:
+            return out
+        # one weight per class along the last axis, broadcast explicitly (no rank promotion)
+        return jnp.reshape(alpha_c, (1,) * (out.ndim - alpha_c.ndim) + alpha_c.shape) * out
 
     eps, on = smoothing(label_smoothing)
     if ci.labels is not None and not on:
