@@ -61,8 +61,7 @@ class ClassInputs(NamedTuple):
     num_classes: int
     class_w: Array | None = None  # the [K] class weights, if given
     example_w: Array | None = None  # the example weights alone (without class weights)
-    raw: Array | None = None  # labels: the predictions before the dropped rows were masked
-    safe: float = 0.0  # the value the dropped rows' predictions were given
+    safe: float = 0.0  # the value the dropped rows' predictions are (or would be) given
 
     @property
     def rows(self) -> Array:
@@ -137,10 +136,9 @@ def class_inputs(
         if cw is not None:
             w = _core.mul_weights(w, jnp.sum(y * cw, axis=-1))
         labels = invalid = None
-    raw = x if sparse else None
     if mask_predictions or not sparse:
         x = _core.mask_safe(mask, x, safe, axis=-1)
-    return ClassInputs(x, labels, y, mask, w, invalid, k, cw, example_w, raw, safe)
+    return ClassInputs(x, labels, y, mask, w, invalid, k, cw, example_w, safe)
 
 
 def pick(x: Array, labels: Array) -> Array:
@@ -430,12 +428,11 @@ def x_on_label(ci: ClassInputs) -> Array:
     """``on_label(ci.x, ci)``: the prediction at the label (``sum_c y_c x_c`` for probability
     targets).
 
-    For labels it is read from the predictions before masking and masked per row (the same
-    values): the gather then does not make the masked ``[..., K]`` copy a second consumer,
-    which XLA would write out in full instead of fusing the select into the loss's reduction
-    (a pass over the predictions saved). The per-row select also gives the dropped rows a
-    zero gradient, whatever their predictions hold.
+    For labels it is masked per row (the same values as reading masked predictions), so the
+    loss can leave its predictions unmasked (``class_inputs(mask_predictions=False)``): no
+    masked ``[..., K]`` copy, which XLA would write out in full before a reduction. The
+    per-row select also gives the dropped rows a zero gradient, whatever they hold.
     """
-    if ci.labels is None or ci.raw is None:
+    if ci.labels is None:
         return on_label(ci.x, ci)
-    return _core.mask_safe(ci.mask, pick(ci.raw, ci.labels), jnp.asarray(ci.safe, ci.x.dtype))
+    return _core.mask_safe(ci.mask, pick(ci.x, ci.labels), jnp.asarray(ci.safe, ci.x.dtype))
